@@ -507,7 +507,10 @@ mod tests {
         assert_eq!(update.inputs, Some(Value::Null));
         let round = serde_json::to_value(&update).unwrap();
         assert_eq!(round, json!({"expected_output": null, "inputs": null}));
-        assert_eq!(serde_json::to_value(CaseUpdate::default()).unwrap(), json!({}));
+        assert_eq!(
+            serde_json::to_value(CaseUpdate::default()).unwrap(),
+            json!({})
+        );
     }
 
     #[test]
@@ -547,6 +550,11 @@ mod tests {
     #[test]
     fn on_conflict_parses_and_names_bad_values() {
         assert_eq!("update".parse::<OnConflict>().unwrap(), OnConflict::Update);
-        assert!("merge".parse::<OnConflict>().unwrap_err().contains("\"merge\""));
+        assert!(
+            "merge"
+                .parse::<OnConflict>()
+                .unwrap_err()
+                .contains("\"merge\"")
+        );
     }
 }

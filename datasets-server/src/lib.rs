@@ -1,1 +1,199 @@
-//! x
+//! `datasets-server`: the v1 datasets API (the contract of Pydantic Logfire's
+//! managed datasets), self-hosted on embedded SQLite, validating every case
+//! against its dataset's JSON Schemas.
+//!
+//! The library exposes the pieces the binary is made of, so they can be
+//! embedded and tested:
+//!
+//! - [`app`] builds the axum [`Router`] over an [`AppState`];
+//! - [`store`] holds the [`Store`](store::Store) trait and its SQLite
+//!   implementation;
+//! - [`EmbeddedServer`] starts the whole server in-process on 127.0.0.1 with
+//!   a fresh database, for tests and examples.
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let server = datasets_server::EmbeddedServer::start()?;
+//! println!("serving on {} with key {}", server.base_url(), server.api_key());
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+mod embedded;
+pub mod error;
+mod extract;
+mod routes;
+pub mod store;
+pub mod validation;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use embedded::EmbeddedServer;
+
+use crate::auth::Scopes;
+use crate::error::ApiError;
+use crate::store::{NewApiKey, Store, StoreError};
+
+/// The default request body limit: 32 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest accepted request body, in bytes; larger bodies get a 413.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// What every handler shares: the store and the configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where everything is kept.
+    pub store: Arc<dyn Store>,
+    /// The server's settings.
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// A state over `store` with `config`.
+    pub fn new(store: impl Store, config: ServerConfig) -> Self {
+        Self {
+            store: Arc::new(store),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Creates a key for `project` (creating the project if absent) and
+    /// returns the key; only its hash is stored.
+    pub async fn create_key(
+        &self,
+        project: &str,
+        scopes: Scopes,
+        name: Option<String>,
+    ) -> Result<(store::ApiKeyRecord, String), StoreError> {
+        let project = self.store.ensure_project(project).await?;
+        let key = auth::generate_key();
+        let record = self
+            .store
+            .insert_key(NewApiKey {
+                project_id: project.id,
+                name,
+                prefix: auth::display_prefix(&key),
+                key_hash: auth::hash_key(&key),
+                scopes,
+            })
+            .await?;
+        Ok((record, key))
+    }
+
+    /// Makes sure the server can be used at start-up.
+    ///
+    /// With `bootstrap_key`, that key exists (read and write, project
+    /// `default`) afterwards. Without it, a database with no keys at all gets
+    /// project `default` and one read+write key, which is returned so the
+    /// caller can print it once.
+    pub async fn bootstrap(
+        &self,
+        bootstrap_key: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(key) = bootstrap_key {
+            let hash = auth::hash_key(key);
+            if self.store.find_key(&hash).await?.is_none() {
+                let project = self.store.ensure_project("default").await?;
+                self.store
+                    .insert_key(NewApiKey {
+                        project_id: project.id,
+                        name: Some("bootstrap".to_owned()),
+                        prefix: auth::display_prefix(key),
+                        key_hash: hash,
+                        scopes: Scopes::READ_WRITE,
+                    })
+                    .await?;
+            }
+            return Ok(None);
+        }
+        if !self.store.list_keys().await?.is_empty() {
+            return Ok(None);
+        }
+        let (_, key) = self
+            .create_key("default", Scopes::READ_WRITE, Some("initial".to_owned()))
+            .await?;
+        Ok(Some(key))
+    }
+}
+
+/// The router of the whole API over `state`.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .route("/health", get(health))
+        .merge(routes::datasets::router())
+        .merge(routes::cases::router())
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// `GET /health`: 200 when the database answers, without a key.
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Logs each request's method, route template (never the query string or
+/// headers, which may carry data or keys), status and duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,107 @@
+//! The one error type of the HTTP layer, rendered as the protocol's
+//! FastAPI-style `{"detail": ...}` bodies.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use datasets_core::wire::{LocSegment, ValidationIssue};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An error answered to an API request.
+///
+/// The texts of the 404s are part of the protocol: clients tell a missing
+/// case from a missing dataset by the word "case" in the detail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: no key, a malformed header, or an unknown or revoked key.
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    /// 403: the key lacks the scope the request needs.
+    #[error("API key lacks the {0} scope")]
+    Forbidden(&'static str),
+    /// 404 `Dataset not found` (also for another project's dataset).
+    #[error("Dataset not found")]
+    DatasetNotFound,
+    /// 404 `Case not found`.
+    #[error("Case not found")]
+    CaseNotFound,
+    /// 404 for a path that is no route.
+    #[error("Not Found")]
+    RouteNotFound,
+    /// 405 for a route without that method.
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    /// 409: a name already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// 400: the body is not JSON or not the expected shape.
+    #[error("bad request")]
+    BadRequest(Vec<ValidationIssue>),
+    /// 413: the body is over the configured limit.
+    #[error("request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 422: well-formed but invalid (names, schemas, query values).
+    #[error("invalid request")]
+    Invalid(Vec<ValidationIssue>),
+    /// 500: logged in full, answered with a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 with one issue.
+    pub fn invalid(loc: Vec<LocSegment>, msg: impl Into<String>, kind: &str) -> Self {
+        ApiError::Invalid(vec![ValidationIssue::new(loc, msg, kind)])
+    }
+
+    /// The status code this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::DatasetNotFound | ApiError::CaseNotFound | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::DatasetNotFound => ApiError::DatasetNotFound,
+            StoreError::CaseNotFound => ApiError::CaseNotFound,
+            StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            StoreError::Invalid(issues) => ApiError::Invalid(issues),
+            StoreError::Backend(msg) => ApiError::Internal(msg),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::BadRequest(issues) | ApiError::Invalid(issues) => json!(issues),
+            ApiError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                json!("Internal server error")
+            }
+            other => json!(other.to_string()),
+        };
+        let mut response = (status, axum::Json(json!({ "detail": detail }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

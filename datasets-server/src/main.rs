@@ -1,0 +1,208 @@
+//! The `datasets-server` command: serve the v1 datasets API, and manage keys.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use datasets_server::auth::Scopes;
+use datasets_server::store::{SqliteStore, Store};
+use datasets_server::{AppState, DEFAULT_BODY_LIMIT, ServerConfig};
+use uuid::Uuid;
+
+/// Self-hostable server of the v1 datasets API (Pydantic Logfire's managed
+/// datasets contract) on embedded SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "datasets-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+struct DbArg {
+    /// The SQLite database file (created if absent).
+    #[arg(long, env = "DATASETS_DB", default_value = "./datasets.db")]
+    db: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DATASETS_ADDR", default_value = "127.0.0.1:8000")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    db: DbArg,
+    /// Largest accepted request body, in bytes (413 beyond).
+    #[arg(long, env = "DATASETS_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// A key that must exist after start (read+write, project `default`).
+    #[arg(long, env = "DATASETS_BOOTSTRAP_KEY", hide_env_values = true)]
+    bootstrap_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        /// The project the key belongs to (created if absent).
+        #[arg(long, default_value = "default")]
+        project: String,
+        /// Comma-separated scopes: read, write.
+        #[arg(long, default_value = "read,write")]
+        scopes: String,
+        /// A label for people.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Revoke a key by id; it stops working on the next request.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: Uuid,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            None => serve(cli.serve).await,
+            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::Keys(command)) => keys(command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn open(db: &DbArg) -> Result<SqliteStore, Box<dyn std::error::Error>> {
+    SqliteStore::open(&db.db).map_err(|err| format!("{}: {err}", db.db.display()).into())
+}
+
+async fn serve(args: ServeArgs) -> CliResult {
+    let store = open(&args.db)?;
+    let state = AppState::new(
+        store,
+        ServerConfig {
+            body_limit: args.body_limit,
+        },
+    );
+    if let Some(key) = state.bootstrap(args.bootstrap_key.as_deref()).await? {
+        println!("Created project `default` and its first API key (shown only this once):");
+        println!("{key}");
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, db = %args.db.db.display(), "datasets-server listening");
+    datasets_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn keys(command: KeysCommand) -> CliResult {
+    match command {
+        KeysCommand::Create {
+            project,
+            scopes,
+            name,
+            db,
+        } => {
+            let scopes = Scopes::parse(&scopes)?;
+            let state = AppState::new(open(&db)?, ServerConfig::default());
+            let (record, key) = state.create_key(&project, scopes, name).await?;
+            eprintln!(
+                "Created key {} for project `{}` with scopes {} (the key is shown only this once):",
+                record.id, record.project_name, record.scopes
+            );
+            println!("{key}");
+        }
+        KeysCommand::List { db } => {
+            let keys = open(&db)?.list_keys().await?;
+            println!(
+                "{:<36}  {:<16}  {:<14}  {:<44}  {:<11}  name",
+                "id", "project", "key", "scopes", "status"
+            );
+            for key in keys {
+                println!(
+                    "{:<36}  {:<16}  {:<14}  {:<44}  {:<11}  {}",
+                    key.id,
+                    key.project_name,
+                    format!("{}…", key.prefix),
+                    key.scopes.to_string(),
+                    if key.revoked { "revoked" } else { "active" },
+                    key.name.unwrap_or_default()
+                );
+            }
+        }
+        KeysCommand::Revoke { id, db } => {
+            if !open(&db)?.revoke_key(id).await? {
+                return Err(format!("no key with id {id}").into());
+            }
+            eprintln!("Revoked key {id}.");
+        }
+    }
+    Ok(())
+}

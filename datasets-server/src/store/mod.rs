@@ -1,0 +1,234 @@
+//! Storage behind the API.
+//!
+//! [`Store`] is the seam between the HTTP layer and a database: the embedded
+//! SQLite store ([`SqliteStore`]) implements it today, and a PostgreSQL store
+//! can take over without touching the routes. Everything dialect-specific
+//! stays inside an implementation; what every implementation must guarantee
+//! is written on the trait:
+//!
+//! - every query is confined to the caller's project;
+//! - every case write is validated against the dataset's schemas, within the
+//!   same transaction that writes it, so a concurrent schema change can never
+//!   let an invalid case in;
+//! - a multi-case write is one transaction: all or nothing;
+//! - a write that returned `Ok` is durable.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use datasets_core::wire::{
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewCase, NewDataset, OnConflict,
+    Timestamp, ValidationIssue,
+};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::auth::Scopes;
+
+pub use sqlite::SqliteStore;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The dataset does not exist in the caller's project.
+    #[error("Dataset not found")]
+    DatasetNotFound,
+    /// The dataset exists but the case does not.
+    #[error("Case not found")]
+    CaseNotFound,
+    /// A name is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// A value breaks a rule (a schema, a name); each issue says where.
+    #[error("invalid: {} issue(s)", .0.len())]
+    Invalid(Vec<ValidationIssue>),
+    /// The database failed.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// A project: the unit of tenancy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Its id.
+    pub id: Uuid,
+    /// Its unique name.
+    pub name: String,
+}
+
+/// An API key as stored (its hash, never the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// The key's id.
+    pub id: Uuid,
+    /// The project it belongs to.
+    pub project_id: Uuid,
+    /// The project's name.
+    pub project_name: String,
+    /// A label for people.
+    pub name: Option<String>,
+    /// The shown part of the key (see [`crate::auth::display_prefix`]).
+    pub prefix: String,
+    /// SHA-256 of the key.
+    pub key_hash: [u8; 32],
+    /// What it may do.
+    pub scopes: Scopes,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Whether it has been revoked.
+    pub revoked: bool,
+}
+
+/// A key to store.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The project it belongs to.
+    pub project_id: Uuid,
+    /// A label for people.
+    pub name: Option<String>,
+    /// The shown part of the key.
+    pub prefix: String,
+    /// SHA-256 of the key.
+    pub key_hash: [u8; 32],
+    /// What it may do.
+    pub scopes: Scopes,
+}
+
+/// A stored case, as the API answers it. JSON fields are kept as raw JSON
+/// text, so listing and exporting copy bytes instead of re-encoding values.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRecord {
+    /// The case's id.
+    pub id: Uuid,
+    /// The dataset's id.
+    pub dataset_id: Uuid,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its inputs.
+    pub inputs: Box<RawValue>,
+    /// Its expected output.
+    pub expected_output: Option<Box<RawValue>>,
+    /// Its metadata.
+    pub metadata: Option<Box<RawValue>>,
+    /// Its evaluators.
+    pub evaluators: Option<Box<RawValue>>,
+    /// The trace it came from.
+    pub source_trace_id: Option<String>,
+    /// The span it came from.
+    pub source_span_id: Option<String>,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its version.
+    pub version: i64,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+    /// Who created it.
+    pub created_by: Option<Uuid>,
+    /// Who last changed it.
+    pub updated_by: Option<Uuid>,
+}
+
+/// How a multi-case write treats a case name that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertMode {
+    /// `POST .../cases/` and `.../cases/bulk/`: a taken name is a 409.
+    Create,
+    /// `POST .../import/`: as `on_conflict` says.
+    Import(OnConflict),
+}
+
+/// Which cases a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Cases having any of these tags; all cases when empty.
+    pub tags: Vec<String>,
+}
+
+/// Cases streamed from one consistent snapshot, in batches, in insertion
+/// order. The stream ends after the last batch or after an error.
+pub type CaseStream = mpsc::Receiver<Result<Vec<CaseRecord>, StoreError>>;
+
+/// The storage of projects, keys, datasets and cases. See the module
+/// documentation for the guarantees every implementation gives.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The project of this name, created if absent.
+    async fn ensure_project(&self, name: &str) -> Result<Project, StoreError>;
+    /// Stores a key.
+    async fn insert_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StoreError>;
+    /// The key with this hash, revoked or not.
+    async fn find_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Every key, oldest first.
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Revokes a key; `false` if there is no such key.
+    async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError>;
+
+    /// The project's datasets, by name.
+    async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError>;
+    /// A dataset by id or name.
+    async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError>;
+    /// Creates a dataset; the name and schemas are already validated.
+    async fn create_dataset(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        new: NewDataset,
+    ) -> Result<DatasetDetail, StoreError>;
+    /// Updates a dataset; new schemas are already checked as schemas, and the
+    /// store re-checks the existing cases against them.
+    async fn update_dataset(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        dataset: &str,
+        update: DatasetUpdate,
+    ) -> Result<DatasetDetail, StoreError>;
+    /// Deletes a dataset and its cases.
+    async fn delete_dataset(&self, project: Uuid, dataset: &str) -> Result<(), StoreError>;
+
+    /// A dataset and its cases, from one snapshot.
+    async fn stream_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        filter: CaseFilter,
+    ) -> Result<(DatasetDetail, CaseStream), StoreError>;
+    /// One case.
+    async fn get_case(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        case: Uuid,
+    ) -> Result<CaseRecord, StoreError>;
+    /// Validates and writes cases, all or nothing; the result is in the
+    /// order of `cases`.
+    async fn insert_cases(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        dataset: &str,
+        cases: Vec<NewCase>,
+        mode: InsertMode,
+    ) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Validates and applies a partial update to a case.
+    async fn update_case(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        dataset: &str,
+        case: Uuid,
+        update: CaseUpdate,
+    ) -> Result<CaseRecord, StoreError>;
+    /// Deletes a case.
+    async fn delete_case(&self, project: Uuid, dataset: &str, case: Uuid)
+    -> Result<(), StoreError>;
+}

@@ -1,0 +1,387 @@
+//! Validation of dataset names, of the JSON Schemas a dataset declares, and
+//! of every case against them.
+//!
+//! Schemas are compiled once per dataset and schema version and cached.
+//! `format` keywords are annotations only (as JSON Schema 2019-09 and later
+//! specify by default): Pydantic writes `"format": "date-time"` for naive
+//! datetimes too, and the server must accept what Pydantic accepts.
+//! References are resolved within the schema only; a remote `$ref` is an
+//! error, never fetched.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use datasets_core::wire::{LocSegment, ValidationIssue};
+use jsonschema::Validator;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Most issues reported for one case.
+const MAX_ISSUES_PER_CASE: usize = 10;
+/// Most issues reported for one request.
+pub const MAX_ISSUES_PER_REQUEST: usize = 200;
+/// Longest message kept from the validator, which may quote the value.
+const MAX_MESSAGE_LEN: usize = 300;
+/// Compiled schema sets kept in the cache before it is emptied.
+const CACHE_CAPACITY: usize = 1024;
+
+/// Which of a dataset's three schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// `input_schema`, for `inputs`.
+    Input,
+    /// `output_schema`, for `expected_output`.
+    Output,
+    /// `metadata_schema`, for `metadata`.
+    Metadata,
+}
+
+impl SchemaKind {
+    /// All three, in wire order.
+    pub const ALL: [SchemaKind; 3] = [SchemaKind::Input, SchemaKind::Output, SchemaKind::Metadata];
+
+    /// The dataset field holding the schema.
+    pub fn schema_field(self) -> &'static str {
+        match self {
+            SchemaKind::Input => "input_schema",
+            SchemaKind::Output => "output_schema",
+            SchemaKind::Metadata => "metadata_schema",
+        }
+    }
+
+    /// The case field the schema applies to.
+    pub fn case_field(self) -> &'static str {
+        match self {
+            SchemaKind::Input => "inputs",
+            SchemaKind::Output => "expected_output",
+            SchemaKind::Metadata => "metadata",
+        }
+    }
+}
+
+/// Compiles one schema, answering why it is not a usable JSON Schema.
+pub fn compile_schema(schema: &Value) -> Result<Validator, String> {
+    if !schema.is_object() {
+        return Err(format!(
+            "a schema must be a JSON object, not {}",
+            json_type_name(schema)
+        ));
+    }
+    if let Err(err) = jsonschema::meta::validate(schema) {
+        return Err(format!(
+            "not a valid JSON Schema: {} at {}",
+            truncate(&err.masked().to_string()),
+            display_pointer(err.instance_path().as_str())
+        ));
+    }
+    jsonschema::options()
+        .should_validate_formats(false)
+        .build(schema)
+        .map_err(|err| format!("not a usable JSON Schema: {}", truncate(&err.to_string())))
+}
+
+/// Checks the schemas of a create or update body, one issue per bad schema.
+pub fn check_schemas<'a>(
+    schemas: impl IntoIterator<Item = (SchemaKind, Option<&'a Value>)>,
+) -> Result<(), Vec<ValidationIssue>> {
+    let issues: Vec<ValidationIssue> = schemas
+        .into_iter()
+        .filter_map(|(kind, schema)| {
+            let err = compile_schema(schema?).err()?;
+            Some(ValidationIssue::new(
+                vec!["body".into(), kind.schema_field().into()],
+                err,
+                "invalid_schema",
+            ))
+        })
+        .collect();
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(issues)
+    }
+}
+
+/// A dataset's three schemas, compiled.
+#[derive(Default)]
+pub struct CompiledSchemas {
+    input: Option<Validator>,
+    output: Option<Validator>,
+    metadata: Option<Validator>,
+}
+
+impl CompiledSchemas {
+    /// Compiles the given schemas (stored ones, valid when they were stored).
+    pub fn compile(
+        input: Option<&Value>,
+        output: Option<&Value>,
+        metadata: Option<&Value>,
+    ) -> Result<Self, String> {
+        let compile = |schema: Option<&Value>| schema.map(compile_schema).transpose();
+        Ok(Self {
+            input: compile(input)?,
+            output: compile(output)?,
+            metadata: compile(metadata)?,
+        })
+    }
+
+    /// Whether any schema is set.
+    pub fn is_empty(&self) -> bool {
+        self.input.is_none() && self.output.is_none() && self.metadata.is_none()
+    }
+
+    fn get(&self, kind: SchemaKind) -> Option<&Validator> {
+        match kind {
+            SchemaKind::Input => self.input.as_ref(),
+            SchemaKind::Output => self.output.as_ref(),
+            SchemaKind::Metadata => self.metadata.as_ref(),
+        }
+    }
+
+    /// Validates one value of a case, appending issues located under `base`
+    /// (e.g. `["body", "cases", 3]`). `null` expected outputs and metadata
+    /// are never checked: they mean "none".
+    pub fn check_value(
+        &self,
+        kind: SchemaKind,
+        value: &Value,
+        base: &[LocSegment],
+        issues: &mut Vec<ValidationIssue>,
+    ) {
+        let Some(validator) = self.get(kind) else {
+            return;
+        };
+        if kind != SchemaKind::Input && value.is_null() {
+            return;
+        }
+        if validator.is_valid(value) {
+            return;
+        }
+        for err in validator.iter_errors(value).take(MAX_ISSUES_PER_CASE) {
+            let mut loc = base.to_vec();
+            loc.push(kind.case_field().into());
+            loc.extend(err.instance_path().iter().map(|segment| match segment {
+                jsonschema::paths::LocationSegment::Property(p) => LocSegment::Key(p.into_owned()),
+                jsonschema::paths::LocationSegment::Index(i) => LocSegment::Index(i as u64),
+            }));
+            let keyword = err
+                .schema_path()
+                .as_str()
+                .rsplit('/')
+                .next()
+                .filter(|k| !k.is_empty())
+                .unwrap_or("schema")
+                .to_owned();
+            issues.push(ValidationIssue::new(
+                loc,
+                truncate(&err.to_string()),
+                keyword,
+            ));
+        }
+    }
+
+    /// Validates a case's three values.
+    pub fn check_case(
+        &self,
+        inputs: &Value,
+        expected_output: Option<&Value>,
+        metadata: Option<&Value>,
+        base: &[LocSegment],
+        issues: &mut Vec<ValidationIssue>,
+    ) {
+        self.check_value(SchemaKind::Input, inputs, base, issues);
+        if let Some(value) = expected_output {
+            self.check_value(SchemaKind::Output, value, base, issues);
+        }
+        if let Some(value) = metadata {
+            self.check_value(SchemaKind::Metadata, value, base, issues);
+        }
+    }
+}
+
+/// Compiled schemas, cached per dataset and schema version, so a case write
+/// costs a validation, not a compilation.
+#[derive(Default)]
+pub struct SchemaCache {
+    entries: Mutex<HashMap<Uuid, (i64, Arc<CompiledSchemas>)>>,
+}
+
+impl SchemaCache {
+    /// The compiled schemas of a dataset at `version`, compiling them with
+    /// `load` on a miss.
+    pub fn get_or_compile(
+        &self,
+        dataset: Uuid,
+        version: i64,
+        load: impl FnOnce() -> Result<CompiledSchemas, String>,
+    ) -> Result<Arc<CompiledSchemas>, String> {
+        if let Some((cached_version, schemas)) = self.lock().get(&dataset)
+            && *cached_version == version
+        {
+            return Ok(schemas.clone());
+        }
+        let schemas = Arc::new(load()?);
+        let mut entries = self.lock();
+        if entries.len() >= CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(dataset, (version, schemas.clone()));
+        Ok(schemas)
+    }
+
+    /// Forgets a dataset (deleted, or its schemas changed).
+    pub fn forget(&self, dataset: Uuid) {
+        self.lock().remove(&dataset);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<CompiledSchemas>)>> {
+        // A panic while holding the lock leaves a map that is still valid.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn truncate(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE_LEN {
+        return message.to_owned();
+    }
+    let mut end = MAX_MESSAGE_LEN;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
+}
+
+fn display_pointer(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "the root"
+    } else {
+        pointer
+    }
+}
+
+/// The JSON type of a value, as JSON Schema names it.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pydantic_question_schema() -> Value {
+        // What Pydantic 2 generates for a dataclass with a nested model.
+        json!({
+            "$defs": {"Ctx": {"properties": {"text": {"title": "Text", "type": "string"}},
+                               "required": ["text"], "title": "Ctx", "type": "object"}},
+            "properties": {
+                "question": {"title": "Question", "type": "string"},
+                "context": {"anyOf": [{"$ref": "#/$defs/Ctx"}, {"type": "null"}], "default": null},
+                "asked_at": {"format": "date-time", "type": "string"}
+            },
+            "required": ["question"],
+            "title": "QuestionInput",
+            "type": "object"
+        })
+    }
+
+    #[test]
+    fn reports_json_paths_under_the_base() {
+        let schemas =
+            CompiledSchemas::compile(Some(&pydantic_question_schema()), None, None).unwrap();
+        let mut issues = Vec::new();
+        let base = vec![LocSegment::from("body"), "cases".into(), 3usize.into()];
+        schemas.check_case(
+            &json!({"question": 1, "context": {"text": 2}}),
+            None,
+            None,
+            &base,
+            &mut issues,
+        );
+        let locs: Vec<String> = issues
+            .iter()
+            .map(|i| {
+                i.loc
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .collect();
+        assert!(
+            locs.contains(&"body.cases.3.inputs.question".to_owned()),
+            "{locs:?}"
+        );
+        assert!(
+            locs.iter()
+                .any(|l| l.starts_with("body.cases.3.inputs.context")),
+            "{locs:?}"
+        );
+        assert!(issues.iter().any(|i| i.kind == "type"), "{issues:?}");
+    }
+
+    #[test]
+    fn formats_are_annotations() {
+        let schemas =
+            CompiledSchemas::compile(Some(&pydantic_question_schema()), None, None).unwrap();
+        let mut issues = Vec::new();
+        schemas.check_case(
+            &json!({"question": "q", "asked_at": "2025-01-01T00:00:00"}),
+            None,
+            None,
+            &[],
+            &mut issues,
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+    }
+
+    #[test]
+    fn null_output_and_metadata_are_not_checked() {
+        let schema = json!({"type": "object"});
+        let schemas = CompiledSchemas::compile(None, Some(&schema), Some(&schema)).unwrap();
+        let mut issues = Vec::new();
+        schemas.check_case(&json!(1), Some(&Value::Null), None, &[], &mut issues);
+        assert!(issues.is_empty());
+        schemas.check_case(
+            &json!(1),
+            Some(&json!(2)),
+            Some(&json!("x")),
+            &[],
+            &mut issues,
+        );
+        assert_eq!(issues.len(), 2);
+    }
+
+    #[test]
+    fn rejects_schemas_that_are_not_json_schema() {
+        assert!(
+            compile_schema(&json!("string"))
+                .unwrap_err()
+                .contains("JSON object")
+        );
+        assert!(
+            compile_schema(&json!({"type": 12}))
+                .unwrap_err()
+                .contains("not a valid JSON Schema")
+        );
+        assert!(compile_schema(&json!({"$ref": "#/$defs/Missing"})).is_err());
+        let remote = json!({"$ref": "http://127.0.0.1:9/schema.json"});
+        assert!(
+            compile_schema(&remote).is_err(),
+            "remote refs are never fetched"
+        );
+        assert!(
+            compile_schema(
+                &json!({"definitions": {"A": {"type": "string"}}, "$ref": "#/definitions/A"})
+            )
+            .is_ok()
+        );
+    }
+}
