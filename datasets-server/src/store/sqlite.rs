@@ -46,6 +46,10 @@ const CASE_COLUMNS: &str = "c.pk, c.id, c.name, c.inputs, c.expected_output, c.m
      c.evaluators, c.source_trace_id, c.source_span_id, c.tags, c.version, c.created_at, \
      c.updated_at, c.created_by, c.updated_by";
 
+/// [`CASE_COLUMNS`] for `RETURNING`, which takes no table alias.
+const CASE_RETURNING: &str = "pk, id, name, inputs, expected_output, metadata, evaluators, \
+     source_trace_id, source_span_id, tags, version, created_at, updated_at, created_by, updated_by";
+
 /// The embedded SQLite implementation of [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -545,13 +549,13 @@ fn overwrite_case(
 ) -> Result<CaseRecord, StoreError> {
     let tags_json = case.tags.as_ref().map(to_json_text);
     let sql = format!(
-        "UPDATE cases AS c SET inputs = ?2, expected_output = ?3, metadata = ?4, evaluators = ?5,
+        "UPDATE cases SET inputs = ?2, expected_output = ?3, metadata = ?4, evaluators = ?5,
              source_trace_id = COALESCE(?6, source_trace_id),
              source_span_id = COALESCE(?7, source_span_id),
              tags = COALESCE(?8, tags),
              version = version + 1, updated_at = ?9, updated_by = ?10
-         WHERE c.pk = ?1
-         RETURNING {CASE_COLUMNS}"
+         WHERE pk = ?1
+         RETURNING {CASE_RETURNING}"
     );
     let (_, record) = tx
         .prepare_cached(&sql)
@@ -1033,11 +1037,11 @@ impl Store for SqliteStore {
             };
             let tags = update.tags.clone().map(dedup_tags);
             let sql = format!(
-                "UPDATE cases AS c SET name = ?2, inputs = ?3, expected_output = ?4, metadata = ?5,
+                "UPDATE cases SET name = ?2, inputs = ?3, expected_output = ?4, metadata = ?5,
                      evaluators = ?6, source_trace_id = ?7, source_span_id = ?8, tags = ?9,
                      version = version + 1, updated_at = ?10, updated_by = ?11
-                 WHERE c.pk = ?1
-                 RETURNING {CASE_COLUMNS}"
+                 WHERE pk = ?1
+                 RETURNING {CASE_RETURNING}"
             );
             let new_tags = tags
                 .clone()
