@@ -135,7 +135,11 @@ async fn serve(args: ServeArgs) -> CliResult {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
-    tracing::info!(addr = %listener.local_addr()?, db = %args.db.db.display(), "datasets-server listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %args.db.db.display(), "datasets-server listening");
+    // A plain line on stdout, so scripts (and `--addr 127.0.0.1:0`) can find the port.
+    println!("datasets-server listening on http://{addr}");
+    std::io::Write::flush(&mut std::io::stdout())?;
     datasets_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{TestApp, answer_schema, locs, qa_case, qa_dataset, question_schema};
+use common::{TestApp, locs, qa_case, qa_dataset, question_schema};
 use datasets_core::wire::{CaseDetail, DatasetDetail, DatasetSummary, ExportedDataset};
 use datasets_server::ServerConfig;
 use datasets_server::auth::Scopes;
@@ -1041,19 +1041,9 @@ async fn every_path_works_with_and_without_its_trailing_slash() {
         );
     }
     for path in ["/v1/datasets/qa/cases/bulk", "/v1/datasets/qa/import"] {
-        assert_eq!(
-            app.post(path, json!({"cases": []})).await.0.is_success(),
-            true,
-            "{path}"
-        );
-        assert_eq!(
-            app.post(&format!("{path}/"), json!({"cases": []}))
-                .await
-                .0
-                .is_success(),
-            true,
-            "{path}/"
-        );
+        for path in [path.to_owned(), format!("{path}/")] {
+            let (status, body) = app.post(&path, json!({"cases": []})).await;
+            assert!(status.is_success(), "{path}: {status} {body}");
+        }
     }
-    let _ = answer_schema();
 }
