@@ -1,0 +1,184 @@
+//! The `datasets-server` command line: first start, bootstrap keys, and the
+//! key lifecycle (create, list without secrets, revoke), against the binary.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::{ServerProcess, temp_db};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_datasets-server"))
+}
+
+fn run(args: &[&str], db: &std::path::Path) -> (bool, String, String) {
+    let output = bin().args(args).arg("--db").arg(db).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+async fn status_with(base: &str, key: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/v1/datasets/"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Starts the binary without a bootstrap key and returns what it printed
+/// before listening, and the process.
+fn start_plain(db: &std::path::Path) -> (Vec<String>, std::process::Child, String) {
+    let mut child = bin()
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .env_remove("DATASETS_BOOTSTRAP_KEY")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(url) = line.strip_prefix("datasets-server listening on ") {
+            break url.to_owned();
+        }
+        printed.push(line);
+    };
+    (printed, child, base)
+}
+
+#[tokio::test]
+async fn first_start_prints_one_key_once() {
+    let (_dir, db) = temp_db();
+    let (printed, mut child, base) = start_plain(&db);
+    let key = printed.last().expect("a key is printed").clone();
+    assert!(key.starts_with("dsk_"), "{printed:?}");
+    assert_eq!(status_with(&base, &key).await, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (printed, mut child, base) = start_plain(&db);
+    assert!(printed.is_empty(), "no second key: {printed:?}");
+    assert_eq!(
+        status_with(&base, &key).await,
+        200,
+        "the first key still works"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_bootstrap_key_is_created_once_and_nothing_is_printed() {
+    let (_dir, db) = temp_db();
+    for _ in 0..2 {
+        let server = ServerProcess::start(&db);
+        assert_eq!(status_with(&server.base_url, support::KEY).await, 200);
+        server.kill();
+    }
+    let (ok, listed, _) = run(&["keys", "list"], &db);
+    assert!(ok);
+    assert_eq!(listed.lines().count(), 2, "a header and one key: {listed}");
+    assert!(listed.contains("bootstrap") && listed.contains("default"));
+}
+
+#[tokio::test]
+async fn keys_are_created_listed_without_secrets_and_revoked() {
+    let (_dir, db) = temp_db();
+    let (ok, key, _) = run(
+        &[
+            "keys",
+            "create",
+            "--project",
+            "team-a",
+            "--scopes",
+            "read",
+            "--name",
+            "ci",
+        ],
+        &db,
+    );
+    assert!(ok);
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("dsk_") && key.len() == 68, "{key}");
+
+    let (ok, listed, _) = run(&["keys", "list"], &db);
+    assert!(ok);
+    assert!(!listed.contains(&key), "secrets are never listed");
+    assert!(
+        listed.contains(&key[..12]),
+        "a recognisable prefix is: {listed}"
+    );
+    assert!(
+        listed.contains("team-a")
+            && listed.contains("project:read_datasets")
+            && listed.contains("active")
+    );
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let server = ServerProcess::start(&db);
+    assert_eq!(status_with(&server.base_url, &key).await, 200);
+    let created = reqwest::Client::new()
+        .post(format!("{}/v1/datasets/", server.base_url))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 403, "read-only");
+
+    let (ok, _, said) = run(&["keys", "revoke", &id], &db);
+    assert!(ok, "{said}");
+    assert_eq!(
+        status_with(&server.base_url, &key).await,
+        401,
+        "effective on the next request"
+    );
+    let (_, listed, _) = run(&["keys", "list"], &db);
+    assert!(listed.contains("revoked"));
+
+    let (ok, _, said) = run(
+        &["keys", "revoke", "00000000-0000-0000-0000-000000000000"],
+        &db,
+    );
+    assert!(!ok && said.contains("no key with id"), "{said}");
+    let (ok, _, said) = run(&["keys", "create", "--scopes", "admin"], &db);
+    assert!(!ok && said.contains("unknown scope \"admin\""), "{said}");
+}
+
+#[test]
+fn the_embedded_server_serves_until_dropped() {
+    let server = datasets_server::EmbeddedServer::start().unwrap();
+    let addr = server.addr();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(status_with(&server.base_url(), server.api_key()).await, 200);
+        let other = server
+            .create_key("other", datasets_server::auth::Scopes::READ_ONLY)
+            .unwrap();
+        assert_eq!(status_with(&server.base_url(), &other).await, 200);
+    });
+    let db = server.db_path().to_owned();
+    assert!(db.exists());
+    drop(server);
+    assert!(std::net::TcpStream::connect(addr).is_err(), "stopped");
+    assert!(!db.exists(), "its database is removed");
+}
