@@ -2,12 +2,22 @@
 //!
 //! This crate holds what the client and the server of the v1 datasets API
 //! share: the wire models ([`wire`]), the three-state [`Patch`] used by update
-//! bodies, and the naming rules ([`names`]). The HTTP client lives behind the
-//! `client` feature (on by default), so the server builds without reqwest.
+//! bodies, the naming rules ([`names`]) and the [`Error`] type. With the
+//! `client` feature (on by default) it also holds the async
+//! [`DatasetsClient`] and the [`blocking`] one; the server builds without it,
+//! and so without reqwest.
 
+#[cfg(feature = "client")]
+pub mod blocking;
+#[cfg(feature = "client")]
+pub mod client;
+mod error;
 pub mod names;
 mod patch;
 pub mod wire;
 
+#[cfg(feature = "client")]
+pub use client::{ClientBuilder, DatasetsClient, RetryPolicy};
+pub use error::{Error, Result};
 pub use names::{DATASET_NAME_MAX_LEN, validate_dataset_name};
 pub use patch::Patch;

@@ -1,0 +1,613 @@
+//! The client of the v1 datasets API: [`DatasetsClient`].
+
+pub(crate) mod ops;
+mod retry;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use ops::{
+    AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteDataset, ExportDataset,
+    GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset, UpdateCase,
+    UpdateDataset,
+};
+pub use retry::RetryPolicy;
+
+use crate::error::{Error, Result, excerpt};
+
+/// Hosted Logfire, US region.
+pub const LOGFIRE_US_URL: &str = "https://logfire-us.pydantic.dev";
+/// Hosted Logfire, EU region.
+pub const LOGFIRE_EU_URL: &str = "https://logfire-eu.pydantic.dev";
+/// The default request timeout, as the Python SDK's.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default largest body `add_cases` and `import_cases` send in one
+/// request: well under the server's default limit of 32 MiB.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// The base URL a Logfire key implies: `pylf_v1_<region>_...` picks the
+/// region (`us`, `eu`; an unknown region falls back to `us`, as the Python
+/// SDK does). Any other key implies nothing.
+///
+/// ```
+/// use datasets_core::client::{infer_base_url, LOGFIRE_EU_URL};
+///
+/// assert_eq!(infer_base_url("pylf_v1_eu_abc"), Some(LOGFIRE_EU_URL));
+/// assert_eq!(infer_base_url("dsk_0123"), None);
+/// ```
+pub fn infer_base_url(api_key: &str) -> Option<&'static str> {
+    let rest = api_key.strip_prefix("pylf_v1_")?;
+    let (region, token) = rest.split_once('_')?;
+    if region.is_empty() || token.is_empty() {
+        return None;
+    }
+    Some(match region {
+        "eu" => LOGFIRE_EU_URL,
+        _ => LOGFIRE_US_URL,
+    })
+}
+
+/// A client of the v1 datasets API, for Logfire's hosted API and for
+/// `datasets-server` alike.
+///
+/// Cheap to clone: clones share one connection pool. Every operation returns
+/// a request builder; set its options, then `.await` it.
+///
+/// ```no_run
+/// # async fn run() -> datasets_core::Result<()> {
+/// use datasets_core::DatasetsClient;
+///
+/// let client = DatasetsClient::builder()
+///     .api_key("dsk_...")
+///     .base_url("http://127.0.0.1:8000")
+///     .build()?;
+/// for dataset in client.list_datasets().await? {
+///     println!("{}: {} cases", dataset.name, dataset.case_count);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct DatasetsClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    auth: HeaderValue,
+    retry: RetryPolicy,
+    max_request_bytes: usize,
+}
+
+impl std::fmt::Debug for DatasetsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetsClient")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &"<redacted>")
+            .field("retry", &self.inner.retry)
+            .field("max_request_bytes", &self.inner.max_request_bytes)
+            .finish()
+    }
+}
+
+/// Options of a [`DatasetsClient`]; see [`DatasetsClient::builder`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    http: Option<reqwest::Client>,
+    user_agent: Option<String>,
+    max_request_bytes: Option<usize>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (required).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:8000`. Wins over the one a key
+    /// implies; required for keys that imply none.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The timeout of each attempt (default 30 s). Ignored with [`http_client`](Self::http_client).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How requests are retried (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// A `reqwest::Client` of your own (proxies, certificates, pools). The
+    /// timeout and user agent options then do not apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The `User-Agent` header (default `datasets-rs/<version>`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// The largest body `add_cases` and `import_cases` send in one request
+    /// (default 8 MiB); larger uploads are split into chunks.
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// Builds the client. Fails without a key, with a key that is not a
+    /// valid header value, or when no base URL is given and the key implies
+    /// none (a self-hosted key is never sent to Logfire's servers by guess).
+    pub fn build(self) -> Result<DatasetsClient> {
+        let api_key = self
+            .api_key
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(|| Error::InvalidArgument("an API key is required".to_owned()))?;
+        let base_url = match self.base_url {
+            Some(url) => url,
+            None => infer_base_url(&api_key)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "cannot infer the base URL from this API key (only Logfire's \
+                         pylf_v1_<region>_ keys imply one); set it with \
+                         DatasetsClient::builder().base_url(..) or DATASETS_BASE_URL"
+                            .to_owned(),
+                    )
+                })?
+                .to_owned(),
+        };
+        let parsed = reqwest::Url::parse(&base_url).map_err(|err| {
+            Error::InvalidArgument(format!("base URL {base_url:?} is not a URL: {err}"))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::InvalidArgument(format!(
+                "base URL {base_url:?} must be http or https"
+            )));
+        }
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", api_key.trim())).map_err(|_| {
+                Error::InvalidArgument(
+                    "the API key contains characters not allowed in a header".to_owned(),
+                )
+            })?;
+        auth.set_sensitive(true);
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let agent = self
+                    .user_agent
+                    .unwrap_or_else(|| format!("datasets-rs/{}", env!("CARGO_PKG_VERSION")));
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    reqwest::header::USER_AGENT,
+                    HeaderValue::from_str(&agent).map_err(|_| {
+                        Error::InvalidArgument(format!(
+                            "user agent {agent:?} is not a valid header value"
+                        ))
+                    })?,
+                );
+                reqwest::Client::builder()
+                    .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                    .default_headers(headers)
+                    .build()
+                    .map_err(|err| {
+                        Error::InvalidArgument(format!("cannot build the HTTP client: {err}"))
+                    })?
+            }
+        };
+        Ok(DatasetsClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                auth,
+                retry: self.retry.unwrap_or_default(),
+                max_request_bytes: self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+            }),
+        })
+    }
+}
+
+impl DatasetsClient {
+    /// A client with this key and default options; the base URL is inferred
+    /// from the key (see [`infer_base_url`]).
+    ///
+    /// ```no_run
+    /// # fn main() -> datasets_core::Result<()> {
+    /// let client = datasets_core::DatasetsClient::new("pylf_v1_eu_...")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new(api_key: impl Into<String>) -> Result<Self> {
+        Self::builder().api_key(api_key).build()
+    }
+
+    /// Options: base URL, timeout, retries, a custom `reqwest::Client`, user agent.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: the key from
+    /// `DATASETS_API_KEY` or else `LOGFIRE_API_KEY`, the base URL from
+    /// `DATASETS_BASE_URL` if set.
+    pub fn from_env() -> Result<Self> {
+        let key = std::env::var("DATASETS_API_KEY")
+            .or_else(|_| std::env::var("LOGFIRE_API_KEY"))
+            .map_err(|_| {
+                Error::InvalidArgument("set DATASETS_API_KEY or LOGFIRE_API_KEY".to_owned())
+            })?;
+        let mut builder = Self::builder().api_key(key);
+        if let Ok(url) = std::env::var("DATASETS_BASE_URL") {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub(crate) fn max_request_bytes(&self) -> usize {
+        self.inner.max_request_bytes
+    }
+
+    /// Sends a request, retrying as the policy allows, and returns the body
+    /// of a success answer.
+    pub(crate) async fn execute(&self, call: &Call) -> Result<bytes::Bytes> {
+        let policy = &self.inner.retry;
+        let mut retry = 0;
+        loop {
+            let outcome = self.attempt(call).await;
+            let error = match outcome {
+                Ok(body) => return Ok(body),
+                Err(error) => error,
+            };
+            let safe = match &error.error {
+                Error::Transport { connect: true, .. } => true,
+                _ => call.method != Method::POST,
+            };
+            if retry >= policy.max_retries || !safe || !error.error.is_retryable() {
+                return Err(error.error);
+            }
+            let wait = match error.retry_after {
+                Some(wait) if wait > policy.max_retry_after => return Err(error.error),
+                Some(wait) => wait,
+                None => policy.backoff(retry),
+            };
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
+    async fn attempt(&self, call: &Call) -> std::result::Result<bytes::Bytes, Failure> {
+        let url = format!("{}{}", self.inner.base_url, call.path);
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), url)
+            .header(AUTHORIZATION, self.inner.auth.clone());
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| Failure::from(transport(err)))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry::parse_retry_after);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| Failure::from(transport(err)))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(Failure {
+            error: error_from_answer(status, &body, call.case_endpoint),
+            retry_after,
+        })
+    }
+
+    /// Sends a request and decodes a JSON answer.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, call: Call, what: &str) -> Result<T> {
+        let body = self.execute(&call).await?;
+        decode(what, &body)
+    }
+}
+
+/// A failed attempt, with the wait the server asked for.
+struct Failure {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// Decodes a JSON body, naming the path that failed.
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| Error::decode(what, err, body))
+}
+
+fn transport(err: reqwest::Error) -> Error {
+    // reqwest's message names the URL, which never holds the key.
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Transport {
+        timeout: err.is_timeout(),
+        connect: err.is_connect(),
+        message,
+        source: Some(Box::new(err)),
+    }
+}
+
+/// Maps an error answer as the Python SDK does: a 404 is a missing case when
+/// the route is a case's and the detail mentions "case", else a missing
+/// dataset; anything else is [`Error::Api`] with the parsed detail.
+fn error_from_answer(status: StatusCode, body: &[u8], case_endpoint: bool) -> Error {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let detail = match parsed {
+        Some(Value::Object(mut object)) if object.contains_key("detail") => {
+            object.remove("detail").unwrap_or(Value::Null)
+        }
+        Some(other) => other,
+        None => Value::String(if body.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            excerpt(body)
+        }),
+    };
+    if status == StatusCode::NOT_FOUND {
+        let text = match &detail {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        if case_endpoint && text.to_lowercase().contains("case") {
+            return Error::CaseNotFound { detail: text };
+        }
+        return Error::DatasetNotFound { detail: text };
+    }
+    Error::Api {
+        status: status.as_u16(),
+        detail,
+    }
+}
+
+/// Path segments keep only unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One path segment, percent-encoded.
+pub(crate) fn segment(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// Checks a dataset reference (an id or a name) before it goes into a path:
+/// both match the name rule, so anything else can never be found.
+pub(crate) fn dataset_segment(reference: &str) -> Result<String> {
+    crate::validate_dataset_name(reference).map_err(|reason| {
+        Error::InvalidArgument(format!(
+            "{reference:?} is neither a dataset id nor a valid name: {reason}"
+        ))
+    })?;
+    Ok(segment(reference))
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<bytes::Bytes>,
+    /// 404s on case routes may mean a missing case.
+    pub(crate) case_endpoint: bool,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, path: String) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            case_endpoint: false,
+        }
+    }
+
+    pub(crate) fn json(mut self, body: &impl serde::Serialize) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|err| {
+            Error::InvalidArgument(format!("cannot encode the request body: {err}"))
+        })?;
+        self.body = Some(bytes.into());
+        Ok(self)
+    }
+
+    pub(crate) fn case_endpoint(mut self) -> Self {
+        self.case_endpoint = true;
+        self
+    }
+}
+
+/// A boxed, sendable future: what awaiting a request builder gives.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// How a request builder is finished: awaited ([`Async`]) or sent from
+/// synchronous code ([`Blocking`](crate::blocking::Blocking)).
+pub trait Mode: Clone + Send + Sync + 'static {}
+
+/// Request builders of the async client: `.await` them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Async;
+
+impl Mode for Async {}
+
+/// Implements the two ways to finish a request builder: `IntoFuture` in
+/// async mode, `send()` in blocking mode. Each builder defines
+/// `async fn run(self) -> Result<T>` once.
+macro_rules! finish {
+    ($builder:ident => $output:ty) => {
+        impl ::core::future::IntoFuture for $builder<$crate::client::Async> {
+            type Output = $crate::Result<$output>;
+            type IntoFuture = $crate::client::BoxFuture<$crate::Result<$output>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                ::std::boxed::Box::pin(self.run())
+            }
+        }
+
+        impl $builder<$crate::blocking::Blocking> {
+            /// Sends the request and waits for the answer.
+            pub fn send(self) -> $crate::Result<$output> {
+                let mode = self.mode.clone();
+                mode.block_on(self.run())
+            }
+        }
+    };
+}
+pub(crate) use finish;
+
+impl DatasetsClient {
+    ops::operations!(Async, |client: &Self| client.clone(), |_| Async);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_follow_the_key_unless_given() {
+        assert_eq!(infer_base_url("pylf_v1_us_x"), Some(LOGFIRE_US_URL));
+        assert_eq!(infer_base_url("pylf_v1_eu_x"), Some(LOGFIRE_EU_URL));
+        assert_eq!(
+            infer_base_url("pylf_v1_mars_x"),
+            Some(LOGFIRE_US_URL),
+            "unknown regions fall back to us"
+        );
+        assert_eq!(infer_base_url("pylf_v1_eu"), None);
+        let client = DatasetsClient::new("pylf_v1_eu_token").unwrap();
+        assert_eq!(client.base_url(), LOGFIRE_EU_URL);
+        let client = DatasetsClient::builder()
+            .api_key("pylf_v1_eu_token")
+            .base_url("http://127.0.0.1:8000/")
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.base_url(),
+            "http://127.0.0.1:8000",
+            "an explicit URL wins"
+        );
+        let err = DatasetsClient::new("dsk_local").unwrap_err();
+        assert!(
+            err.to_string().contains("cannot infer the base URL"),
+            "{err}"
+        );
+        assert!(DatasetsClient::new("").is_err());
+        assert!(
+            DatasetsClient::builder()
+                .api_key("k")
+                .base_url("ftp://x")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let client = DatasetsClient::new("pylf_v1_us_secret-token").unwrap();
+        assert!(!format!("{client:?}").contains("secret-token"));
+        let builder = DatasetsClient::builder().api_key("pylf_v1_us_secret-token");
+        assert!(!format!("{builder:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("a b/c?d#e%"), "a%20b%2Fc%3Fd%23e%25");
+        assert_eq!(segment("qa-golden_set.v1~"), "qa-golden_set.v1~");
+        assert!(dataset_segment("a/b").is_err());
+        assert!(dataset_segment("../etc").is_err());
+    }
+
+    #[test]
+    fn not_found_answers_are_told_apart_like_the_python_sdk() {
+        let case = error_from_answer(
+            StatusCode::NOT_FOUND,
+            br#"{"detail":"Case not found"}"#,
+            true,
+        );
+        assert!(matches!(case, Error::CaseNotFound { .. }));
+        let dataset = error_from_answer(
+            StatusCode::NOT_FOUND,
+            br#"{"detail":"Dataset not found"}"#,
+            true,
+        );
+        assert!(matches!(dataset, Error::DatasetNotFound { .. }));
+        let on_dataset_route = error_from_answer(
+            StatusCode::NOT_FOUND,
+            br#"{"detail":"Case not found"}"#,
+            false,
+        );
+        assert!(matches!(on_dataset_route, Error::DatasetNotFound { .. }));
+        let html = error_from_answer(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", false);
+        assert!(
+            matches!(&html, Error::Api { status: 502, detail } if detail == "<html>bad gateway</html>")
+        );
+    }
+}

@@ -1,0 +1,899 @@
+//! Request builders, one per operation of the Logfire SDK guide. Each is
+//! returned by a [`DatasetsClient`] method, takes its optional arguments as
+//! chained setters, and is finished by `.await` (or `.send()` on the
+//! blocking client).
+
+use reqwest::Method;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Async, Call, DatasetsClient, dataset_segment, decode, finish, segment};
+use crate::Patch;
+use crate::error::{Error, Result};
+use crate::wire::{
+    CaseDetail, CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec,
+    ExportedDataset, NewCase, NewDataset, OnConflict,
+};
+
+/// `Some` sets a field, `None` leaves it as it is.
+fn keep_or_set<T>(value: Option<T>) -> Patch<T> {
+    value.map_or(Patch::Keep, Patch::Set)
+}
+
+fn tag_list(tags: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
+    tags.into_iter().map(Into::into).collect()
+}
+
+/// Adds `extra` to a case's tags, keeping order and dropping repeats.
+fn merge_tags(case: &mut NewCase, extra: &[String]) {
+    if extra.is_empty() {
+        return;
+    }
+    let tags = case.tags.get_or_insert_with(Vec::new);
+    for tag in extra {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+}
+
+fn dataset_path(reference: &str, rest: &str) -> Result<String> {
+    Ok(format!(
+        "/v1/datasets/{}/{rest}",
+        dataset_segment(reference)?
+    ))
+}
+
+fn case_path(reference: &str, case: Uuid) -> Result<String> {
+    dataset_path(reference, &format!("cases/{}/", segment(&case.to_string())))
+}
+
+/// Sends cases in chunks whose bodies stay under the client's
+/// `max_request_bytes`, one request (and so one server transaction) per
+/// chunk, in order. See [`DatasetsClient::add_cases`] for what a failure
+/// leaves behind.
+async fn upload_in_chunks(
+    client: &DatasetsClient,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    cases: &[NewCase],
+) -> Result<Vec<CaseDetail>> {
+    const HEAD: &[u8] = br#"{"cases":["#;
+    const TAIL: &[u8] = b"]}";
+    let budget = client.max_request_bytes();
+    let mut chunks: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    let mut body = HEAD.to_vec();
+    let (mut first, mut len) = (0usize, 0usize);
+    for (index, case) in cases.iter().enumerate() {
+        let encoded = serde_json::to_vec(case).map_err(|err| {
+            Error::InvalidArgument(format!("case {index} cannot be encoded: {err}"))
+        })?;
+        if len > 0 && body.len() + 1 + encoded.len() + TAIL.len() > budget {
+            body.extend_from_slice(TAIL);
+            chunks.push((first, len, std::mem::replace(&mut body, HEAD.to_vec())));
+            first = index;
+            len = 0;
+        }
+        if len > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&encoded);
+        len += 1;
+    }
+    body.extend_from_slice(TAIL);
+    chunks.push((first, len, body));
+
+    let count = chunks.len();
+    let mut written = Vec::with_capacity(cases.len());
+    for (chunk, (first_case, len, body)) in chunks.into_iter().enumerate() {
+        let mut call = Call::new(Method::POST, path.clone());
+        call.query = query.clone();
+        call.body = Some(body.into());
+        let result = match client.execute(&call).await {
+            Ok(answer) => decode::<Vec<CaseDetail>>("list of cases", &answer),
+            Err(err) => Err(offset_case_indexes(err, first_case)),
+        };
+        match result {
+            Ok(cases) => written.extend(cases),
+            Err(source) if chunk == 0 => return Err(source),
+            Err(source) => {
+                return Err(Error::Chunk {
+                    chunk,
+                    chunks: count,
+                    first_case,
+                    len,
+                    written: written.len(),
+                    source: Box::new(source),
+                });
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Makes `["body", "cases", i, ...]` locations of a chunk's 422 point into
+/// the caller's whole list.
+fn offset_case_indexes(err: Error, offset: usize) -> Error {
+    let Error::Api { status, mut detail } = err else {
+        return err;
+    };
+    if offset > 0
+        && let Some(issues) = detail.as_array_mut()
+    {
+        for issue in issues {
+            let Some(loc) = issue.get_mut("loc").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            if loc.len() > 2
+                && loc[0] == "body"
+                && loc[1] == "cases"
+                && let Some(index) = loc[2].as_u64()
+            {
+                loc[2] = Value::from(index + offset as u64);
+            }
+        }
+    }
+    Error::Api { status, detail }
+}
+
+/// `GET /v1/datasets/`; see [`DatasetsClient::list_datasets`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct ListDatasets<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+}
+
+impl<M> ListDatasets<M> {
+    async fn run(self) -> Result<Vec<DatasetSummary>> {
+        let call = Call::new(Method::GET, "/v1/datasets/".to_owned());
+        self.client.json(call, "list of datasets").await
+    }
+}
+finish!(ListDatasets => Vec<DatasetSummary>);
+
+/// `GET /v1/datasets/{dataset}/`; see [`DatasetsClient::get_dataset`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct GetDataset<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+}
+
+impl<M> GetDataset<M> {
+    async fn run(self) -> Result<DatasetDetail> {
+        let call = Call::new(Method::GET, dataset_path(&self.dataset, "")?);
+        self.client.json(call, "DatasetDetail").await
+    }
+}
+finish!(GetDataset => DatasetDetail);
+
+/// `POST /v1/datasets/`; see [`DatasetsClient::create_dataset`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct CreateDataset<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) body: NewDataset,
+}
+
+impl<M> CreateDataset<M> {
+    /// A free-text description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.body.description = Some(description.into());
+        self
+    }
+
+    /// The JSON Schema every case's `inputs` must satisfy.
+    pub fn input_schema(mut self, schema: impl Into<Value>) -> Self {
+        self.body.input_schema = Some(schema.into());
+        self
+    }
+
+    /// The JSON Schema every non-null `expected_output` must satisfy.
+    pub fn output_schema(mut self, schema: impl Into<Value>) -> Self {
+        self.body.output_schema = Some(schema.into());
+        self
+    }
+
+    /// The JSON Schema every non-null `metadata` must satisfy.
+    pub fn metadata_schema(mut self, schema: impl Into<Value>) -> Self {
+        self.body.metadata_schema = Some(schema.into());
+        self
+    }
+
+    /// Free-text instructions on how cases should look.
+    pub fn guidance(mut self, guidance: impl Into<String>) -> Self {
+        self.body.guidance = Some(guidance.into());
+        self
+    }
+
+    /// Whether Logfire's AI features may maintain the guidance.
+    pub fn ai_managed_guidance(mut self, managed: bool) -> Self {
+        self.body.ai_managed_guidance = Some(managed);
+        self
+    }
+
+    /// Dataset-level evaluators.
+    pub fn evaluators(mut self, evaluators: impl IntoIterator<Item = EvaluatorSpec>) -> Self {
+        self.body.evaluators = Some(evaluators.into_iter().collect());
+        self
+    }
+
+    /// Report-level evaluators.
+    pub fn report_evaluators(
+        mut self,
+        evaluators: impl IntoIterator<Item = EvaluatorSpec>,
+    ) -> Self {
+        self.body.report_evaluators = Some(evaluators.into_iter().collect());
+        self
+    }
+
+    async fn run(self) -> Result<DatasetDetail> {
+        crate::validate_dataset_name(&self.body.name).map_err(Error::InvalidArgument)?;
+        let call = Call::new(Method::POST, "/v1/datasets/".to_owned()).json(&self.body)?;
+        self.client.json(call, "DatasetDetail").await
+    }
+}
+finish!(CreateDataset => DatasetDetail);
+
+/// Setters for three-state fields: `field(value)` sets, `clear_field()` clears.
+macro_rules! patch_setters {
+    ($($field:ident, $clear:ident: $ty:ty, $what:literal;)*) => {$(
+        #[doc = concat!("Sets ", $what, ".")]
+        pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+            self.body.$field = Patch::Set(value.into());
+            self
+        }
+
+        #[doc = concat!("Clears ", $what, " (sends `null`).")]
+        pub fn $clear(mut self) -> Self {
+            self.body.$field = Patch::Clear;
+            self
+        }
+    )*};
+}
+
+/// `PATCH /v1/datasets/{dataset}/`; see [`DatasetsClient::update_dataset`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct UpdateDataset<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) body: DatasetUpdate,
+}
+
+impl<M> UpdateDataset<M> {
+    /// Renames the dataset.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.body.name = Patch::Set(name.into());
+        self
+    }
+
+    patch_setters! {
+        description, clear_description: String, "the description";
+        input_schema, clear_input_schema: Value, "the input schema (existing cases are re-checked)";
+        output_schema, clear_output_schema: Value, "the output schema (existing cases are re-checked)";
+        metadata_schema, clear_metadata_schema: Value, "the metadata schema (existing cases are re-checked)";
+        guidance, clear_guidance: String, "the guidance";
+        evaluators, clear_evaluators: Vec<EvaluatorSpec>, "the dataset-level evaluators";
+        report_evaluators, clear_report_evaluators: Vec<EvaluatorSpec>, "the report-level evaluators";
+    }
+
+    /// Whether Logfire's AI features may maintain the guidance.
+    pub fn ai_managed_guidance(mut self, managed: bool) -> Self {
+        self.body.ai_managed_guidance = Patch::Set(managed);
+        self
+    }
+
+    /// Replaces the whole body, e.g. one built elsewhere.
+    pub fn body(mut self, body: DatasetUpdate) -> Self {
+        self.body = body;
+        self
+    }
+
+    async fn run(self) -> Result<DatasetDetail> {
+        if let Patch::Set(name) = &self.body.name {
+            crate::validate_dataset_name(name).map_err(Error::InvalidArgument)?;
+        }
+        let call = Call::new(Method::PATCH, dataset_path(&self.dataset, "")?).json(&self.body)?;
+        self.client.json(call, "DatasetDetail").await
+    }
+}
+finish!(UpdateDataset => DatasetDetail);
+
+/// `DELETE /v1/datasets/{dataset}/`; see [`DatasetsClient::delete_dataset`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct DeleteDataset<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+}
+
+impl<M> DeleteDataset<M> {
+    async fn run(self) -> Result<()> {
+        let call = Call::new(Method::DELETE, dataset_path(&self.dataset, "")?);
+        self.client.execute(&call).await.map(drop)
+    }
+}
+finish!(DeleteDataset => ());
+
+/// `GET /v1/datasets/{dataset}/cases/`; see [`DatasetsClient::list_cases`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct ListCases<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) tags: Vec<String>,
+}
+
+impl<M> ListCases<M> {
+    /// Only cases having any of these tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags.extend(tag_list(tags));
+        self
+    }
+
+    async fn run(self) -> Result<Vec<CaseDetail>> {
+        let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "cases/")?);
+        call.query = self.tags.into_iter().map(|tag| ("tags", tag)).collect();
+        self.client.json(call, "list of cases").await
+    }
+}
+finish!(ListCases => Vec<CaseDetail>);
+
+/// `GET /v1/datasets/{dataset}/cases/{case_id}/`; see [`DatasetsClient::get_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct GetCase<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) case: Uuid,
+}
+
+impl<M> GetCase<M> {
+    async fn run(self) -> Result<CaseDetail> {
+        let call = Call::new(Method::GET, case_path(&self.dataset, self.case)?).case_endpoint();
+        self.client.json(call, "CaseDetail").await
+    }
+}
+finish!(GetCase => CaseDetail);
+
+/// `POST /v1/datasets/{dataset}/cases/` with a whole case; see
+/// [`DatasetsClient::add_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct AddCase<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) case: NewCase,
+}
+
+impl<M> AddCase<M> {
+    /// Tags, added to the case's own.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        merge_tags(&mut self.case, &tag_list(tags));
+        self
+    }
+
+    async fn run(self) -> Result<CaseDetail> {
+        let call =
+            Call::new(Method::POST, dataset_path(&self.dataset, "cases/")?).json(&self.case)?;
+        self.client.json(call, "CaseDetail").await
+    }
+}
+finish!(AddCase => CaseDetail);
+
+/// `POST /v1/datasets/{dataset}/cases/bulk/`, in chunks; see
+/// [`DatasetsClient::add_cases`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct AddCases<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) cases: Vec<NewCase>,
+    pub(crate) tags: Vec<String>,
+}
+
+impl<M> AddCases<M> {
+    /// Tags added to every case's own.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags.extend(tag_list(tags));
+        self
+    }
+
+    async fn run(mut self) -> Result<Vec<CaseDetail>> {
+        let path = dataset_path(&self.dataset, "cases/bulk/")?;
+        for case in &mut self.cases {
+            merge_tags(case, &self.tags);
+        }
+        upload_in_chunks(&self.client, path, Vec::new(), &self.cases).await
+    }
+}
+finish!(AddCases => Vec<CaseDetail>);
+
+/// `POST /v1/datasets/{dataset}/cases/` from raw values; see
+/// [`DatasetsClient::create_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct CreateCase<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) case: NewCase,
+}
+
+impl<M> CreateCase<M> {
+    /// A name, unique within the dataset.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.case.name = Some(name.into());
+        self
+    }
+
+    /// The expected output.
+    pub fn expected_output(mut self, output: impl Into<Value>) -> Self {
+        self.case.expected_output = Some(output.into());
+        self
+    }
+
+    /// Metadata.
+    pub fn metadata(mut self, metadata: impl Into<Value>) -> Self {
+        self.case.metadata = Some(metadata.into());
+        self
+    }
+
+    /// Case-level evaluators.
+    pub fn evaluators(mut self, evaluators: impl IntoIterator<Item = EvaluatorSpec>) -> Self {
+        self.case.evaluators = Some(evaluators.into_iter().collect());
+        self
+    }
+
+    /// The trace the case was taken from.
+    pub fn source_trace_id(mut self, trace_id: impl Into<String>) -> Self {
+        self.case.source_trace_id = Some(trace_id.into());
+        self
+    }
+
+    /// The span the case was taken from.
+    pub fn source_span_id(mut self, span_id: impl Into<String>) -> Self {
+        self.case.source_span_id = Some(span_id.into());
+        self
+    }
+
+    /// Tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        merge_tags(&mut self.case, &tag_list(tags));
+        self
+    }
+
+    async fn run(self) -> Result<CaseDetail> {
+        let call =
+            Call::new(Method::POST, dataset_path(&self.dataset, "cases/")?).json(&self.case)?;
+        self.client.json(call, "CaseDetail").await
+    }
+}
+finish!(CreateCase => CaseDetail);
+
+/// `PATCH /v1/datasets/{dataset}/cases/{case_id}/`; see
+/// [`DatasetsClient::update_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct UpdateCase<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) case: Uuid,
+    pub(crate) body: CaseUpdate,
+}
+
+impl<M> UpdateCase<M> {
+    /// Replaces the inputs.
+    pub fn inputs(mut self, inputs: impl Into<Value>) -> Self {
+        self.body.inputs = Some(inputs.into());
+        self
+    }
+
+    patch_setters! {
+        name, clear_name: String, "the name";
+        expected_output, clear_expected_output: Value, "the expected output";
+        metadata, clear_metadata: Value, "the metadata";
+        evaluators, clear_evaluators: Vec<EvaluatorSpec>, "the case-level evaluators";
+        source_trace_id, clear_source_trace_id: String, "the source trace id";
+        source_span_id, clear_source_span_id: String, "the source span id";
+    }
+
+    /// Replaces the tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.body.tags = Patch::Set(tag_list(tags));
+        self
+    }
+
+    /// Removes every tag.
+    pub fn clear_tags(mut self) -> Self {
+        self.body.tags = Patch::Clear;
+        self
+    }
+
+    /// Replaces the whole body, e.g. one built elsewhere.
+    pub fn body(mut self, body: CaseUpdate) -> Self {
+        self.body = body;
+        self
+    }
+
+    async fn run(self) -> Result<CaseDetail> {
+        let call = Call::new(Method::PATCH, case_path(&self.dataset, self.case)?)
+            .case_endpoint()
+            .json(&self.body)?;
+        self.client.json(call, "CaseDetail").await
+    }
+}
+finish!(UpdateCase => CaseDetail);
+
+/// `DELETE /v1/datasets/{dataset}/cases/{case_id}/`; see
+/// [`DatasetsClient::delete_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct DeleteCase<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) case: Uuid,
+}
+
+impl<M> DeleteCase<M> {
+    async fn run(self) -> Result<()> {
+        let call = Call::new(Method::DELETE, case_path(&self.dataset, self.case)?).case_endpoint();
+        self.client.execute(&call).await.map(drop)
+    }
+}
+finish!(DeleteCase => ());
+
+/// `GET /v1/datasets/{dataset}/export/`; see [`DatasetsClient::export_dataset`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct ExportDataset<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+}
+
+impl<M> ExportDataset<M> {
+    async fn run(self) -> Result<ExportedDataset> {
+        let call = Call::new(Method::GET, dataset_path(&self.dataset, "export/")?);
+        self.client.json(call, "ExportedDataset").await
+    }
+}
+finish!(ExportDataset => ExportedDataset);
+
+/// `POST /v1/datasets/{dataset}/import/`, in chunks; see
+/// [`DatasetsClient::import_cases`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct ImportCases<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) cases: Vec<NewCase>,
+    pub(crate) on_conflict: OnConflict,
+}
+
+impl<M> ImportCases<M> {
+    /// What a named case whose name exists does: [`OnConflict::Error`] (the
+    /// default: 409, nothing written) or [`OnConflict::Update`] (upsert).
+    pub fn on_conflict(mut self, on_conflict: OnConflict) -> Self {
+        self.on_conflict = on_conflict;
+        self
+    }
+
+    async fn run(self) -> Result<Vec<CaseDetail>> {
+        let path = dataset_path(&self.dataset, "import/")?;
+        let query = vec![("on_conflict", self.on_conflict.as_str().to_owned())];
+        upload_in_chunks(&self.client, path, query, &self.cases).await
+    }
+}
+finish!(ImportCases => Vec<CaseDetail>);
+
+/// Create-or-update a dataset, then upsert its cases; see
+/// [`DatasetsClient::push_dataset`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct PushDataset<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: NewDataset,
+    pub(crate) cases: Vec<NewCase>,
+    pub(crate) on_case_conflict: OnConflict,
+}
+
+impl<M> PushDataset<M> {
+    /// What a pushed case whose name exists does (default
+    /// [`OnConflict::Update`], so pushing twice is idempotent for named cases).
+    pub fn on_case_conflict(mut self, on_conflict: OnConflict) -> Self {
+        self.on_case_conflict = on_conflict;
+        self
+    }
+
+    async fn run(self) -> Result<DatasetDetail> {
+        let name = self.dataset.name.clone();
+        crate::validate_dataset_name(&name).map_err(Error::InvalidArgument)?;
+        let create = CreateDataset {
+            client: self.client.clone(),
+            mode: Async,
+            body: self.dataset.clone(),
+        };
+        match create.run().await {
+            Ok(_) => {}
+            Err(Error::Api { status: 409, .. }) => {
+                let given = self.dataset;
+                // Evaluators are always sent, so pushing none clears them,
+                // as the Python SDK's push_dataset does.
+                let body = DatasetUpdate {
+                    name: Patch::Keep,
+                    description: keep_or_set(given.description),
+                    input_schema: keep_or_set(given.input_schema),
+                    output_schema: keep_or_set(given.output_schema),
+                    metadata_schema: keep_or_set(given.metadata_schema),
+                    guidance: keep_or_set(given.guidance),
+                    ai_managed_guidance: keep_or_set(given.ai_managed_guidance),
+                    evaluators: Patch::Set(given.evaluators.unwrap_or_default()),
+                    report_evaluators: Patch::Set(given.report_evaluators.unwrap_or_default()),
+                };
+                UpdateDataset {
+                    client: self.client.clone(),
+                    mode: Async,
+                    dataset: name.clone(),
+                    body,
+                }
+                .run()
+                .await?;
+            }
+            Err(other) => return Err(other),
+        }
+        if !self.cases.is_empty() {
+            ImportCases {
+                client: self.client.clone(),
+                mode: Async,
+                dataset: name.clone(),
+                cases: self.cases,
+                on_conflict: self.on_case_conflict,
+            }
+            .run()
+            .await?;
+        }
+        GetDataset {
+            client: self.client,
+            mode: Async,
+            dataset: name,
+        }
+        .run()
+        .await
+    }
+}
+finish!(PushDataset => DatasetDetail);
+
+/// Defines the operations of a client type, once for both modes: `$mode` is
+/// how a builder gets the client's mode.
+macro_rules! operations {
+    ($M:ty, $client:expr, $mode:expr) => {
+        /// Lists the project's datasets (`GET /v1/datasets/`).
+        pub fn list_datasets(&self) -> $crate::client::ListDatasets<$M> {
+            $crate::client::ListDatasets {
+                client: ($client)(self),
+                mode: ($mode)(self),
+            }
+        }
+
+        /// Gets a dataset by id or name.
+        pub fn get_dataset(&self, dataset: impl Into<String>) -> $crate::client::GetDataset<$M> {
+            $crate::client::GetDataset {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+            }
+        }
+
+        /// Creates a dataset; schemas, description, guidance and evaluators
+        /// are optional setters. A taken name is `Error::Api { status: 409, .. }`.
+        pub fn create_dataset(&self, name: impl Into<String>) -> $crate::client::CreateDataset<$M> {
+            $crate::client::CreateDataset {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                body: $crate::wire::NewDataset {
+                    name: name.into(),
+                    ..$crate::wire::NewDataset::default()
+                },
+            }
+        }
+
+        /// Updates a dataset: each setter sets a field, each `clear_` setter
+        /// clears one, everything else is left as it is.
+        pub fn update_dataset(
+            &self,
+            dataset: impl Into<String>,
+        ) -> $crate::client::UpdateDataset<$M> {
+            $crate::client::UpdateDataset {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                body: $crate::wire::DatasetUpdate::default(),
+            }
+        }
+
+        /// Deletes a dataset and all its cases.
+        pub fn delete_dataset(
+            &self,
+            dataset: impl Into<String>,
+        ) -> $crate::client::DeleteDataset<$M> {
+            $crate::client::DeleteDataset {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+            }
+        }
+
+        /// Lists a dataset's cases, in insertion order; `.tags(..)` keeps those
+        /// having any of the tags.
+        pub fn list_cases(&self, dataset: impl Into<String>) -> $crate::client::ListCases<$M> {
+            $crate::client::ListCases {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                tags: ::std::vec::Vec::new(),
+            }
+        }
+
+        /// Gets one case.
+        pub fn get_case(
+            &self,
+            dataset: impl Into<String>,
+            case_id: ::uuid::Uuid,
+        ) -> $crate::client::GetCase<$M> {
+            $crate::client::GetCase {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                case: case_id,
+            }
+        }
+
+        /// Adds one case (`POST .../cases/`); `.tags(..)` adds tags to its own.
+        pub fn add_case(
+            &self,
+            dataset: impl Into<String>,
+            case: $crate::wire::NewCase,
+        ) -> $crate::client::AddCase<$M> {
+            $crate::client::AddCase {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                case,
+            }
+        }
+
+        /// Adds cases (`POST .../cases/bulk/`); a taken name fails the request
+        /// with 409. `.tags(..)` adds tags to every case.
+        ///
+        /// Uploads larger than the client's `max_request_bytes` go in chunks,
+        /// one request and one server transaction each, in order. If chunk
+        /// *k* fails, chunks before it are written and stay written; chunk
+        /// *k* and those after it are not: the error is [`Error::Chunk`]($crate::Error::Chunk),
+        /// saying which cases were written, with 422 locations pointing into
+        /// your list. A failure of the first chunk is returned as is, since
+        /// nothing was written. To make a retry safe, name the cases and
+        /// re-send them with `import_cases(..).on_conflict($crate::wire::OnConflict::Update)`.
+        pub fn add_cases(
+            &self,
+            dataset: impl Into<String>,
+            cases: Vec<$crate::wire::NewCase>,
+        ) -> $crate::client::AddCases<$M> {
+            $crate::client::AddCases {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                cases,
+                tags: ::std::vec::Vec::new(),
+            }
+        }
+
+        /// Creates a case from raw JSON values, with optional name, expected
+        /// output, metadata, evaluators, tags and the `source_trace_id` /
+        /// `source_span_id` linking it to the trace it came from.
+        pub fn create_case(
+            &self,
+            dataset: impl Into<String>,
+            inputs: impl Into<::serde_json::Value>,
+        ) -> $crate::client::CreateCase<$M> {
+            $crate::client::CreateCase {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                case: $crate::wire::NewCase::new(inputs.into()),
+            }
+        }
+
+        /// Updates a case: each setter sets a field (tags included), each
+        /// `clear_` setter clears one, everything else is left as it is.
+        pub fn update_case(
+            &self,
+            dataset: impl Into<String>,
+            case_id: ::uuid::Uuid,
+        ) -> $crate::client::UpdateCase<$M> {
+            $crate::client::UpdateCase {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                case: case_id,
+                body: $crate::wire::CaseUpdate::default(),
+            }
+        }
+
+        /// Deletes a case.
+        pub fn delete_case(
+            &self,
+            dataset: impl Into<String>,
+            case_id: ::uuid::Uuid,
+        ) -> $crate::client::DeleteCase<$M> {
+            $crate::client::DeleteCase {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                case: case_id,
+            }
+        }
+
+        /// Exports a dataset in pydantic-evals' format (`Dataset.from_dict`).
+        pub fn export_dataset(
+            &self,
+            dataset: impl Into<String>,
+        ) -> $crate::client::ExportDataset<$M> {
+            $crate::client::ExportDataset {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+            }
+        }
+
+        /// Imports cases (`POST .../import/`); `.on_conflict(..)` says what a
+        /// taken name does (default: error). Chunked like
+        /// [`add_cases`](Self::add_cases).
+        pub fn import_cases(
+            &self,
+            dataset: impl Into<String>,
+            cases: Vec<$crate::wire::NewCase>,
+        ) -> $crate::client::ImportCases<$M> {
+            $crate::client::ImportCases {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                cases,
+                on_conflict: $crate::wire::OnConflict::Error,
+            }
+        }
+
+        /// Publishes a dataset: creates it, or on 409 updates it (fields given
+        /// are set, fields absent are left; evaluators are always replaced, as
+        /// the Python SDK's `push_dataset` does), then upserts the cases by
+        /// name, and returns the dataset as it now is.
+        pub fn push_dataset(
+            &self,
+            dataset: $crate::wire::NewDataset,
+            cases: Vec<$crate::wire::NewCase>,
+        ) -> $crate::client::PushDataset<$M> {
+            $crate::client::PushDataset {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset,
+                cases,
+                on_case_conflict: $crate::wire::OnConflict::Update,
+            }
+        }
+    };
+}
+pub(crate) use operations;
