@@ -1,15 +1,32 @@
 //! Typed, managed evaluation datasets for AI systems.
 //!
 //! `datasets` is the one crate a user depends on. It re-exports the runtime
-//! ([`datasets_core`]): the wire models of the v1 datasets API, shared with
-//! Pydantic Logfire's hosted API and the self-hostable `datasets-server`.
+//! ([`datasets_core`]): the async [`DatasetsClient`] and the [`blocking`] one,
+//! which speak the v1 datasets API of Pydantic Logfire's hosted service and
+//! of the self-hostable `datasets-server` alike, the [`wire`] models both
+//! share, and the one [`Error`] type.
 //!
-//! ```
-//! use datasets::{Patch, wire::DatasetUpdate};
+//! ```no_run
+//! use datasets::DatasetsClient;
+//! use datasets::wire::NewCase;
+//! use serde_json::json;
 //!
-//! // Clear the description, leave everything else as it is.
-//! let update = DatasetUpdate { description: Patch::Clear, ..Default::default() };
-//! assert_eq!(serde_json::to_string(&update).unwrap(), r#"{"description":null}"#);
+//! # async fn run() -> datasets::Result<()> {
+//! let client = DatasetsClient::new("pylf_v1_us_...")?; // base URL from the key's region
+//! client
+//!     .create_dataset("qa-golden-set")
+//!     .input_schema(json!({"type": "object", "required": ["question"]}))
+//!     .await?;
+//! client
+//!     .add_case("qa-golden-set", NewCase::new(json!({"question": "What is 2+2?"})))
+//!     .tags(["math"])
+//!     .await?;
+//! # Ok(()) }
 //! ```
 
 pub use datasets_core::*;
+
+// The README's examples compile as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

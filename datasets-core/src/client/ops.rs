@@ -137,6 +137,14 @@ fn offset_case_indexes(err: Error, offset: usize) -> Error {
 }
 
 /// `GET /v1/datasets/`; see [`DatasetsClient::list_datasets`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// for dataset in client.list_datasets().await? {
+///     println!("{}: {} cases", dataset.name, dataset.case_count);
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct ListDatasets<M = Async> {
@@ -153,6 +161,13 @@ impl<M> ListDatasets<M> {
 finish!(ListDatasets => Vec<DatasetSummary>);
 
 /// `GET /v1/datasets/{dataset}/`; see [`DatasetsClient::get_dataset`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// let dataset = client.get_dataset("qa-golden-set").await?;
+/// println!("{:?}", dataset.input_schema);
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct GetDataset<M = Async> {
@@ -170,6 +185,19 @@ impl<M> GetDataset<M> {
 finish!(GetDataset => DatasetDetail);
 
 /// `POST /v1/datasets/`; see [`DatasetsClient::create_dataset`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use serde_json::json;
+///
+/// let dataset = client
+///     .create_dataset("qa-golden-set")
+///     .description("Golden test cases for the Q&A system")
+///     .input_schema(json!({"type": "object", "properties": {"question": {"type": "string"}}}))
+///     .guidance("Each case should represent a realistic user question.")
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct CreateDataset<M = Async> {
@@ -256,6 +284,16 @@ macro_rules! patch_setters {
 }
 
 /// `PATCH /v1/datasets/{dataset}/`; see [`DatasetsClient::update_dataset`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// client
+///     .update_dataset("qa-golden-set")
+///     .description("Updated description")
+///     .clear_guidance()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct UpdateDataset<M = Async> {
@@ -305,6 +343,12 @@ impl<M> UpdateDataset<M> {
 finish!(UpdateDataset => DatasetDetail);
 
 /// `DELETE /v1/datasets/{dataset}/`; see [`DatasetsClient::delete_dataset`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// client.delete_dataset("qa-golden-set").await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct DeleteDataset<M = Async> {
@@ -322,6 +366,12 @@ impl<M> DeleteDataset<M> {
 finish!(DeleteDataset => ());
 
 /// `GET /v1/datasets/{dataset}/cases/`; see [`DatasetsClient::list_cases`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// let geography = client.list_cases("qa-golden-set").tags(["geography"]).await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct ListCases<M = Async> {
@@ -347,6 +397,13 @@ impl<M> ListCases<M> {
 finish!(ListCases => Vec<CaseDetail>);
 
 /// `GET /v1/datasets/{dataset}/cases/{case_id}/`; see [`DatasetsClient::get_case`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// let first = &client.list_cases("qa-golden-set").await?[0];
+/// let case = client.get_case("qa-golden-set", first.id).await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct GetCase<M = Async> {
@@ -366,6 +423,20 @@ finish!(GetCase => CaseDetail);
 
 /// `POST /v1/datasets/{dataset}/cases/` with a whole case; see
 /// [`DatasetsClient::add_case`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use datasets_core::wire::NewCase;
+/// use serde_json::json;
+///
+/// let case = NewCase {
+///     name: Some("capital-question".into()),
+///     expected_output: Some(json!({"answer": "Paris", "confidence": 0.99})),
+///     ..NewCase::new(json!({"question": "What is the capital of France?"}))
+/// };
+/// client.add_case("qa-golden-set", case).tags(["geography", "easy"]).await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct AddCase<M = Async> {
@@ -392,6 +463,19 @@ finish!(AddCase => CaseDetail);
 
 /// `POST /v1/datasets/{dataset}/cases/bulk/`, in chunks; see
 /// [`DatasetsClient::add_cases`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use datasets_core::wire::NewCase;
+/// use serde_json::json;
+///
+/// let cases = vec![
+///     NewCase::new(json!({"question": "What is 15 * 23?"})),
+///     NewCase::new(json!({"question": "What is the chemical symbol for gold?"})),
+/// ];
+/// let added = client.add_cases("qa-golden-set", cases).tags(["batch-import"]).await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct AddCases<M = Async> {
@@ -421,6 +505,21 @@ finish!(AddCases => Vec<CaseDetail>);
 
 /// `POST /v1/datasets/{dataset}/cases/` from raw values; see
 /// [`DatasetsClient::create_case`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use serde_json::json;
+///
+/// client
+///     .create_case("qa-golden-set", json!({"question": "What color is the sky?"}))
+///     .name("sky-color")
+///     .expected_output(json!({"answer": "Blue", "confidence": 0.95}))
+///     .source_trace_id("0af7651916cd43dd8448eb211c80319c")
+///     .source_span_id("b7ad6b7169203331")
+///     .tags(["science", "easy"])
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct CreateCase<M = Async> {
@@ -483,6 +582,19 @@ finish!(CreateCase => CaseDetail);
 
 /// `PATCH /v1/datasets/{dataset}/cases/{case_id}/`; see
 /// [`DatasetsClient::update_case`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use serde_json::json;
+///
+/// let first = &client.list_cases("qa-golden-set").await?[0];
+/// client
+///     .update_case("qa-golden-set", first.id)
+///     .metadata(json!({"category": "geography", "difficulty": "easy", "reviewed": true}))
+///     .tags(["verified", "geography"])
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct UpdateCase<M = Async> {
@@ -538,6 +650,13 @@ finish!(UpdateCase => CaseDetail);
 
 /// `DELETE /v1/datasets/{dataset}/cases/{case_id}/`; see
 /// [`DatasetsClient::delete_case`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// let first = &client.list_cases("qa-golden-set").await?[0];
+/// client.delete_case("qa-golden-set", first.id).await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct DeleteCase<M = Async> {
@@ -556,6 +675,13 @@ impl<M> DeleteCase<M> {
 finish!(DeleteCase => ());
 
 /// `GET /v1/datasets/{dataset}/export/`; see [`DatasetsClient::export_dataset`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// let export = client.export_dataset("qa-golden-set").await?;
+/// std::fs::write("qa.json", serde_json::to_vec_pretty(&export).unwrap()).unwrap();
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct ExportDataset<M = Async> {
@@ -574,6 +700,19 @@ finish!(ExportDataset => ExportedDataset);
 
 /// `POST /v1/datasets/{dataset}/import/`, in chunks; see
 /// [`DatasetsClient::import_cases`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use datasets_core::wire::{NewCase, OnConflict};
+/// use serde_json::json;
+///
+/// let cases = vec![NewCase {
+///     name: Some("capital-question".into()),
+///     ..NewCase::new(json!({"question": "What is the capital of France?"}))
+/// }];
+/// client.import_cases("qa-golden-set", cases).on_conflict(OnConflict::Update).await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct ImportCases<M = Async> {
@@ -602,6 +741,25 @@ finish!(ImportCases => Vec<CaseDetail>);
 
 /// Create-or-update a dataset, then upsert its cases; see
 /// [`DatasetsClient::push_dataset`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// use datasets_core::wire::{NewCase, NewDataset};
+/// use serde_json::json;
+///
+/// let dataset = NewDataset {
+///     name: "qa-golden-set".into(),
+///     description: Some("Golden test cases".into()),
+///     ..NewDataset::default()
+/// };
+/// let cases = vec![NewCase {
+///     name: Some("q1".into()),
+///     ..NewCase::new(json!({"question": "What is 2+2?"}))
+/// }];
+/// let info = client.push_dataset(dataset, cases).await?;
+/// println!("{} now has {} cases", info.name, info.case_count);
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is awaited or sent"]
 #[derive(Debug, Clone)]
 pub struct PushDataset<M = Async> {

@@ -1,0 +1,406 @@
+//! What our client sends, operation by operation, against what API.md (the
+//! contract of Logfire's hosted API) specifies: method, path, query and body
+//! keys. A recording proxy sits between the client and the real server.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use datasets::DatasetsClient;
+use datasets::wire::{EvaluatorSpec, NewCase, NewDataset, OnConflict};
+use datasets_server::EmbeddedServer;
+use serde_json::{Value, json};
+use support::{Proxy, Recorded};
+
+/// The body keys API.md allows for a dataset create or update.
+const DATASET_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "input_schema",
+    "output_schema",
+    "metadata_schema",
+    "guidance",
+    "ai_managed_guidance",
+    "evaluators",
+    "report_evaluators",
+];
+/// The body keys API.md allows for a case.
+const CASE_KEYS: &[&str] = &[
+    "inputs",
+    "name",
+    "expected_output",
+    "metadata",
+    "evaluators",
+    "source_trace_id",
+    "source_span_id",
+    "tags",
+];
+
+struct Expect {
+    method: &'static str,
+    path: String,
+    query: Vec<(&'static str, &'static str)>,
+    /// Exactly these body keys (`None`: no body).
+    body_keys: Option<Vec<&'static str>>,
+    /// Every key must be one of these.
+    allowed: &'static [&'static str],
+}
+
+fn keys(body: &Value) -> BTreeSet<String> {
+    body.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn check(operation: &str, got: &Recorded, expect: &Expect) {
+    assert_eq!(got.method, expect.method, "{operation}: method");
+    assert_eq!(got.path, expect.path, "{operation}: path");
+    let query: Vec<(String, String)> = expect
+        .query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(got.query, query, "{operation}: query");
+    match (&expect.body_keys, &got.body) {
+        (None, None) => {}
+        (Some(wanted), Some(body)) => {
+            let body_keys = keys(body);
+            let wanted: BTreeSet<String> = wanted.iter().map(|k| k.to_string()).collect();
+            assert_eq!(body_keys, wanted, "{operation}: body keys");
+            for key in &body_keys {
+                assert!(
+                    expect.allowed.contains(&key.as_str()),
+                    "{operation}: {key} is not in API.md"
+                );
+            }
+        }
+        (wanted, body) => panic!("{operation}: expected body keys {wanted:?}, got {body:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_operation_sends_what_api_md_specifies() {
+    let server = EmbeddedServer::start().unwrap();
+    let proxy = Proxy::start(&server.base_url());
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(proxy.base_url())
+        .build()
+        .unwrap();
+
+    let ds = client
+        .create_dataset("qa")
+        .description("d")
+        .input_schema(json!({"type": "object"}))
+        .guidance("g")
+        .evaluators([EvaluatorSpec::new("EqualsExpected")])
+        .await
+        .unwrap();
+    client.list_datasets().await.unwrap();
+    client.get_dataset(ds.id.to_string()).await.unwrap();
+    client
+        .update_dataset("qa")
+        .description("x")
+        .clear_guidance()
+        .await
+        .unwrap();
+    let added = client
+        .add_case(
+            "qa",
+            NewCase {
+                name: Some("a".into()),
+                ..NewCase::new(json!({"q": 1}))
+            },
+        )
+        .tags(["t"])
+        .await
+        .unwrap();
+    client
+        .add_cases("qa", vec![NewCase::new(json!({"q": 2}))])
+        .await
+        .unwrap();
+    client
+        .create_case("qa", json!({"q": 3}))
+        .source_trace_id("trace")
+        .source_span_id("span")
+        .await
+        .unwrap();
+    client.list_cases("qa").tags(["t", "u"]).await.unwrap();
+    client.get_case("qa", added.id).await.unwrap();
+    client
+        .update_case("qa", added.id)
+        .clear_metadata()
+        .tags(["v"])
+        .await
+        .unwrap();
+    client
+        .import_cases("qa", vec![NewCase::new(json!({"q": 4}))])
+        .on_conflict(OnConflict::Update)
+        .await
+        .unwrap();
+    client.export_dataset("qa").await.unwrap();
+    client.delete_case("qa", added.id).await.unwrap();
+    client.delete_dataset("qa").await.unwrap();
+    client
+        .push_dataset(
+            NewDataset {
+                name: "p".into(),
+                ..NewDataset::default()
+            },
+            vec![NewCase::new(json!(1))],
+        )
+        .await
+        .unwrap();
+
+    let case = added.id.to_string();
+    let none = Vec::new;
+    let expectations = [
+        (
+            "create_dataset",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/".into(),
+                query: none(),
+                body_keys: Some(vec![
+                    "name",
+                    "description",
+                    "input_schema",
+                    "guidance",
+                    "evaluators",
+                ]),
+                allowed: DATASET_KEYS,
+            },
+        ),
+        (
+            "list_datasets",
+            Expect {
+                method: "GET",
+                path: "/v1/datasets/".into(),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "get_dataset",
+            Expect {
+                method: "GET",
+                path: format!("/v1/datasets/{}/", ds.id),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "update_dataset",
+            Expect {
+                method: "PATCH",
+                path: "/v1/datasets/qa/".into(),
+                query: none(),
+                body_keys: Some(vec!["description", "guidance"]),
+                allowed: DATASET_KEYS,
+            },
+        ),
+        (
+            "add_case",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/qa/cases/".into(),
+                query: none(),
+                body_keys: Some(vec!["inputs", "name", "tags"]),
+                allowed: CASE_KEYS,
+            },
+        ),
+        (
+            "add_cases",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/qa/cases/bulk/".into(),
+                query: none(),
+                body_keys: Some(vec!["cases"]),
+                allowed: &["cases"],
+            },
+        ),
+        (
+            "create_case",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/qa/cases/".into(),
+                query: none(),
+                body_keys: Some(vec!["inputs", "source_trace_id", "source_span_id"]),
+                allowed: CASE_KEYS,
+            },
+        ),
+        (
+            "list_cases",
+            Expect {
+                method: "GET",
+                path: "/v1/datasets/qa/cases/".into(),
+                query: vec![("tags", "t"), ("tags", "u")],
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "get_case",
+            Expect {
+                method: "GET",
+                path: format!("/v1/datasets/qa/cases/{case}/"),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "update_case",
+            Expect {
+                method: "PATCH",
+                path: format!("/v1/datasets/qa/cases/{case}/"),
+                query: none(),
+                body_keys: Some(vec!["metadata", "tags"]),
+                allowed: CASE_KEYS,
+            },
+        ),
+        (
+            "import_cases",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/qa/import/".into(),
+                query: vec![("on_conflict", "update")],
+                body_keys: Some(vec!["cases"]),
+                allowed: &["cases"],
+            },
+        ),
+        (
+            "export_dataset",
+            Expect {
+                method: "GET",
+                path: "/v1/datasets/qa/export/".into(),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "delete_case",
+            Expect {
+                method: "DELETE",
+                path: format!("/v1/datasets/qa/cases/{case}/"),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "delete_dataset",
+            Expect {
+                method: "DELETE",
+                path: "/v1/datasets/qa/".into(),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+        (
+            "push_dataset: create",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/".into(),
+                query: none(),
+                body_keys: Some(vec!["name"]),
+                allowed: DATASET_KEYS,
+            },
+        ),
+        (
+            "push_dataset: upsert",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/p/import/".into(),
+                query: vec![("on_conflict", "update")],
+                body_keys: Some(vec!["cases"]),
+                allowed: &["cases"],
+            },
+        ),
+        (
+            "push_dataset: read back",
+            Expect {
+                method: "GET",
+                path: "/v1/datasets/p/".into(),
+                query: none(),
+                body_keys: None,
+                allowed: &[],
+            },
+        ),
+    ];
+    let log = proxy.take_log();
+    assert_eq!(
+        log.len(),
+        expectations.len(),
+        "one request per operation (three for push): {log:#?}"
+    );
+    for ((operation, expect), got) in expectations.iter().zip(&log) {
+        check(operation, got, expect);
+    }
+    // The cases inside bulk and import bodies use only API.md's case keys.
+    for got in &log {
+        if let Some(cases) = got
+            .body
+            .as_ref()
+            .and_then(|b| b.get("cases"))
+            .and_then(Value::as_array)
+        {
+            for case in cases {
+                for key in keys(case) {
+                    assert!(
+                        CASE_KEYS.contains(&key.as_str()),
+                        "{}: case key {key}",
+                        got.path
+                    );
+                }
+                assert!(case.get("inputs").is_some());
+            }
+        }
+    }
+    // Three-state updates: a cleared field is sent as null, a kept one not at all.
+    assert_eq!(log[3].body.as_ref().unwrap()["guidance"], Value::Null);
+    assert_eq!(log[9].body.as_ref().unwrap()["metadata"], Value::Null);
+}
+
+#[tokio::test]
+async fn push_to_an_existing_dataset_updates_it_with_patch_after_a_409() {
+    let server = EmbeddedServer::start().unwrap();
+    let proxy = Proxy::start(&server.base_url());
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(proxy.base_url())
+        .build()
+        .unwrap();
+    client.create_dataset("p").await.unwrap();
+    proxy.take_log();
+    let local = NewDataset {
+        name: "p".into(),
+        description: Some("d".into()),
+        ..NewDataset::default()
+    };
+    client.push_dataset(local, vec![]).await.unwrap();
+    let log = proxy.take_log();
+    let steps: Vec<(String, String)> = log
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("POST".into(), "/v1/datasets/".into()),
+            ("PATCH".into(), "/v1/datasets/p/".into()),
+            ("GET".into(), "/v1/datasets/p/".into()),
+        ]
+    );
+    assert_eq!(
+        keys(log[1].body.as_ref().unwrap()),
+        ["description", "evaluators", "report_evaluators"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+}
