@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Calling `.send()` on a thread that is inside a tokio runtime returns
-//! [`Error::Blocking`](crate::Error::Blocking) instead of panicking or
+//! [`Error::Blocking`] instead of panicking or
 //! deadlocking: use the async client there. That includes
 //! `tokio::task::spawn_blocking` threads, since tokio offers no way to tell
 //! them from runtime worker threads; a plain `std::thread` is fine.
