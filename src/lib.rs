@@ -25,6 +25,11 @@
 //! ```
 
 pub use datasets_core::*;
+/// Declares a dataset; see the attribute reference on the macro.
+pub use datasets_derive::DatasetSchema;
+
+#[doc(hidden)]
+pub use datasets_core::__private;
 
 // The README's examples compile as doc tests.
 #[doc = include_str!("../README.md")]

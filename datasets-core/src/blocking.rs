@@ -197,6 +197,18 @@ impl DatasetsClient {
         self.inner.base_url()
     }
 
+    pub(crate) fn mode(&self) -> &Blocking {
+        &self.mode
+    }
+
+    /// Runs a future of the async client to completion.
+    pub(crate) fn block_on<T>(
+        &self,
+        future: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.mode.block_on(future)
+    }
+
     crate::client::ops::operations!(
         Blocking,
         |client: &Self| client.inner.clone(),

@@ -153,7 +153,7 @@ pub struct ListDatasets<M = Async> {
 }
 
 impl<M> ListDatasets<M> {
-    async fn run(self) -> Result<Vec<DatasetSummary>> {
+    pub(crate) async fn run(self) -> Result<Vec<DatasetSummary>> {
         let call = Call::new(Method::GET, "/v1/datasets/".to_owned());
         self.client.json(call, "list of datasets").await
     }
@@ -177,7 +177,7 @@ pub struct GetDataset<M = Async> {
 }
 
 impl<M> GetDataset<M> {
-    async fn run(self) -> Result<DatasetDetail> {
+    pub(crate) async fn run(self) -> Result<DatasetDetail> {
         let call = Call::new(Method::GET, dataset_path(&self.dataset, "")?);
         self.client.json(call, "DatasetDetail").await
     }
@@ -210,6 +210,13 @@ impl<M> CreateDataset<M> {
     /// A free-text description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.body.description = Some(description.into());
+        self
+    }
+
+    /// Replaces the whole body, e.g. one built from a declaration; its
+    /// `name` replaces the one given to `create_dataset`.
+    pub fn body(mut self, body: NewDataset) -> Self {
+        self.body = body;
         self
     }
 
@@ -258,7 +265,7 @@ impl<M> CreateDataset<M> {
         self
     }
 
-    async fn run(self) -> Result<DatasetDetail> {
+    pub(crate) async fn run(self) -> Result<DatasetDetail> {
         crate::validate_dataset_name(&self.body.name).map_err(Error::InvalidArgument)?;
         let call = Call::new(Method::POST, "/v1/datasets/".to_owned()).json(&self.body)?;
         self.client.json(call, "DatasetDetail").await
@@ -332,7 +339,7 @@ impl<M> UpdateDataset<M> {
         self
     }
 
-    async fn run(self) -> Result<DatasetDetail> {
+    pub(crate) async fn run(self) -> Result<DatasetDetail> {
         if let Patch::Set(name) = &self.body.name {
             crate::validate_dataset_name(name).map_err(Error::InvalidArgument)?;
         }
@@ -358,7 +365,7 @@ pub struct DeleteDataset<M = Async> {
 }
 
 impl<M> DeleteDataset<M> {
-    async fn run(self) -> Result<()> {
+    pub(crate) async fn run(self) -> Result<()> {
         let call = Call::new(Method::DELETE, dataset_path(&self.dataset, "")?);
         self.client.execute(&call).await.map(drop)
     }
@@ -388,7 +395,7 @@ impl<M> ListCases<M> {
         self
     }
 
-    async fn run(self) -> Result<Vec<CaseDetail>> {
+    pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "cases/")?);
         call.query = self.tags.into_iter().map(|tag| ("tags", tag)).collect();
         self.client.json(call, "list of cases").await
@@ -414,7 +421,7 @@ pub struct GetCase<M = Async> {
 }
 
 impl<M> GetCase<M> {
-    async fn run(self) -> Result<CaseDetail> {
+    pub(crate) async fn run(self) -> Result<CaseDetail> {
         let call = Call::new(Method::GET, case_path(&self.dataset, self.case)?).case_endpoint();
         self.client.json(call, "CaseDetail").await
     }
@@ -453,7 +460,7 @@ impl<M> AddCase<M> {
         self
     }
 
-    async fn run(self) -> Result<CaseDetail> {
+    pub(crate) async fn run(self) -> Result<CaseDetail> {
         let call =
             Call::new(Method::POST, dataset_path(&self.dataset, "cases/")?).json(&self.case)?;
         self.client.json(call, "CaseDetail").await
@@ -493,7 +500,7 @@ impl<M> AddCases<M> {
         self
     }
 
-    async fn run(mut self) -> Result<Vec<CaseDetail>> {
+    pub(crate) async fn run(mut self) -> Result<Vec<CaseDetail>> {
         let path = dataset_path(&self.dataset, "cases/bulk/")?;
         for case in &mut self.cases {
             merge_tags(case, &self.tags);
@@ -572,7 +579,7 @@ impl<M> CreateCase<M> {
         self
     }
 
-    async fn run(self) -> Result<CaseDetail> {
+    pub(crate) async fn run(self) -> Result<CaseDetail> {
         let call =
             Call::new(Method::POST, dataset_path(&self.dataset, "cases/")?).json(&self.case)?;
         self.client.json(call, "CaseDetail").await
@@ -639,7 +646,7 @@ impl<M> UpdateCase<M> {
         self
     }
 
-    async fn run(self) -> Result<CaseDetail> {
+    pub(crate) async fn run(self) -> Result<CaseDetail> {
         let call = Call::new(Method::PATCH, case_path(&self.dataset, self.case)?)
             .case_endpoint()
             .json(&self.body)?;
@@ -667,7 +674,7 @@ pub struct DeleteCase<M = Async> {
 }
 
 impl<M> DeleteCase<M> {
-    async fn run(self) -> Result<()> {
+    pub(crate) async fn run(self) -> Result<()> {
         let call = Call::new(Method::DELETE, case_path(&self.dataset, self.case)?).case_endpoint();
         self.client.execute(&call).await.map(drop)
     }
@@ -691,7 +698,7 @@ pub struct ExportDataset<M = Async> {
 }
 
 impl<M> ExportDataset<M> {
-    async fn run(self) -> Result<ExportedDataset> {
+    pub(crate) async fn run(self) -> Result<ExportedDataset> {
         let call = Call::new(Method::GET, dataset_path(&self.dataset, "export/")?);
         self.client.json(call, "ExportedDataset").await
     }
@@ -731,7 +738,7 @@ impl<M> ImportCases<M> {
         self
     }
 
-    async fn run(self) -> Result<Vec<CaseDetail>> {
+    pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let path = dataset_path(&self.dataset, "import/")?;
         let query = vec![("on_conflict", self.on_conflict.as_str().to_owned())];
         upload_in_chunks(&self.client, path, query, &self.cases).await
@@ -778,7 +785,7 @@ impl<M> PushDataset<M> {
         self
     }
 
-    async fn run(self) -> Result<DatasetDetail> {
+    pub(crate) async fn run(self) -> Result<DatasetDetail> {
         let name = self.dataset.name.clone();
         crate::validate_dataset_name(&name).map_err(Error::InvalidArgument)?;
         let create = CreateDataset {

@@ -1,0 +1,106 @@
+//! Local, typed datasets: what a managed dataset exports to and what the eval
+//! harness runs.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::case::{Case, decode_field, decode_optional};
+use crate::error::{Error, Result};
+use crate::wire::{EvaluatorSpec, ExportedCase, ExportedDataset, NewCase};
+
+/// A local dataset of typed cases, in pydantic-evals' shape: a name, cases,
+/// dataset-level evaluators and report evaluators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset<I, O = Value, M = Value> {
+    /// The dataset's name.
+    pub name: Option<String>,
+    /// Its cases.
+    pub cases: Vec<Case<I, O, M>>,
+    /// Evaluators run on every case.
+    pub evaluators: Vec<EvaluatorSpec>,
+    /// Evaluators run on the whole report.
+    pub report_evaluators: Vec<EvaluatorSpec>,
+}
+
+impl<I, O, M> Dataset<I, O, M> {
+    /// A named dataset with these cases and no evaluators.
+    pub fn new(name: impl Into<String>, cases: Vec<Case<I, O, M>>) -> Self {
+        Self {
+            name: Some(name.into()),
+            cases,
+            evaluators: Vec::new(),
+            report_evaluators: Vec::new(),
+        }
+    }
+}
+
+impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O, M> {
+    /// Decodes an export document. A case that does not fit the types is
+    /// [`Error::Decode`] naming the case (by index and name) and the JSON path.
+    pub fn from_export(export: ExportedDataset) -> Result<Self> {
+        let cases = export
+            .cases
+            .into_iter()
+            .enumerate()
+            .map(|(index, case)| {
+                let label = match &case.name {
+                    Some(name) => format!("case {index} ({name:?})"),
+                    None => format!("case {index}"),
+                };
+                let named = |err: Error| match err {
+                    Error::Decode { path, message, .. } => Error::Decode {
+                        what: label.clone(),
+                        case_id: None,
+                        path,
+                        message,
+                        excerpt: String::new(),
+                    },
+                    other => other,
+                };
+                Ok(Case {
+                    inputs: decode_field(None, "inputs", case.inputs).map_err(named)?,
+                    expected_output: decode_optional(None, "expected_output", case.expected_output)
+                        .map_err(named)?,
+                    metadata: decode_optional(None, "metadata", case.metadata).map_err(named)?,
+                    name: case.name,
+                    evaluators: case.evaluators,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            name: export.name,
+            cases,
+            evaluators: export.evaluators,
+            report_evaluators: export.report_evaluators,
+        })
+    }
+}
+
+impl<I: Serialize, O: Serialize, M: Serialize> Dataset<I, O, M> {
+    /// The cases as wire cases.
+    pub fn to_new_cases(&self) -> Result<Vec<NewCase>> {
+        self.cases.iter().map(Case::to_new_case).collect()
+    }
+
+    /// The dataset as an export document (pydantic-evals' dict shape).
+    pub fn to_export(&self) -> Result<ExportedDataset> {
+        let cases = self
+            .to_new_cases()?
+            .into_iter()
+            .map(|case| ExportedCase {
+                name: case.name,
+                inputs: case.inputs,
+                metadata: case.metadata,
+                expected_output: case.expected_output,
+                evaluators: case.evaluators.unwrap_or_default(),
+            })
+            .collect();
+        Ok(ExportedDataset {
+            name: self.name.clone(),
+            cases,
+            evaluators: self.evaluators.clone(),
+            report_evaluators: self.report_evaluators.clone(),
+        })
+    }
+}

@@ -1,0 +1,535 @@
+//! Typed dataset handles: [`DatasetHandle`], from
+//! [`DatasetsClient::dataset`], whose methods accept only the declared
+//! input, output and metadata types.
+//!
+//! ```no_run
+//! # use datasets_core::{Case, DatasetSchema, DatasetsClient};
+//! # fn typed<D: DatasetSchema<Input = String>>(client: DatasetsClient) {}
+//! # async fn run<D: DatasetSchema<Input = String>>(client: DatasetsClient) -> datasets_core::Result<()> {
+//! let handle = client.dataset::<D>();
+//! handle.ensure().await?; // create, or bring the schemas up to date
+//! let stored = handle.add_case(Case::new("What is 2+2?".to_owned()).name("q1")).tags(["math"]).await?;
+//! let input: &String = &stored.inputs; // typed
+//! # Ok(()) }
+//! ```
+
+use std::marker::PhantomData;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::Patch;
+use crate::blocking::Blocking;
+use crate::case::{Case, StoredCase};
+use crate::client::{self, Async, DatasetsClient, Mode};
+use crate::error::{Error, Result};
+use crate::eval::Dataset;
+use crate::schema::{DatasetSchema, Ensured, ensure_definition};
+use crate::wire::{CaseDetail, EvaluatorSpec, NewCase, NewDataset, OnConflict};
+
+/// A case of dataset `D`.
+pub type CaseOf<D> =
+    Case<<D as DatasetSchema>::Input, <D as DatasetSchema>::Output, <D as DatasetSchema>::Metadata>;
+/// A stored case of dataset `D`.
+pub type StoredCaseOf<D> = StoredCase<
+    <D as DatasetSchema>::Input,
+    <D as DatasetSchema>::Output,
+    <D as DatasetSchema>::Metadata,
+>;
+/// A local dataset of `D`'s types.
+pub type DatasetOf<D> = Dataset<
+    <D as DatasetSchema>::Input,
+    <D as DatasetSchema>::Output,
+    <D as DatasetSchema>::Metadata,
+>;
+
+/// A handle on the dataset declared by `D`. Cheap to clone; `M` is the
+/// client's mode (async, or blocking with `.send()`).
+pub struct DatasetHandle<D, M = Async> {
+    client: DatasetsClient,
+    mode: M,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D, M: Clone> Clone for DatasetHandle<D, M> {
+    fn clone(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<D: DatasetSchema, M> std::fmt::Debug for DatasetHandle<D, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetHandle")
+            .field("dataset", &D::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatasetsClient {
+    /// A handle on the dataset `D` declares, typed by its input, output and
+    /// metadata types.
+    pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D> {
+        DatasetHandle {
+            client: self.clone(),
+            mode: Async,
+            schema: PhantomData,
+        }
+    }
+}
+
+impl crate::blocking::DatasetsClient {
+    /// A blocking handle on the dataset `D` declares.
+    pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D, Blocking> {
+        DatasetHandle {
+            client: self.as_async().clone(),
+            mode: self.mode().clone(),
+            schema: PhantomData,
+        }
+    }
+}
+
+/// Implements `.await` (async) and `.send()` (blocking) for a typed builder.
+macro_rules! finish_typed {
+    ($builder:ident => $output:ty) => {
+        impl<D: DatasetSchema> ::core::future::IntoFuture for $builder<D, Async> {
+            type Output = Result<$output>;
+            type IntoFuture = client::BoxFuture<Result<$output>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.run())
+            }
+        }
+
+        impl<D: DatasetSchema> $builder<D, Blocking> {
+            /// Sends the request and waits for the answer.
+            pub fn send(self) -> Result<$output> {
+                let mode = self.mode.clone();
+                mode.block_on(self.run())
+            }
+        }
+    };
+}
+
+fn decode_cases<D: DatasetSchema>(cases: Vec<CaseDetail>) -> Result<Vec<StoredCaseOf<D>>> {
+    cases.into_iter().map(StoredCase::from_detail).collect()
+}
+
+impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
+    /// The dataset's name.
+    pub fn name(&self) -> &'static str {
+        D::NAME
+    }
+
+    /// Creates the dataset if missing, or updates what differs from the
+    /// declaration (schemas, and description and guidance when declared);
+    /// writes nothing when it matches. Idempotent.
+    pub fn ensure(&self) -> Ensure<D, M> {
+        Ensure {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Creates the dataset from the declaration (409 if it exists).
+    pub fn create(&self) -> client::CreateDataset<M> {
+        client::CreateDataset {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            body: D::definition().to_new_dataset(),
+        }
+    }
+
+    /// The dataset as stored.
+    pub fn info(&self) -> client::GetDataset<M> {
+        client::GetDataset {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            dataset: D::NAME.to_owned(),
+        }
+    }
+
+    /// Deletes the dataset and its cases.
+    pub fn delete(&self) -> client::DeleteDataset<M> {
+        client::DeleteDataset {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            dataset: D::NAME.to_owned(),
+        }
+    }
+
+    /// Adds one case; `.tags(..)`, `.source_trace_id(..)` and
+    /// `.source_span_id(..)` add tags and the link to its trace.
+    pub fn add_case(&self, case: CaseOf<D>) -> AddCase<D, M> {
+        AddCase {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            case: case.to_new_case(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Adds cases (`/cases/bulk/`, chunked like
+    /// [`DatasetsClient::add_cases`]); `.tags(..)` adds tags to every case.
+    pub fn add_cases(&self, cases: Vec<CaseOf<D>>) -> AddCases<D, M> {
+        AddCases {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            cases: cases.iter().map(Case::to_new_case).collect(),
+            tags: Vec::new(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Lists the cases, typed; `.tags(..)` keeps those with any of the tags.
+    pub fn list_cases(&self) -> ListCases<D, M> {
+        ListCases {
+            inner: client::ListCases {
+                client: self.client.clone(),
+                mode: self.mode.clone(),
+                dataset: D::NAME.to_owned(),
+                tags: Vec::new(),
+            },
+            mode: self.mode.clone(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Gets one case, typed.
+    pub fn get_case(&self, case_id: Uuid) -> GetCase<D, M> {
+        GetCase {
+            inner: client::GetCase {
+                client: self.client.clone(),
+                mode: self.mode.clone(),
+                dataset: D::NAME.to_owned(),
+                case: case_id,
+            },
+            mode: self.mode.clone(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Updates a case with typed values: each setter sets a field, each
+    /// `clear_` setter clears one, everything else is left as it is.
+    pub fn update_case(&self, case_id: Uuid) -> UpdateCase<D, M> {
+        UpdateCase {
+            inner: client::UpdateCase {
+                client: self.client.clone(),
+                mode: self.mode.clone(),
+                dataset: D::NAME.to_owned(),
+                case: case_id,
+                body: Default::default(),
+            },
+            mode: self.mode.clone(),
+            error: None,
+            schema: PhantomData,
+        }
+    }
+
+    /// Deletes a case.
+    pub fn delete_case(&self, case_id: Uuid) -> client::DeleteCase<M> {
+        client::DeleteCase {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            dataset: D::NAME.to_owned(),
+            case: case_id,
+        }
+    }
+
+    /// Exports the dataset as a local, typed [`Dataset`].
+    pub fn export(&self) -> Export<D, M> {
+        Export {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            schema: PhantomData,
+        }
+    }
+
+    /// Publishes a local dataset: ensures the declared dataset, sets its
+    /// evaluators to the local ones, and upserts the cases by name (as the
+    /// Python SDK's `push_dataset`).
+    pub fn push(&self, dataset: &DatasetOf<D>) -> Push<D, M> {
+        Push {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            cases: dataset.to_new_cases(),
+            evaluators: dataset.evaluators.clone(),
+            report_evaluators: dataset.report_evaluators.clone(),
+            schema: PhantomData,
+        }
+    }
+}
+
+/// See [`DatasetHandle::ensure`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct Ensure<D, M = Async> {
+    client: DatasetsClient,
+    mode: M,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> Ensure<D, M> {
+    async fn run(self) -> Result<Ensured> {
+        ensure_definition(&self.client, &D::definition()).await
+    }
+}
+finish_typed!(Ensure => Ensured);
+
+/// See [`DatasetHandle::add_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct AddCase<D, M = Async> {
+    client: DatasetsClient,
+    mode: M,
+    case: Result<NewCase>,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> AddCase<D, M> {
+    fn with(mut self, f: impl FnOnce(&mut NewCase)) -> Self {
+        if let Ok(case) = &mut self.case {
+            f(case);
+        }
+        self
+    }
+
+    /// Tags for the case.
+    pub fn tags(self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let tags: Vec<String> = tags.into_iter().map(Into::into).collect();
+        self.with(|case| case.tags.get_or_insert_with(Vec::new).extend(tags))
+    }
+
+    /// The trace the case was taken from.
+    pub fn source_trace_id(self, trace_id: impl Into<String>) -> Self {
+        let trace_id = trace_id.into();
+        self.with(|case| case.source_trace_id = Some(trace_id))
+    }
+
+    /// The span the case was taken from.
+    pub fn source_span_id(self, span_id: impl Into<String>) -> Self {
+        let span_id = span_id.into();
+        self.with(|case| case.source_span_id = Some(span_id))
+    }
+
+    async fn run(self) -> Result<StoredCaseOf<D>> {
+        let stored = client::AddCase {
+            client: self.client,
+            mode: Async,
+            dataset: D::NAME.to_owned(),
+            case: self.case?,
+        }
+        .run()
+        .await?;
+        StoredCase::from_detail(stored)
+    }
+}
+finish_typed!(AddCase => StoredCaseOf<D>);
+
+/// See [`DatasetHandle::add_cases`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct AddCases<D, M = Async> {
+    client: DatasetsClient,
+    mode: M,
+    cases: Vec<Result<NewCase>>,
+    tags: Vec<String>,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> AddCases<D, M> {
+    /// Tags added to every case.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+
+    async fn run(self) -> Result<Vec<StoredCaseOf<D>>> {
+        let cases = self.cases.into_iter().collect::<Result<Vec<_>>>()?;
+        let stored = client::AddCases {
+            client: self.client,
+            mode: Async,
+            dataset: D::NAME.to_owned(),
+            cases,
+            tags: self.tags,
+        }
+        .run()
+        .await?;
+        decode_cases::<D>(stored)
+    }
+}
+finish_typed!(AddCases => Vec<StoredCaseOf<D>>);
+
+/// See [`DatasetHandle::list_cases`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct ListCases<D, M = Async> {
+    inner: client::ListCases<M>,
+    mode: M,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> ListCases<D, M> {
+    /// Only cases having any of these tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.inner = self.inner.tags(tags);
+        self
+    }
+
+    async fn run(self) -> Result<Vec<StoredCaseOf<D>>> {
+        decode_cases::<D>(self.inner.run().await?)
+    }
+}
+finish_typed!(ListCases => Vec<StoredCaseOf<D>>);
+
+/// See [`DatasetHandle::get_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct GetCase<D, M = Async> {
+    inner: client::GetCase<M>,
+    mode: M,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> GetCase<D, M> {
+    async fn run(self) -> Result<StoredCaseOf<D>> {
+        StoredCase::from_detail(self.inner.run().await?)
+    }
+}
+finish_typed!(GetCase => StoredCaseOf<D>);
+
+/// See [`DatasetHandle::update_case`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct UpdateCase<D, M = Async> {
+    inner: client::UpdateCase<M>,
+    mode: M,
+    error: Option<Error>,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> UpdateCase<D, M> {
+    fn encode<T: serde::Serialize>(&mut self, field: &str, value: &T) -> Option<Value> {
+        match serde_json::to_value(value) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.error.get_or_insert(Error::InvalidArgument(format!(
+                    "the new {field} cannot be encoded as JSON: {err}"
+                )));
+                None
+            }
+        }
+    }
+
+    /// Replaces the inputs.
+    pub fn inputs(mut self, inputs: D::Input) -> Self {
+        self.inner.body.inputs = self.encode("inputs", &inputs);
+        self
+    }
+
+    /// Replaces the expected output.
+    pub fn expected_output(mut self, output: D::Output) -> Self {
+        if let Some(value) = self.encode("expected output", &output) {
+            self.inner.body.expected_output = Patch::Set(value);
+        }
+        self
+    }
+
+    /// Clears the expected output.
+    pub fn clear_expected_output(mut self) -> Self {
+        self.inner.body.expected_output = Patch::Clear;
+        self
+    }
+
+    /// Replaces the metadata.
+    pub fn metadata(mut self, metadata: D::Metadata) -> Self {
+        if let Some(value) = self.encode("metadata", &metadata) {
+            self.inner.body.metadata = Patch::Set(value);
+        }
+        self
+    }
+
+    /// Clears the metadata.
+    pub fn clear_metadata(mut self) -> Self {
+        self.inner.body.metadata = Patch::Clear;
+        self
+    }
+
+    /// Renames the case.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.inner = self.inner.name(name);
+        self
+    }
+
+    /// Removes the case's name.
+    pub fn clear_name(mut self) -> Self {
+        self.inner = self.inner.clear_name();
+        self
+    }
+
+    /// Replaces the case-level evaluators.
+    pub fn evaluators(mut self, evaluators: impl IntoIterator<Item = EvaluatorSpec>) -> Self {
+        self.inner.body.evaluators = Patch::Set(evaluators.into_iter().collect());
+        self
+    }
+
+    /// Replaces the tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.inner = self.inner.tags(tags);
+        self
+    }
+
+    /// Removes every tag.
+    pub fn clear_tags(mut self) -> Self {
+        self.inner = self.inner.clear_tags();
+        self
+    }
+
+    async fn run(self) -> Result<StoredCaseOf<D>> {
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        StoredCase::from_detail(self.inner.run().await?)
+    }
+}
+finish_typed!(UpdateCase => StoredCaseOf<D>);
+
+/// See [`DatasetHandle::export`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct Export<D, M = Async> {
+    client: DatasetsClient,
+    mode: M,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> Export<D, M> {
+    async fn run(self) -> Result<DatasetOf<D>> {
+        let export = self.client.export_dataset(D::NAME).await?;
+        Dataset::from_export(export)
+    }
+}
+finish_typed!(Export => DatasetOf<D>);
+
+/// See [`DatasetHandle::push`].
+#[must_use = "a request does nothing until it is awaited or sent"]
+pub struct Push<D, M = Async> {
+    client: DatasetsClient,
+    mode: M,
+    cases: Result<Vec<NewCase>>,
+    evaluators: Vec<EvaluatorSpec>,
+    report_evaluators: Vec<EvaluatorSpec>,
+    schema: PhantomData<fn() -> D>,
+}
+
+impl<D: DatasetSchema, M> Push<D, M> {
+    async fn run(self) -> Result<crate::wire::DatasetDetail> {
+        let cases = self.cases?;
+        let dataset = NewDataset {
+            evaluators: Some(self.evaluators),
+            report_evaluators: Some(self.report_evaluators),
+            ..D::definition().to_new_dataset()
+        };
+        let mut push = self.client.push_dataset(dataset, cases);
+        push.on_case_conflict = OnConflict::Update;
+        push.await
+    }
+}
+finish_typed!(Push => crate::wire::DatasetDetail);

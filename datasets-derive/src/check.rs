@@ -1,0 +1,196 @@
+//! Checks across the attribute and the fields, each error at its token.
+
+use datasets_rule::{NAME_MAX_LEN, name_problem};
+use syn::{Data, Fields};
+
+use crate::ast::{Container, FIELDS};
+use crate::ctxt::Ctxt;
+
+pub(crate) fn check(cx: &mut Ctxt, container: &Container<'_>) {
+    check_shape(cx, container);
+    check_attr(cx, container);
+    check_fields(cx, container);
+}
+
+fn check_shape(cx: &mut Ctxt, container: &Container<'_>) {
+    let input = container.input;
+    let ident = quote::ToTokens::to_token_stream(&input.ident);
+    let what = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(_) => None,
+            Fields::Unnamed(_) => Some(("a tuple struct", ident)),
+            Fields::Unit => Some(("a unit struct", ident)),
+        },
+        Data::Enum(data) => Some((
+            "an enum",
+            quote::ToTokens::to_token_stream(&data.enum_token),
+        )),
+        Data::Union(data) => Some((
+            "a union",
+            quote::ToTokens::to_token_stream(&data.union_token),
+        )),
+    };
+    if let Some((what, span)) = what {
+        cx.error_spanned_by(
+            span,
+            format!(
+                "`DatasetSchema` cannot be derived for {what}; declare a struct with named fields \
+                 `inputs` and optionally `expected_output` and `metadata`"
+            ),
+        );
+    }
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &input.generics,
+            "`DatasetSchema` cannot be derived for a generic struct: a dataset's types are fixed, \
+             so its schemas can be generated and registered",
+        );
+    }
+}
+
+fn check_attr(cx: &mut Ctxt, container: &Container<'_>) {
+    let attr = &container.attr;
+    if !attr.seen {
+        cx.error_spanned_by(
+            container.ident,
+            "missing `#[dataset(name = \"...\")]` attribute: a dataset needs a name",
+        );
+        return;
+    }
+    match &attr.name {
+        None => cx.error_spanned_by(
+            container.ident,
+            "missing dataset attribute `name`: add `#[dataset(name = \"...\")]`",
+        ),
+        Some(name) => {
+            if let Some(problem) = name_problem(&name.value) {
+                let rule = format!(
+                    "names must match ^[a-zA-Z0-9][a-zA-Z0-9._-]*$ and be at most {NAME_MAX_LEN} characters"
+                );
+                let message = if name.value.is_empty() {
+                    format!("dataset name is empty; {rule}")
+                } else {
+                    format!(
+                        "dataset name `{}` is invalid: {problem}; {rule}",
+                        name.value
+                    )
+                };
+                cx.error_spanned_by(&name.lit, message);
+            }
+        }
+    }
+}
+
+fn check_fields(cx: &mut Ctxt, container: &Container<'_>) {
+    let Some(fields) = &container.fields else {
+        return;
+    };
+    for field in fields {
+        let name = field.ident.to_string();
+        if FIELDS.contains(&name.as_str()) {
+            continue;
+        }
+        let hint = did_you_mean(&name, FIELDS)
+            .map(|f| format!("; did you mean `{f}`?"))
+            .unwrap_or_else(|| {
+                "; a dataset declares only `inputs`, `expected_output` and `metadata`".to_owned()
+            });
+        cx.error_spanned_by(
+            field.ident,
+            format!("unexpected field `{name}` in a dataset declaration{hint}"),
+        );
+    }
+    if container.field("inputs").is_none() {
+        cx.error_spanned_by(
+            container.ident,
+            "missing field `inputs`: a dataset declaration needs `inputs: YourInputType`",
+        );
+    }
+}
+
+/// The known word closest to `word`, if close enough to be a likely typo
+/// (e.g. `input` for `inputs`, `output` for `expected_output`).
+pub(crate) fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    known
+        .iter()
+        .map(|k| {
+            let distance = if k.contains(lower.as_str()) && lower.len() >= 4 {
+                0
+            } else {
+                levenshtein(&lower, k)
+            };
+            (distance, *k)
+        })
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The dataset name rule of API.md, as `datasets_core::validate_dataset_name`
+/// applies it at run time. Written out here to keep the proc-macro free of
+/// the runtime's dependencies; the tests of both, and the UI tests, pin the
+/// same cases.
+mod datasets_rule {
+    pub(crate) const NAME_MAX_LEN: usize = 255;
+
+    pub(crate) fn name_problem(name: &str) -> Option<String> {
+        let first = name.chars().next()?;
+        if name.len() > NAME_MAX_LEN {
+            return Some(format!("it is {} characters long", name.len()));
+        }
+        if !first.is_ascii_alphanumeric() {
+            return Some(format!("it starts with {first:?}"));
+        }
+        name.chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .map(|bad| format!("it contains {bad:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_get_a_suggestion() {
+        assert_eq!(did_you_mean("input", FIELDS), Some("inputs"));
+        assert_eq!(did_you_mean("output", FIELDS), Some("expected_output"));
+        assert_eq!(did_you_mean("expected", FIELDS), Some("expected_output"));
+        assert_eq!(did_you_mean("meta", FIELDS), Some("metadata"));
+        assert_eq!(did_you_mean("description", FIELDS), None);
+        assert_eq!(
+            did_you_mean("desciption", crate::attr::KEYS),
+            Some("description")
+        );
+    }
+
+    #[test]
+    fn the_name_rule() {
+        assert_eq!(datasets_rule::name_problem("qa-golden-set"), None);
+        assert!(datasets_rule::name_problem("a b").unwrap().contains("' '"));
+        assert!(
+            datasets_rule::name_problem("_a")
+                .unwrap()
+                .contains("starts with")
+        );
+        assert!(
+            datasets_rule::name_problem("").is_none(),
+            "emptiness is reported separately"
+        );
+    }
+}
