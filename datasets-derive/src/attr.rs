@@ -26,6 +26,9 @@ pub(crate) struct DatasetAttr {
     /// The first `#[dataset]` attribute, for errors about the whole.
     pub(crate) seen: bool,
     pub(crate) name: Option<Spanned<String>>,
+    /// Whether a `name` key was written, valid or not (so a bad value is
+    /// not also reported as a missing name).
+    pub(crate) name_written: bool,
     pub(crate) description: Option<String>,
     pub(crate) guidance: Option<String>,
     pub(crate) ai_managed_guidance: Option<bool>,
@@ -63,6 +66,7 @@ impl DatasetAttr {
                 seen_keys.push(key.clone());
                 match key.as_str() {
                     "name" => {
+                        parsed.name_written = true;
                         if let Some((value, lit)) = string_value(cx, &meta, "name") {
                             parsed.name = Some(Spanned { value, lit });
                         }

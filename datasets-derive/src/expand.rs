@@ -32,7 +32,9 @@ fn krate(container: &Container<'_>) -> TokenStream {
 
 fn optional_string(value: &Option<String>) -> TokenStream {
     match value {
-        Some(text) => quote!(::core::option::Option::Some(::std::string::String::from(#text))),
+        Some(text) => {
+            quote!(::core::option::Option::Some(<::std::string::String as ::core::convert::From<&str>>::from(#text)))
+        }
         None => quote!(::core::option::Option::None),
     }
 }
@@ -75,13 +77,13 @@ fn expand(container: &Container<'_>) -> TokenStream {
 
                 fn definition() -> #private::DatasetDefinition {
                     #private::DatasetDefinition {
-                        name: ::std::string::String::from(#name),
+                        name: <::std::string::String as ::core::convert::From<&str>>::from(#name),
                         description: #description,
                         guidance: #guidance,
                         ai_managed_guidance: #ai_managed_guidance,
-                        input_schema: #private::schema_of::<#input>(),
-                        output_schema: #private::schema_of::<#output>(),
-                        metadata_schema: #private::schema_of::<#metadata>(),
+                        input_schema: #private::schema_of::<<Self as #private::DatasetSchema>::Input>(),
+                        output_schema: #private::schema_of::<<Self as #private::DatasetSchema>::Output>(),
+                        metadata_schema: #private::schema_of::<<Self as #private::DatasetSchema>::Metadata>(),
                     }
                 }
             }

@@ -1,0 +1,9 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+#[dataset(name = "qa", name = "again")]
+struct DuplicateKey {
+    inputs: String,
+}
+
+fn main() {}

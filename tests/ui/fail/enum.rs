@@ -1,0 +1,9 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+#[dataset(name = "qa")]
+enum NotAStruct {
+    Inputs(String),
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+struct NoAttribute {
+    inputs: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+#[dataset(name = "qa")]
+struct TupleStruct(String);
+
+fn main() {}

@@ -1,0 +1,9 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+#[dataset(name = "qa")]
+union NotAStruct {
+    inputs: u32,
+}
+
+fn main() {}

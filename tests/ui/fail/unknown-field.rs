@@ -1,0 +1,10 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+#[dataset(name = "qa")]
+struct UnknownField {
+    inputs: String,
+    description: String,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use datasets::DatasetSchema;
+
+#[derive(DatasetSchema)]
+#[dataset(name = 42)]
+struct WrongValueType {
+    inputs: String,
+}
+
+fn main() {}
