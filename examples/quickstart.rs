@@ -1,116 +1,142 @@
-//! Quickstart: start the embedded server, create a dataset with schemas, add
-//! cases, see an invalid case refused, list by tag, update a case, and export
-//! in pydantic-evals' format. Run with `cargo run --example quickstart`.
+//! Quickstart: the Logfire SDK guide's flow, typed, on the embedded server.
+//! Run with `cargo run --example quickstart`; no set-up needed.
 //!
-//! Against Logfire's hosted API, only the client construction changes:
-//! `DatasetsClient::new("pylf_v1_us_...")` infers the base URL from the key.
+//! It declares the seed's dataset with `#[derive(DatasetSchema)]`
+//! (examples/common), then creates it, adds cases, lists by tag, gets,
+//! updates, deletes, exports and syncs the registry, printing each step.
+//! Against Logfire's hosted API only the client construction changes
+//! (see the `remote` example).
 
-use datasets::wire::{EvaluatorSpec, NewCase};
-use datasets::{DatasetsClient, Error};
+mod common;
+
+use common::{QaGoldenSet, answer, metadata, question};
+use datasets::{Case, DatasetsClient};
 use datasets_server::EmbeddedServer;
-use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = EmbeddedServer::start()?;
-    println!("datasets-server running at {}\n", server.base_url());
+    println!("embedded datasets-server at {}", server.base_url());
     let client = DatasetsClient::builder()
         .api_key(server.api_key())
         .base_url(server.base_url())
         .build()?;
 
-    let dataset = client
-        .create_dataset("qa-golden-set")
-        .description("Golden test cases for the Q&A system")
-        .input_schema(json!({
-            "title": "QuestionInput", "type": "object",
-            "properties": {"question": {"type": "string"}, "context": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": null}},
-            "required": ["question"]
-        }))
-        .output_schema(json!({
-            "title": "AnswerOutput", "type": "object",
-            "properties": {"answer": {"type": "string"}, "confidence": {"type": "number"}},
-            "required": ["answer", "confidence"]
-        }))
-        .guidance("Each case should represent a realistic user question with a verified answer.")
-        .evaluators([EvaluatorSpec::new("EqualsExpected")])
-        .await?;
-    println!("created dataset {} ({})", dataset.name, dataset.id);
+    // Creating a dataset with typed schemas.
+    let qa = client.dataset::<QaGoldenSet>();
+    let ensured = qa.ensure().await?;
+    println!(
+        "\n{:?} dataset {} ({})",
+        ensured.action, ensured.dataset.name, ensured.dataset.id
+    );
+    println!(
+        "input schema, generated from QuestionInput:\n{}",
+        serde_json::to_string_pretty(&ensured.dataset.input_schema)?
+    );
 
-    let capital = client
+    // Adding cases: one, then a batch.
+    let capital = qa
         .add_case(
-            "qa-golden-set",
-            NewCase {
-                name: Some("capital-question".into()),
-                expected_output: Some(json!({"answer": "Paris", "confidence": 0.99})),
-                ..NewCase::new(json!({"question": "What is the capital of France?"}))
-            },
+            Case::new(question("What is the capital of France?"))
+                .name("capital-question")
+                .expected_output(answer("Paris", 0.99))
+                .metadata(metadata("geography", "easy")),
         )
         .tags(["geography", "easy"])
         .await?;
-    let batch = client
-        .add_cases(
-            "qa-golden-set",
-            vec![
-                NewCase {
-                    name: Some("math-question".into()),
-                    expected_output: Some(json!({"answer": "345", "confidence": 1.0})),
-                    ..NewCase::new(json!({"question": "What is 15 * 23?"}))
-                },
-                NewCase {
-                    name: Some("science-question".into()),
-                    expected_output: Some(json!({"answer": "Au", "confidence": 0.98})),
-                    ..NewCase::new(json!({"question": "What is the chemical symbol for gold?"}))
-                },
-            ],
-        )
+    let batch = qa
+        .add_cases(vec![
+            Case::new(question("What is 15 * 23?"))
+                .name("math-question")
+                .expected_output(answer("345", 1.0))
+                .metadata(metadata("math", "easy")),
+            Case::new(question("What is the chemical symbol for gold?"))
+                .name("science-question")
+                .expected_output(answer("Au", 0.98))
+                .metadata(metadata("science", "medium")),
+        ])
         .tags(["batch-import"])
         .await?;
-    println!("added {} cases", 1 + batch.len());
+    // A case linked to the production trace it came from.
+    let sky = qa
+        .add_case(
+            Case::new(question("What color is the sky?"))
+                .name("sky-color")
+                .expected_output(answer("Blue", 0.95))
+                .metadata(metadata("science", "easy")),
+        )
+        .tags(["science", "easy"])
+        .source_trace_id("0af7651916cd43dd8448eb211c80319c")
+        .source_span_id("b7ad6b7169203331")
+        .await?;
+    println!("\nadded {} cases", 2 + batch.len());
 
-    match client
-        .create_case("qa-golden-set", json!({"question": 42}))
+    // The Rust types allow a confidence of 1.5; the schema does not.
+    let refused = qa
+        .add_case(Case::new(question("Too sure?")).expected_output(answer("Yes", 1.5)))
         .await
-    {
-        Err(err @ Error::Api { status: 422, .. }) => {
-            println!("an invalid case is refused, nothing stored:");
-            for issue in err.issues() {
-                println!("  {issue}");
-            }
-        }
-        other => return Err(format!("expected a 422, got {other:?}").into()),
-    }
+        .expect_err("the server validates against the schema");
+    println!("refused, nothing stored: {}", refused.issues()[0]);
 
-    for case in client
-        .list_cases("qa-golden-set")
-        .tags(["geography"])
-        .await?
-    {
+    // Listing cases, all and by tag.
+    for case in qa.list_cases().await? {
         println!(
-            "tagged geography: {:?} -> {}",
+            "  {:<18} {:<40} tags {:?}",
             case.name.unwrap_or_default(),
-            case.inputs
+            case.inputs.question,
+            case.tags
         );
     }
+    let geography = qa.list_cases().tags(["geography"]).await?;
+    println!("tagged geography: {}", geography.len());
 
-    let reviewed = client
-        .update_case("qa-golden-set", capital.id)
-        .metadata(json!({"category": "geography", "difficulty": "easy", "reviewed": true}))
+    // Getting and updating a case.
+    let got = qa.get_case(capital.id).await?;
+    println!(
+        "\ngot {:?}: expected {:?}",
+        got.name.unwrap_or_default(),
+        got.expected_output.map(|o| o.answer)
+    );
+    let updated = qa
+        .update_case(capital.id)
+        .metadata(common::CaseMetadata {
+            reviewed: true,
+            ..metadata("geography", "easy")
+        })
         .tags(["verified", "geography"])
         .await?;
     println!(
-        "updated {:?} to version {}",
-        reviewed.name.unwrap_or_default(),
-        reviewed.version
+        "updated to version {} with tags {:?}",
+        updated.version, updated.tags
     );
 
-    let info = client.get_dataset("qa-golden-set").await?;
-    println!("{} holds {} cases\n", info.name, info.case_count);
-
-    let export = client.export_dataset("qa-golden-set").await?;
+    // Deleting a case.
+    qa.delete_case(sky.id).await?;
     println!(
-        "exported in pydantic-evals format (Dataset.from_dict loads it):\n{}",
-        serde_json::to_string_pretty(&export)?
+        "deleted sky-color; {} cases left",
+        qa.info().await?.case_count
+    );
+
+    // Exporting to a local typed dataset (pydantic-evals' shape).
+    let local = qa.export().await?;
+    println!(
+        "\nexported {} typed cases; the first asks {:?}",
+        local.cases.len(),
+        local.cases[0].inputs.question
+    );
+
+    // Every declared dataset in this binary, brought up to date at once.
+    let report = datasets::registry().sync(&client).await?;
+    println!(
+        "registry sync: created {:?}, updated {:?}, unchanged {:?}",
+        report.created, report.updated, report.unchanged
+    );
+
+    // Deleting the dataset.
+    qa.delete().await?;
+    println!(
+        "deleted the dataset; {} left",
+        client.list_datasets().await?.len()
     );
     Ok(())
 }
