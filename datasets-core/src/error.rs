@@ -145,6 +145,7 @@ impl Error {
     }
 
     /// A decode error from `serde_path_to_error`.
+    #[cfg(any(feature = "client", feature = "eval"))]
     pub(crate) fn decode(
         what: impl Into<String>,
         err: serde_path_to_error::Error<serde_json::Error>,
@@ -170,6 +171,7 @@ pub(crate) fn strip_position(message: &str) -> String {
 }
 
 /// The first 200 characters of a body, for error messages.
+#[cfg(any(feature = "client", feature = "eval"))]
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut excerpt: String = text.chars().take(200).collect();

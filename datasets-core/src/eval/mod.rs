@@ -1,5 +1,78 @@
-//! Local, typed datasets: what a managed dataset exports to and what the eval
-//! harness runs.
+//! The eval harness: local, typed datasets in pydantic-evals' shape, the
+//! evaluators that score a task's outputs, running a task over the cases,
+//! and reports.
+//!
+//! A [`Dataset`] is what a managed dataset exports to
+//! ([`DatasetHandle::export`](crate::DatasetHandle::export)) and pushes from;
+//! with the `eval` feature (on by default) it also reads and writes
+//! pydantic-evals' YAML and JSON files ([`Dataset::from_file`],
+//! [`Dataset::to_file`]), so Python and Rust teams share them, and runs a
+//! task over its cases ([`Dataset::evaluate`]) into an
+//! [`EvaluationReport`].
+//!
+//! ```no_run
+//! use datasets_core::eval::{Dataset, EqualsExpected, EvaluationReport, MaxDuration};
+//! use std::time::Duration;
+//!
+//! # async fn answer(question: String) -> String { question }
+//! # async fn run() -> datasets_core::Result<()> {
+//! let dataset = Dataset::<String, String, ()>::from_file("questions.yaml")?;
+//! let report = dataset
+//!     .evaluate(|question: String| async move { answer(question).await })
+//!     .evaluator(EqualsExpected::default())
+//!     .evaluator(MaxDuration::new(Duration::from_secs(2)))
+//!     .max_concurrency(8)
+//!     .await;
+//! report.print();
+//! std::fs::write("current.json", report.to_json()?).unwrap();
+//! let baseline_json = std::fs::read_to_string("baseline.json").unwrap();
+//! let baseline = EvaluationReport::<String, String, ()>::from_json(&baseline_json)?;
+//! report.compare(&baseline).print();
+//! # Ok(()) }
+//! ```
+
+#[cfg(feature = "eval")]
+mod builtin;
+#[cfg(feature = "eval")]
+mod evaluator;
+#[cfg(feature = "eval")]
+mod file;
+#[cfg(feature = "eval")]
+mod progress;
+#[cfg(feature = "eval")]
+mod render;
+#[cfg(feature = "eval")]
+mod report;
+#[cfg(feature = "eval")]
+mod run;
+#[cfg(feature = "eval")]
+mod spec;
+#[cfg(feature = "eval")]
+mod yaml;
+
+#[cfg(feature = "eval")]
+pub use builtin::{Contains, Equals, EqualsExpected, IsInstance, MaxDuration, json_eq, py_repr};
+#[cfg(feature = "eval")]
+pub use evaluator::{
+    BoxError, EvaluationValue, Evaluator, EvaluatorConstructor, EvaluatorContext, EvaluatorFuture,
+    EvaluatorOutput, EvaluatorRegistry, FnEvaluator, evaluator_fn, spec_kwargs,
+};
+#[cfg(feature = "eval")]
+pub use file::{FileOptions, Format};
+#[cfg(feature = "eval")]
+pub use render::RenderOptions;
+#[cfg(feature = "eval")]
+pub use report::{
+    CaseDiff, CaseSide, DurationStats, EvaluationReport, EvaluationResult, EvaluatorFailure,
+    FailureKind, ReportAggregate, ReportCase, ReportCaseFailure, ReportCaseGroup, ReportComparison,
+};
+#[cfg(feature = "eval")]
+pub use run::{
+    Evaluate, Fallible, Infallible, TaskOutput, TaskRetry, increment_metric, set_attribute,
+    set_metric,
+};
+#[cfg(feature = "eval")]
+pub use spec::{spec_from_value, spec_to_value};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,0 +1,74 @@
+//! A progress bar on stderr, drawn only where someone can see it.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Redraws at most this often, so that a million fast cases don't spend
+/// their time drawing.
+const REDRAW: Duration = Duration::from_millis(80);
+const WIDTH: usize = 30;
+
+pub(crate) struct Progress {
+    enabled: bool,
+    total: usize,
+    done: AtomicUsize,
+    label: String,
+    started: Instant,
+    last_drawn: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    /// A bar for `total` steps: shown when `show` says so, or by default
+    /// when stderr is a terminal.
+    pub(crate) fn new(show: Option<bool>, total: usize, label: String) -> Self {
+        let progress = Self {
+            enabled: show.unwrap_or_else(|| std::io::stderr().is_terminal()),
+            total,
+            done: AtomicUsize::new(0),
+            label,
+            started: Instant::now(),
+            last_drawn: Mutex::new(None),
+        };
+        progress.draw(0, true);
+        progress
+    }
+
+    pub(crate) fn advance(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.draw(done, done == self.total);
+    }
+
+    pub(crate) fn finish(&self) {
+        if self.enabled {
+            self.draw(self.done.load(Ordering::Relaxed), true);
+            eprintln!();
+        }
+    }
+
+    fn draw(&self, done: usize, force: bool) {
+        if !self.enabled {
+            return;
+        }
+        let mut last = self.last_drawn.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if !force && last.is_some_and(|at| now - at < REDRAW) {
+            return;
+        }
+        *last = Some(now);
+        let filled = (done * WIDTH).checked_div(self.total).unwrap_or(WIDTH);
+        let bar = format!("{}{}", "━".repeat(filled), "╌".repeat(WIDTH - filled));
+        let elapsed = self.started.elapsed().as_secs();
+        let line = format!(
+            "\r{} {bar} {done}/{} {}:{:02}",
+            self.label,
+            self.total,
+            elapsed / 60,
+            elapsed % 60
+        );
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(line.as_bytes());
+        let _ = stderr.flush();
+    }
+}

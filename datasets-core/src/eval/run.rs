@@ -1,0 +1,700 @@
+//! Running a task over a dataset's cases: [`Dataset::evaluate`].
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Dataset;
+use super::evaluator::{
+    EvaluationValue, Evaluator, EvaluatorContext, EvaluatorOutput, EvaluatorRegistry,
+};
+use super::progress::Progress;
+use super::report::{
+    EvaluationReport, EvaluationResult, EvaluatorFailure, FailureKind, ReportCase,
+    ReportCaseFailure,
+};
+use crate::error::{Error, Result};
+use crate::wire::EvaluatorSpec;
+
+tokio::task_local! {
+    /// What the running task recorded; set around each attempt.
+    static RECORD: Arc<Mutex<Record>>;
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    metrics: BTreeMap<String, f64>,
+    attributes: BTreeMap<String, Value>,
+}
+
+fn with_record(f: impl FnOnce(&mut Record)) {
+    let _ = RECORD.try_with(|record| f(&mut record.lock().unwrap_or_else(|e| e.into_inner())));
+}
+
+/// Records a metric of the case the calling task is running, e.g. the
+/// tokens it used; the report shows it and averages it. Outside an
+/// evaluation it does nothing. (pydantic-evals' `set_eval_attribute` for numbers.)
+pub fn set_metric(name: impl Into<String>, value: f64) {
+    with_record(|record| {
+        record.metrics.insert(name.into(), value);
+    });
+}
+
+/// Adds `amount` to a metric of the running case (from 0), as
+/// pydantic-evals' `increment_eval_metric`.
+pub fn increment_metric(name: impl Into<String>, amount: f64) {
+    with_record(|record| *record.metrics.entry(name.into()).or_default() += amount);
+}
+
+/// Records an attribute (any JSON) of the running case.
+pub fn set_attribute(name: impl Into<String>, value: impl Into<Value>) {
+    with_record(|record| {
+        record.attributes.insert(name.into(), value.into());
+    });
+}
+
+/// What a task may return: the output itself, or a `Result` whose error is
+/// reported as the case's failure. `Marker` tells the two apart; inference
+/// fills it in.
+pub trait TaskOutput<O, Marker>: Send {
+    /// The output, or the error's message.
+    fn into_task_result(self) -> std::result::Result<O, String>;
+}
+
+/// [`TaskOutput`] marker of a task returning its output.
+#[derive(Debug)]
+pub enum Infallible {}
+
+/// [`TaskOutput`] marker of a task returning `Result<O, E>`.
+#[derive(Debug)]
+pub struct Fallible<E>(PhantomData<fn() -> E>);
+
+impl<O: Send> TaskOutput<O, Infallible> for O {
+    fn into_task_result(self) -> std::result::Result<O, String> {
+        Ok(self)
+    }
+}
+
+impl<O: Send, E: std::fmt::Display + Send> TaskOutput<O, Fallible<E>>
+    for std::result::Result<O, E>
+{
+    fn into_task_result(self) -> std::result::Result<O, String> {
+        self.map_err(|err| err.to_string())
+    }
+}
+
+/// Retries of a failing task: after an error or a timeout (never after a
+/// panic, which is a bug to see rather than retry), up to `max_retries`
+/// more attempts, waiting an exponentially growing, jittered backoff.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaskRetry {
+    /// Attempts after the first.
+    pub max_retries: u32,
+    /// The wait before the first retry; each next one doubles it.
+    pub initial_backoff: Duration,
+    /// The longest wait.
+    pub max_backoff: Duration,
+}
+
+impl TaskRetry {
+    /// Up to `max_retries` retries, backing off from 100 ms up to 10 s.
+    pub fn new(max_retries: u32) -> Self {
+        Self {
+            max_retries,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the first and the longest wait.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// The wait before retry `retry` (from 1): between half and all of the
+    /// exponential step, so that retries of many cases spread out.
+    fn delay(&self, retry: u32) -> Duration {
+        let step = self
+            .initial_backoff
+            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(20))
+            .min(self.max_backoff);
+        step.mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+}
+
+/// Evaluators built from specs, and the specs that could not be built.
+struct Built<I, O, M> {
+    evaluators: Vec<Arc<dyn Evaluator<I, O, M>>>,
+    failures: Vec<EvaluatorFailure>,
+}
+
+/// The evaluators of a run, built before any task runs.
+struct Plan<I, O, M> {
+    /// Each case's own.
+    per_case: Vec<Built<I, O, M>>,
+    /// The dataset's, and the extra ones, for every case.
+    every_case: Built<I, O, M>,
+}
+
+/// A run of one case (one of its repeats).
+struct Run {
+    case: usize,
+    name: String,
+    source_case_name: Option<String>,
+}
+
+/// [`Dataset::evaluate`]: options, then `.await` for the report.
+///
+/// `.await` always gives a report: a task that fails, panics or times out
+/// fails its case only; an evaluator that fails, or a spec that names an
+/// unknown evaluator, is an evaluator failure on the cases it applies to.
+/// [`try_run`](Self::try_run) instead refuses to start when a spec can't be
+/// built.
+#[must_use = "an evaluation does nothing until it is awaited"]
+pub struct Evaluate<'a, I, O, M, F, Mk> {
+    dataset: &'a Dataset<I, O, M>,
+    task: F,
+    name: Option<String>,
+    max_concurrency: Option<usize>,
+    timeout: Option<Duration>,
+    retry: Option<TaskRetry>,
+    repeat: usize,
+    progress: Option<bool>,
+    registry: Option<EvaluatorRegistry<I, O, M>>,
+    extra: Vec<Arc<dyn Evaluator<I, O, M>>>,
+    marker: PhantomData<fn() -> Mk>,
+}
+
+impl<I, O, M, F, Mk> std::fmt::Debug for Evaluate<'_, I, O, M, F, Mk> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluate")
+            .field("dataset", &self.dataset.name)
+            .field("name", &self.name)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("repeat", &self.repeat)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I, O, M> Dataset<I, O, M> {
+    /// Runs `task` on every case's inputs, scores each output with the
+    /// case's evaluators, the dataset's and any added with
+    /// [`Evaluate::evaluator`], and reports.
+    ///
+    /// The task is an async closure returning the output, or a `Result` of
+    /// it whose error fails the case. Set options on what this returns, then
+    /// `.await` it (inside a tokio runtime when a timeout or retries are set).
+    ///
+    /// ```
+    /// use datasets_core::Case;
+    /// use datasets_core::eval::{Dataset, EqualsExpected};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let dataset: Dataset<String, String, ()> = Dataset::new("shout", vec![
+    ///     Case::new("hello".to_owned()).expected_output("HELLO".to_owned()),
+    /// ]);
+    /// let report = dataset
+    ///     .evaluate(|text: String| async move { text.to_uppercase() })
+    ///     .evaluator(EqualsExpected::default())
+    ///     .max_concurrency(4)
+    ///     .await;
+    /// assert_eq!(report.averages().assertions, Some(1.0));
+    /// report.print();
+    /// # }
+    /// ```
+    pub fn evaluate<F, Fut, Mk>(&self, task: F) -> Evaluate<'_, I, O, M, F, Mk>
+    where
+        F: Fn(I) -> Fut,
+        Fut: Future,
+        Fut::Output: TaskOutput<O, Mk>,
+    {
+        Evaluate {
+            dataset: self,
+            task,
+            name: None,
+            max_concurrency: None,
+            timeout: None,
+            retry: None,
+            repeat: 1,
+            progress: None,
+            registry: None,
+            extra: Vec::new(),
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<'a, I, O, M, F, Mk> Evaluate<'a, I, O, M, F, Mk> {
+    /// The experiment's name, shown in the report (default: the task
+    /// function's name, or `task` for a closure).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Runs at most `n` cases at a time (default: all at once, as pydantic-evals).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n.max(1));
+        self
+    }
+
+    /// Fails a task attempt that runs longer than `limit`.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Retries failing tasks; see [`TaskRetry`].
+    pub fn retry(mut self, retry: TaskRetry) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Runs every case `n` times (default 1). Runs are named
+    /// `name [run/n]`, with the case's name in `source_case_name`.
+    pub fn repeat(mut self, n: usize) -> Self {
+        self.repeat = n.max(1);
+        self
+    }
+
+    /// Shows a progress bar on stderr (`true`) or never (`false`); by
+    /// default, when stderr is a terminal.
+    pub fn progress(mut self, show: bool) -> Self {
+        self.progress = Some(show);
+        self
+    }
+
+    /// Builds the evaluators the dataset's specs name with this registry
+    /// instead of the built-ins alone.
+    pub fn registry(mut self, registry: EvaluatorRegistry<I, O, M>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Runs this evaluator on every case too, after the case's and the
+    /// dataset's own.
+    pub fn evaluator(mut self, evaluator: impl Evaluator<I, O, M> + 'static) -> Self {
+        self.extra.push(Arc::new(evaluator));
+        self
+    }
+}
+
+impl<'a, I, O, M, F, Fut, Mk> Evaluate<'a, I, O, M, F, Mk>
+where
+    I: Clone + Send + Sync + 'static,
+    O: Clone + Serialize + Send + Sync + 'static,
+    M: Clone + Send + Sync + 'static,
+    F: Fn(I) -> Fut + Send + Sync + 'a,
+    Fut: Future + Send + 'a,
+    Fut::Output: TaskOutput<O, Mk>,
+    Mk: 'a,
+{
+    /// Runs the evaluation, or fails before running any task if a spec of
+    /// the dataset or of a case names an unknown evaluator or gives it
+    /// arguments that don't fit (the error names it and, for an unknown
+    /// one, lists the known).
+    pub async fn try_run(self) -> Result<EvaluationReport<I, O, M>> {
+        let plan = self.plan();
+        let first = plan
+            .every_case
+            .failures
+            .iter()
+            .chain(plan.per_case.iter().flat_map(|built| &built.failures))
+            .next();
+        if let Some(failure) = first {
+            return Err(Error::InvalidArgument(failure.error_message.clone()));
+        }
+        Ok(self.run(plan).await)
+    }
+
+    fn plan(&self) -> Plan<I, O, M> {
+        let builtins;
+        let registry = match &self.registry {
+            Some(registry) => registry,
+            None => {
+                builtins = EvaluatorRegistry::with_builtins();
+                &builtins
+            }
+        };
+        let build = |specs: &[EvaluatorSpec]| {
+            let mut built: Vec<Arc<dyn Evaluator<I, O, M>>> = Vec::new();
+            let mut failures = Vec::new();
+            for spec in specs {
+                match registry.build(spec) {
+                    Ok(evaluator) => built.push(Arc::from(evaluator)),
+                    Err(err) => failures.push(EvaluatorFailure {
+                        name: spec.name.clone(),
+                        error_message: match err {
+                            Error::InvalidArgument(message) => message,
+                            other => other.to_string(),
+                        },
+                        source: Some(spec.clone()),
+                    }),
+                }
+            }
+            Built {
+                evaluators: built,
+                failures,
+            }
+        };
+        let mut every_case = build(&self.dataset.evaluators);
+        every_case.evaluators.extend(self.extra.iter().cloned());
+        Plan {
+            per_case: self
+                .dataset
+                .cases
+                .iter()
+                .map(|case| build(&case.evaluators))
+                .collect(),
+            every_case,
+        }
+    }
+
+    fn experiment_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        let task = std::any::type_name::<F>();
+        match task.rsplit("::").next() {
+            Some(name) if !task.contains('{') && !name.is_empty() => name.to_owned(),
+            _ => "task".to_owned(),
+        }
+    }
+
+    fn runs(&self) -> Vec<Run> {
+        let mut runs = Vec::with_capacity(self.dataset.cases.len() * self.repeat);
+        for (index, case) in self.dataset.cases.iter().enumerate() {
+            let name = case
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("Case {}", index + 1));
+            if self.repeat == 1 {
+                runs.push(Run {
+                    case: index,
+                    name,
+                    source_case_name: None,
+                });
+            } else {
+                for run in 1..=self.repeat {
+                    runs.push(Run {
+                        case: index,
+                        name: format!("{name} [{run}/{}]", self.repeat),
+                        source_case_name: Some(name.clone()),
+                    });
+                }
+            }
+        }
+        runs
+    }
+
+    async fn run(self, plan: Plan<I, O, M>) -> EvaluationReport<I, O, M> {
+        let name = self.experiment_name();
+        let runs = self.runs();
+        let progress = Progress::new(self.progress, runs.len(), format!("Evaluating {name}"));
+        let next = AtomicUsize::new(0);
+        let workers = self
+            .max_concurrency
+            .unwrap_or(runs.len())
+            .clamp(1, runs.len().max(1));
+        let worker = || async {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(run) = runs.get(index) else {
+                    break done;
+                };
+                done.push((index, self.run_case(run, &plan).await));
+                progress.advance();
+            }
+        };
+        let mut outcomes: Vec<(usize, Outcome<I, O, M>)> = join_all((0..workers).map(|_| worker()))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        progress.finish();
+        outcomes.sort_by_key(|(index, _)| *index);
+        let mut report = EvaluationReport {
+            name,
+            dataset_name: self.dataset.name.clone(),
+            cases: Vec::new(),
+            failures: Vec::new(),
+        };
+        for (_, outcome) in outcomes {
+            match outcome {
+                Outcome::Case(case) => report.cases.push(*case),
+                Outcome::Failure(failure) => report.failures.push(*failure),
+            }
+        }
+        report
+    }
+
+    async fn run_case(&self, run: &Run, plan: &Plan<I, O, M>) -> Outcome<I, O, M> {
+        let case = &self.dataset.cases[run.case];
+        let started = Instant::now();
+        let mut attempts = 0u32;
+        let (output, task_duration, record) = loop {
+            attempts += 1;
+            let (attempt, duration, record) = self.attempt(&case.inputs).await;
+            let (kind, message) = match attempt {
+                Attempt::Output(output) => break (output, duration, record),
+                Attempt::Failed(kind, message) => (kind, message),
+            };
+            let retry = self
+                .retry
+                .filter(|retry| kind != FailureKind::Panic && attempts <= retry.max_retries);
+            match retry {
+                Some(retry) => tokio::time::sleep(retry.delay(attempts)).await,
+                None => {
+                    return Outcome::Failure(Box::new(ReportCaseFailure {
+                        name: run.name.clone(),
+                        source_case_name: run.source_case_name.clone(),
+                        inputs: case.inputs.clone(),
+                        metadata: case.metadata.clone(),
+                        expected_output: case.expected_output.clone(),
+                        kind,
+                        error_message: message,
+                        attempts,
+                        total_duration: started.elapsed(),
+                    }));
+                }
+            }
+        };
+        let ctx = EvaluatorContext {
+            name: run.name.clone(),
+            inputs: case.inputs.clone(),
+            expected_output: case.expected_output.clone(),
+            metadata: case.metadata.clone(),
+            output,
+            duration: task_duration,
+            metrics: record.metrics,
+            attributes: record.attributes,
+        };
+        let own = &plan.per_case[run.case];
+        let evaluators = own.evaluators.iter().chain(&plan.every_case.evaluators);
+        let outcomes =
+            join_all(evaluators.map(|evaluator| evaluate(evaluator.as_ref(), &ctx))).await;
+        let mut scored = Scored::default();
+        let mut evaluator_failures: Vec<EvaluatorFailure> = own
+            .failures
+            .iter()
+            .chain(&plan.every_case.failures)
+            .cloned()
+            .collect();
+        for outcome in outcomes {
+            match outcome {
+                Ok((output, spec)) => scored.add(output, spec),
+                Err(failure) => evaluator_failures.push(failure),
+            }
+        }
+        Outcome::Case(Box::new(ReportCase {
+            name: ctx.name,
+            source_case_name: run.source_case_name.clone(),
+            inputs: ctx.inputs,
+            metadata: ctx.metadata,
+            expected_output: ctx.expected_output,
+            output: ctx.output,
+            metrics: ctx.metrics,
+            attributes: ctx.attributes,
+            scores: scored.scores,
+            labels: scored.labels,
+            assertions: scored.assertions,
+            task_duration,
+            total_duration: started.elapsed(),
+            attempts,
+            evaluator_failures,
+        }))
+    }
+
+    /// One attempt of the task, with what it recorded.
+    async fn attempt(&self, inputs: &I) -> (Attempt<O>, Duration, Record) {
+        let record = Arc::new(Mutex::new(Record::default()));
+        let started = Instant::now();
+        let attempt = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            (self.task)(inputs.clone())
+        })) {
+            Err(panic) => Attempt::Failed(FailureKind::Panic, panic_message(panic)),
+            Ok(future) => {
+                let guarded = RECORD.scope(record.clone(), AssertUnwindSafe(future).catch_unwind());
+                let finished = match self.timeout {
+                    None => Some(guarded.await),
+                    Some(limit) => tokio::time::timeout(limit, guarded).await.ok(),
+                };
+                match finished {
+                    Some(Ok(output)) => match output.into_task_result() {
+                        Ok(output) => Attempt::Output(output),
+                        Err(message) => Attempt::Failed(FailureKind::Error, message),
+                    },
+                    Some(Err(panic)) => Attempt::Failed(FailureKind::Panic, panic_message(panic)),
+                    None => Attempt::Failed(
+                        FailureKind::Timeout,
+                        format!(
+                            "the task ran past the timeout of {}",
+                            super::render::duration(self.timeout.unwrap_or_default())
+                        ),
+                    ),
+                }
+            }
+        };
+        let duration = started.elapsed();
+        let record = std::mem::take(&mut *record.lock().unwrap_or_else(|e| e.into_inner()));
+        (attempt, duration, record)
+    }
+}
+
+impl<'a, I, O, M, F, Fut, Mk> IntoFuture for Evaluate<'a, I, O, M, F, Mk>
+where
+    I: Clone + Send + Sync + 'static,
+    O: Clone + Serialize + Send + Sync + 'static,
+    M: Clone + Send + Sync + 'static,
+    F: Fn(I) -> Fut + Send + Sync + 'a,
+    Fut: Future + Send + 'a,
+    Fut::Output: TaskOutput<O, Mk>,
+    Mk: 'a,
+{
+    type Output = EvaluationReport<I, O, M>;
+    type IntoFuture = Pin<Box<dyn Future<Output = EvaluationReport<I, O, M>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let plan = self.plan();
+            self.run(plan).await
+        })
+    }
+}
+
+enum Attempt<O> {
+    Output(O),
+    Failed(FailureKind, String),
+}
+
+enum Outcome<I, O, M> {
+    Case(Box<ReportCase<I, O, M>>),
+    Failure(Box<ReportCaseFailure<I, O, M>>),
+}
+
+fn panic_message(panic: Box<dyn Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    format!("panicked: {message}")
+}
+
+/// Runs one evaluator, turning an error or a panic into its failure.
+async fn evaluate<I, O, M>(
+    evaluator: &dyn Evaluator<I, O, M>,
+    ctx: &EvaluatorContext<I, O, M>,
+) -> std::result::Result<(NamedOutput, Option<EvaluatorSpec>), EvaluatorFailure> {
+    let name = evaluator.name().into_owned();
+    let spec = evaluator.spec();
+    let failure = |message: String| EvaluatorFailure {
+        name: name.clone(),
+        error_message: message,
+        source: spec.clone(),
+    };
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(ctx))) {
+        Err(panic) => return Err(failure(panic_message(panic))),
+        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+    };
+    match outcome {
+        Ok(Ok(output)) => {
+            let not_finite = output.results.iter().find_map(|raw| match raw.value {
+                EvaluationValue::Score(score) if !score.is_finite() => Some(score),
+                _ => None,
+            });
+            if let Some(score) = not_finite {
+                return Err(failure(format!(
+                    "returned the score {score}; scores must be finite"
+                )));
+            }
+            Ok((
+                NamedOutput {
+                    default_name: name.clone(),
+                    output,
+                },
+                spec.clone(),
+            ))
+        }
+        Ok(Err(err)) => Err(failure(err.to_string())),
+        Err(panic) => Err(failure(panic_message(panic))),
+    }
+}
+
+struct NamedOutput {
+    default_name: String,
+    output: EvaluatorOutput,
+}
+
+/// A case's results by kind, names made unique as pydantic-evals does
+/// (`name`, `name_2`, ...).
+#[derive(Default)]
+struct Scored {
+    seen: BTreeSet<String>,
+    assertions: BTreeMap<String, EvaluationResult<bool>>,
+    scores: BTreeMap<String, EvaluationResult<f64>>,
+    labels: BTreeMap<String, EvaluationResult<String>>,
+}
+
+impl Scored {
+    fn add(&mut self, named: NamedOutput, source: Option<EvaluatorSpec>) {
+        for raw in named.output.results {
+            let base = raw.name.unwrap_or_else(|| named.default_name.clone());
+            let mut name = base.clone();
+            let mut suffix = 2;
+            while self.seen.contains(&name) {
+                name = format!("{base}_{suffix}");
+                suffix += 1;
+            }
+            self.seen.insert(name.clone());
+            let reason = raw.reason;
+            let source = source.clone();
+            match raw.value {
+                EvaluationValue::Assertion(value) => {
+                    let result = EvaluationResult {
+                        name: name.clone(),
+                        value,
+                        reason,
+                        source,
+                    };
+                    self.assertions.insert(name, result);
+                }
+                EvaluationValue::Score(value) => {
+                    let result = EvaluationResult {
+                        name: name.clone(),
+                        value,
+                        reason,
+                        source,
+                    };
+                    self.scores.insert(name, result);
+                }
+                EvaluationValue::Label(value) => {
+                    let result = EvaluationResult {
+                        name: name.clone(),
+                        value,
+                        reason,
+                        source,
+                    };
+                    self.labels.insert(name, result);
+                }
+            }
+        }
+    }
+}
