@@ -3,15 +3,26 @@
 //!
 //! It declares the seed's dataset with `#[derive(DatasetSchema)]`
 //! (examples/common), then creates it, adds cases, lists by tag, gets,
-//! updates, deletes, exports and syncs the registry, printing each step.
+//! updates, deletes, exports, evaluates and syncs the registry, printing
+//! each step.
 //! Against Logfire's hosted API only the client construction changes
 //! (see the `remote` example).
 
 mod common;
 
-use common::{QaGoldenSet, answer, metadata, question};
+use common::{AnswerOutput, QaGoldenSet, QuestionInput, answer, metadata, question};
+use datasets::eval::EqualsExpected;
 use datasets::{Case, DatasetsClient};
 use datasets_server::EmbeddedServer;
+
+/// The system under test: a lookup standing in for a model.
+async fn answer_question(input: QuestionInput) -> AnswerOutput {
+    match input.question.as_str() {
+        "What is the capital of France?" => answer("Paris", 0.99),
+        "What is 15 * 23?" => answer("345", 1.0),
+        _ => answer("I don't know", 0.1),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -124,6 +135,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         local.cases.len(),
         local.cases[0].inputs.question
     );
+
+    // Evaluating a system over the exported cases (more in the `evaluate` example).
+    let report = local
+        .evaluate(answer_question)
+        .evaluator(EqualsExpected::default())
+        .await;
+    println!();
+    report.print();
 
     // Every declared dataset in this binary, brought up to date at once.
     let report = datasets::registry().sync(&client).await?;

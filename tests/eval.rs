@@ -661,7 +661,7 @@ async fn comparison_shows_per_case_and_aggregate_deltas() {
     assert_eq!(comparison.score_delta("Length"), Some(1.0 - 7.0 / 3.0));
     let text = comparison.render(&RenderOptions {
         width: 200,
-        ..RenderOptions::default()
+        ..RenderOptions::default().with_values()
     });
     assert!(text.contains("Evaluation Diff: v1 → v2"), "{text}");
     assert!(text.contains("EqualsExpected: ✗ → ✔"), "{text}");
@@ -690,8 +690,13 @@ async fn reports_render_as_tables_with_long_values_cut() {
     let options = RenderOptions {
         width: 100,
         max_value_chars: 30,
-        ..RenderOptions::default()
+        ..RenderOptions::default().with_values()
     };
+    let plain = report.render(&RenderOptions::default());
+    assert!(
+        !plain.contains("Inputs") && plain.contains("Assertions"),
+        "{plain}"
+    );
     let text = report.render(&options);
     assert!(text.contains("Evaluation Summary: experiment-1"), "{text}");
     for header in [

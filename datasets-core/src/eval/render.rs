@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use super::report::{CaseDiff, CaseSide, EvaluationReport, ReportAggregate, ReportComparison};
 
-/// What a rendered report shows. The defaults show inputs, expected outputs
-/// and outputs (each cut to `max_value_chars`), results and durations, in a
-/// table as wide as the terminal (`COLUMNS`, else 120 characters).
+/// What a rendered report shows. The defaults are pydantic-evals': results,
+/// durations, averages and failures, without the cases' values, in a table
+/// as wide as the terminal (`COLUMNS`, else 120 characters);
+/// [`with_values`](Self::with_values) adds inputs, expected outputs and
+/// outputs, each cut to `max_value_chars`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
     /// Show each case's inputs.
@@ -46,16 +48,28 @@ impl Default for RenderOptions {
             .filter(|&width: &usize| width >= 40)
             .unwrap_or(120);
         Self {
-            include_input: true,
+            include_input: false,
             include_metadata: false,
-            include_expected_output: true,
-            include_output: true,
+            include_expected_output: false,
+            include_output: false,
             include_reasons: false,
             include_durations: true,
             include_averages: true,
             include_failures: true,
             max_value_chars: 60,
             width,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// These options, showing each case's inputs, expected output and output too.
+    pub fn with_values(self) -> Self {
+        Self {
+            include_input: true,
+            include_expected_output: true,
+            include_output: true,
+            ..self
         }
     }
 }
@@ -119,6 +133,34 @@ fn cut(text: &str, max: usize) -> String {
     out
 }
 
+/// `line` in pieces of at most `width` characters, broken after a space
+/// where one is near the end of a piece.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= width || width == 0 {
+        return vec![line.to_owned()];
+    }
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let window = &chars[start..start + width];
+        let end = match window.iter().rposition(|c| *c == ' ') {
+            Some(space) if space >= width / 2 => start + space + 1,
+            _ => start + width,
+        };
+        pieces.push(
+            chars[start..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_owned(),
+        );
+        start = end;
+    }
+    pieces.push(chars[start..].iter().collect());
+    pieces
+}
+
 fn marks(assertions: impl IntoIterator<Item = bool>) -> String {
     assertions
         .into_iter()
@@ -129,9 +171,20 @@ fn marks(assertions: impl IntoIterator<Item = bool>) -> String {
 /// A table cell: one or more lines.
 type Cell = Vec<String>;
 
+/// How a column lays out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    /// Names and results: left-aligned, narrowed last.
+    Text,
+    /// Inputs and outputs: left-aligned, narrowed first.
+    Value,
+    /// Durations: right-aligned.
+    Right,
+}
+
 struct Table {
     title: String,
-    headers: Vec<(String, bool)>,
+    headers: Vec<(String, Column)>,
     rows: Vec<Vec<Cell>>,
     /// Rows after a heavier rule: the averages.
     footer: Vec<Vec<Cell>>,
@@ -147,9 +200,8 @@ impl Table {
         }
     }
 
-    /// Adds a column; `right` aligns it right (numbers, durations).
-    fn column(&mut self, header: &str, right: bool) {
-        self.headers.push((header.to_owned(), right));
+    fn column(&mut self, header: &str, kind: Column) {
+        self.headers.push((header.to_owned(), kind));
     }
 
     fn render(&self, width: usize, out: &mut String) {
@@ -170,16 +222,20 @@ impl Table {
             }
         }
         let available = width.saturating_sub(3 * columns + 1);
-        while widths.iter().sum::<usize>() > available {
-            let (widest, &w) = widths
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, w)| **w)
-                .expect("a table has columns");
-            if w <= 6 {
-                break;
+        // Narrow the widest value column down to 16, then the widest of all
+        // down to 6, until the table fits.
+        for (only_values, floor) in [(true, 16), (false, 6)] {
+            while widths.iter().sum::<usize>() > available {
+                let widest = widths
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !only_values || self.headers[*i].1 == Column::Value)
+                    .max_by_key(|(_, w)| **w);
+                match widest {
+                    Some((i, &w)) if w > floor => widths[i] -= 1,
+                    _ => break,
+                }
             }
-            widths[widest] -= 1;
         }
         let total: usize = widths.iter().sum::<usize>() + 3 * columns + 1;
         let title = cut(&self.title, total);
@@ -190,13 +246,19 @@ impl Table {
             format!("{left}{}{right}\n", parts.join(joint))
         };
         let line = |cells: &[Cell], bar: &str, out: &mut String| {
+            // Lines wider than their column wrap, as rich's do.
+            let cells: Vec<Cell> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| cell.iter().flat_map(|line| wrap(line, widths[i])).collect())
+                .collect();
             let height = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
             for l in 0..height {
                 out.push_str(bar);
                 for (i, cell) in cells.iter().enumerate() {
                     let text = cut(cell.get(l).map(String::as_str).unwrap_or(""), widths[i]);
                     let gap = widths[i] - text.chars().count();
-                    if self.headers[i].1 {
+                    if self.headers[i].1 == Column::Right {
                         let _ = write!(out, " {}{text} {bar}", " ".repeat(gap));
                     } else {
                         let _ = write!(out, " {text}{} {bar}", " ".repeat(gap));
@@ -262,7 +324,12 @@ impl<I: Serialize, O: Serialize, M: Serialize> EvaluationReport<I, O, M> {
     /// Prints the report to stdout as [`render`](Self::render) draws it
     /// with the default options.
     pub fn print(&self) {
-        print!("{}", self.render(&RenderOptions::default()));
+        self.print_with(&RenderOptions::default());
+    }
+
+    /// Prints the report to stdout with these options.
+    pub fn print_with(&self, options: &RenderOptions) {
+        print!("{}", self.render(options));
     }
 
     /// The report as terminal tables: a row per case (values cut to
@@ -277,22 +344,26 @@ impl<I: Serialize, O: Serialize, M: Serialize> EvaluationReport<I, O, M> {
         let assertions = has(&|c| !c.assertions.is_empty());
         let failures = has(&|c| !c.evaluator_failures.is_empty());
         let mut table = Table::new(format!("Evaluation Summary: {}", self.name));
-        table.column("Case ID", false);
+        table.column("Case ID", Column::Text);
         let columns = [
-            ("Inputs", options.include_input, false),
-            ("Metadata", options.include_metadata, false),
-            ("Expected Output", options.include_expected_output, false),
-            ("Outputs", options.include_output, false),
-            ("Scores", scores, false),
-            ("Labels", labels, false),
-            ("Metrics", metrics, false),
-            ("Assertions", assertions, false),
-            ("Evaluator Failures", failures, false),
-            ("Duration", options.include_durations, true),
+            ("Inputs", options.include_input, Column::Value),
+            ("Metadata", options.include_metadata, Column::Value),
+            (
+                "Expected Output",
+                options.include_expected_output,
+                Column::Value,
+            ),
+            ("Outputs", options.include_output, Column::Value),
+            ("Scores", scores, Column::Text),
+            ("Labels", labels, Column::Text),
+            ("Metrics", metrics, Column::Text),
+            ("Assertions", assertions, Column::Text),
+            ("Evaluator Failures", failures, Column::Value),
+            ("Duration", options.include_durations, Column::Right),
         ];
-        for (header, shown, right) in columns {
+        for (header, shown, kind) in columns {
             if shown {
-                table.column(header, right);
+                table.column(header, kind);
             }
         }
         let reasons = |name: &str, reason: &Option<String>| {
@@ -411,14 +482,14 @@ impl<I: Serialize, O: Serialize, M: Serialize> EvaluationReport<I, O, M> {
         }
         if options.include_failures && !self.failures.is_empty() {
             let mut table = Table::new("Case Failures");
-            table.column("Case ID", false);
+            table.column("Case ID", Column::Text);
             if options.include_input {
-                table.column("Inputs", false);
+                table.column("Inputs", Column::Value);
             }
             if options.include_expected_output {
-                table.column("Expected Output", false);
+                table.column("Expected Output", Column::Value);
             }
-            table.column("Error", false);
+            table.column("Error", Column::Text);
             for failure in &self.failures {
                 let mut row: Vec<Cell> = vec![vec![failure.name.clone()]];
                 if options.include_input {
@@ -510,7 +581,12 @@ impl ReportComparison {
     /// Prints the comparison to stdout as [`render`](Self::render) draws it
     /// with the default options.
     pub fn print(&self) {
-        print!("{}", self.render(&RenderOptions::default()));
+        self.print_with(&RenderOptions::default());
+    }
+
+    /// Prints the comparison to stdout with these options.
+    pub fn print_with(&self, options: &RenderOptions) {
+        print!("{}", self.render(options));
     }
 
     /// The comparison as a terminal table: per case, what changed from the
@@ -532,18 +608,18 @@ impl ReportComparison {
             "Evaluation Diff: {} → {}",
             self.baseline_name, self.name
         ));
-        table.column("Case ID", false);
+        table.column("Case ID", Column::Text);
         let columns = [
-            ("Outputs", options.include_output),
-            ("Scores", scores),
-            ("Labels", labels),
-            ("Metrics", metrics),
-            ("Assertions", assertions),
-            ("Duration", options.include_durations),
+            ("Outputs", options.include_output, Column::Value),
+            ("Scores", scores, Column::Text),
+            ("Labels", labels, Column::Text),
+            ("Metrics", metrics, Column::Text),
+            ("Assertions", assertions, Column::Text),
+            ("Duration", options.include_durations, Column::Right),
         ];
-        for (header, shown) in columns {
+        for (header, shown, kind) in columns {
             if shown {
-                table.column(header, header == "Duration");
+                table.column(header, kind);
             }
         }
         for case in &self.cases {
@@ -752,14 +828,16 @@ mod tests {
         );
         assert_eq!(value(&"b\nc", 60), r"b\nc");
         let mut table = Table::new("T");
-        table.column("Case ID", false);
-        table.column("Value", false);
+        table.column("Case ID", Column::Text);
+        table.column("Value", Column::Value);
         table
             .rows
             .push(vec![vec!["a".into()], vec!["y".repeat(500)]]);
         let mut out = String::new();
         table.render(50, &mut out);
         assert!(out.lines().all(|line| line.chars().count() <= 50), "{out}");
-        assert!(out.contains('…'));
+        assert_eq!(out.matches('y').count(), 500, "long lines wrap:\n{out}");
+        assert_eq!(wrap("aaa bbb ccc", 8), ["aaa bbb", "ccc"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
     }
 }
