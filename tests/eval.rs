@@ -838,3 +838,30 @@ async fn a_managed_dataset_is_exported_evaluated_and_compared() {
         [("EqualsExpected".to_owned(), Some(false), Some(true))]
     );
 }
+
+#[test]
+fn evaluations_run_from_synchronous_code_but_refuse_inside_a_runtime() {
+    let dataset: Qa = Dataset::new("sync", vec![case("a", "x")]);
+    let report = dataset
+        .evaluate(|_: QuestionInput| async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            a("x", 1.0)
+        })
+        .evaluator(EqualsExpected::default())
+        .timeout(Duration::from_secs(5))
+        .progress(false)
+        .run_blocking()
+        .unwrap();
+    assert!(report.cases[0].assertions["EqualsExpected"].value);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let err = runtime.block_on(async {
+        dataset
+            .evaluate(|_: QuestionInput| async { a("x", 1.0) })
+            .run_blocking()
+            .unwrap_err()
+    });
+    assert!(matches!(err, Error::Blocking(_)), "{err}");
+}

@@ -323,6 +323,27 @@ where
         Ok(self.run(plan).await)
     }
 
+    /// Runs the evaluation to the end from synchronous code (pydantic-evals'
+    /// `evaluate_sync`), on a runtime of its own. Called on a thread inside
+    /// an async runtime it returns [`Error::Blocking`] instead of blocking
+    /// that runtime: `.await` the evaluation there.
+    pub fn run_blocking(self) -> Result<EvaluationReport<I, O, M>> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::Blocking(
+                "run_blocking was called inside an async runtime, where it could block the \
+                 runtime; .await the evaluation there"
+                    .to_owned(),
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|err| {
+                Error::Blocking(format!("cannot start the evaluation's runtime: {err}"))
+            })?;
+        Ok(runtime.block_on(self.into_future()))
+    }
+
     fn plan(&self) -> Plan<I, O, M> {
         let builtins;
         let registry = match &self.registry {
