@@ -44,6 +44,14 @@ pub enum ApiError {
     /// 422: well-formed but invalid (names, schemas, query values).
     #[error("invalid request")]
     Invalid(Vec<ValidationIssue>),
+    /// 412: a conditional case write found the case at another version.
+    #[error("Case is at version {current}, not {expected}")]
+    PreconditionFailed {
+        /// The version the request's `If-Match` gave.
+        expected: i64,
+        /// The case's version.
+        current: i64,
+    },
     /// 500: logged in full, answered with a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -68,6 +76,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +89,15 @@ impl From<StoreError> for ApiError {
             StoreError::CaseNotFound => ApiError::CaseNotFound,
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
             StoreError::Invalid(issues) => ApiError::Invalid(issues),
+            StoreError::IdempotencyKeyReused => ApiError::invalid(
+                vec!["header".into(), "Idempotency-Key".into()],
+                "this Idempotency-Key was already used for a different request (another \
+                 body or query) to this path; send a new key for a new request",
+                "idempotency_key_reused",
+            ),
+            StoreError::VersionMismatch { expected, current } => {
+                ApiError::PreconditionFailed { expected, current }
+            }
             StoreError::Backend(msg) => ApiError::Internal(msg),
         }
     }
@@ -96,7 +114,14 @@ impl IntoResponse for ApiError {
             }
             other => json!(other.to_string()),
         };
-        let mut response = (status, axum::Json(json!({ "detail": detail }))).into_response();
+        let body = match &self {
+            // The current version lets a client re-read or retry knowingly.
+            ApiError::PreconditionFailed { current, .. } => {
+                json!({ "detail": detail, "current_version": current })
+            }
+            _ => json!({ "detail": detail }),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -22,6 +22,7 @@ pub mod auth;
 mod embedded;
 pub mod error;
 mod extract;
+pub mod json_guard;
 mod routes;
 pub mod store;
 pub mod validation;

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datasets_core::wire::{LocSegment, ValidationIssue};
+use datasets_core::wire::{CaseUpdate, LocSegment, NewCase, ValidationIssue};
 use jsonschema::Validator;
 use serde_json::Value;
 use uuid::Uuid;
@@ -59,6 +59,218 @@ impl SchemaKind {
     }
 }
 
+/// Most tags on one case.
+pub const MAX_TAGS: usize = 64;
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 128;
+/// Longest case name, in characters.
+pub const MAX_CASE_NAME_CHARS: usize = 255;
+/// Longest `source_trace_id` or `source_span_id`, in characters.
+pub const MAX_SOURCE_ID_CHARS: usize = 128;
+/// Largest schema, as JSON text.
+pub const MAX_SCHEMA_BYTES: usize = 1024 * 1024;
+/// Longest regular expression (`pattern`, a `patternProperties` key) in a schema.
+pub const MAX_PATTERN_CHARS: usize = 4096;
+
+/// Why a character may not appear in a name, a tag or an id: control
+/// characters (NUL included) and the invisible marks that reorder text
+/// (right-to-left overrides and the like), which make a name display as
+/// something it is not.
+fn forbidden_char(c: char) -> Option<&'static str> {
+    if c.is_control() {
+        Some("a control character")
+    } else if matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    {
+        Some("a bidirectional text control")
+    } else {
+        None
+    }
+}
+
+/// Checks a name, tag or id: at most `max` characters, none forbidden.
+fn check_label(
+    text: &str,
+    what: &str,
+    max: usize,
+    loc: Vec<LocSegment>,
+    issues: &mut Vec<ValidationIssue>,
+) {
+    let count = text.chars().count();
+    if count > max {
+        issues.push(ValidationIssue::new(
+            loc,
+            format!("{what} is {count} characters long; the limit is {max}"),
+            "too_long",
+        ));
+    } else if let Some((index, (c, why))) = text
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| forbidden_char(c).map(|why| (i, (c, why))))
+    {
+        issues.push(ValidationIssue::new(
+            loc,
+            format!(
+                "{what} contains {why} (U+{:04X}) at character {index}",
+                c as u32
+            ),
+            "forbidden_character",
+        ));
+    }
+}
+
+fn at(base: &[LocSegment], field: &str) -> Vec<LocSegment> {
+    let mut loc = base.to_vec();
+    loc.push(field.into());
+    loc
+}
+
+fn check_tags(tags: &[String], base: &[LocSegment], issues: &mut Vec<ValidationIssue>) {
+    if tags.len() > MAX_TAGS {
+        issues.push(ValidationIssue::new(
+            at(base, "tags"),
+            format!("{} tags; the limit is {MAX_TAGS}", tags.len()),
+            "too_many_tags",
+        ));
+        return;
+    }
+    for (index, tag) in tags.iter().enumerate() {
+        let mut loc = at(base, "tags");
+        loc.push(index.into());
+        if tag.is_empty() {
+            issues.push(ValidationIssue::new(
+                loc,
+                "a tag cannot be empty",
+                "empty_tag",
+            ));
+        } else {
+            check_label(tag, "a tag", MAX_TAG_CHARS, loc, issues);
+        }
+    }
+}
+
+/// Checks the name, tags and source ids of a new case (located under
+/// `base`, e.g. `["body", "cases", 3]`): the limits above.
+pub fn check_new_case(case: &NewCase, base: &[LocSegment], issues: &mut Vec<ValidationIssue>) {
+    if let Some(name) = &case.name {
+        check_label(
+            name,
+            "a case name",
+            MAX_CASE_NAME_CHARS,
+            at(base, "name"),
+            issues,
+        );
+    }
+    if let Some(tags) = &case.tags {
+        check_tags(tags, base, issues);
+    }
+    for (field, value) in [
+        ("source_trace_id", &case.source_trace_id),
+        ("source_span_id", &case.source_span_id),
+    ] {
+        if let Some(id) = value {
+            check_label(id, field, MAX_SOURCE_ID_CHARS, at(base, field), issues);
+        }
+    }
+}
+
+/// As [`check_new_case`], for the fields a case update sets.
+pub fn check_case_update(update: &CaseUpdate, issues: &mut Vec<ValidationIssue>) {
+    let base = [LocSegment::from("body")];
+    if let Some(name) = update.name.as_set() {
+        check_label(
+            name,
+            "a case name",
+            MAX_CASE_NAME_CHARS,
+            at(&base, "name"),
+            issues,
+        );
+    }
+    if let Some(tags) = update.tags.as_set() {
+        check_tags(tags, &base, issues);
+    }
+    for (field, value) in [
+        ("source_trace_id", update.source_trace_id.as_set()),
+        ("source_span_id", update.source_span_id.as_set()),
+    ] {
+        if let Some(id) = value {
+            check_label(id, field, MAX_SOURCE_ID_CHARS, at(&base, field), issues);
+        }
+    }
+}
+
+/// Refuses a schema too large to compile cheaply, or with a regular
+/// expression longer than [`MAX_PATTERN_CHARS`], naming where.
+fn check_schema_size(schema: &Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec(schema).map_or(0, |text| text.len());
+    if bytes > MAX_SCHEMA_BYTES {
+        return Err(format!(
+            "the schema is {bytes} bytes as JSON; the limit is {MAX_SCHEMA_BYTES}"
+        ));
+    }
+    fn walk(value: &Value, pointer: &mut String) -> Result<(), String> {
+        let Value::Object(map) = value else {
+            if let Value::Array(items) = value {
+                for (i, item) in items.iter().enumerate() {
+                    let len = pointer.len();
+                    pointer.push_str(&format!("/{i}"));
+                    walk(item, pointer)?;
+                    pointer.truncate(len);
+                }
+            }
+            return Ok(());
+        };
+        let too_long = |pattern: &str, pointer: &str| {
+            let count = pattern.chars().count();
+            (count > MAX_PATTERN_CHARS).then(|| {
+                format!(
+                    "the regular expression at {pointer} is {count} characters long; \
+                     the limit is {MAX_PATTERN_CHARS}"
+                )
+            })
+        };
+        for (key, item) in map {
+            let len = pointer.len();
+            pointer.push('/');
+            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            match (key.as_str(), item) {
+                // Values, not schemas: nothing in them is a keyword.
+                ("const" | "default" | "enum" | "examples", _) => {}
+                ("pattern", Value::String(pattern)) => {
+                    if let Some(err) = too_long(pattern, pointer) {
+                        return Err(err);
+                    }
+                }
+                ("patternProperties", Value::Object(patterns)) => {
+                    for pattern in patterns.keys() {
+                        if let Some(err) = too_long(pattern, pointer) {
+                            return Err(err);
+                        }
+                    }
+                    walk(item, pointer)?;
+                }
+                _ => walk(item, pointer)?,
+            }
+            pointer.truncate(len);
+        }
+        Ok(())
+    }
+    walk(schema, &mut String::new())
+}
+
+/// Caps a request's issues, saying how many were left out.
+pub fn cap_issues(mut issues: Vec<ValidationIssue>) -> Vec<ValidationIssue> {
+    if issues.len() > MAX_ISSUES_PER_REQUEST {
+        let total = issues.len();
+        issues.truncate(MAX_ISSUES_PER_REQUEST);
+        issues.push(ValidationIssue::new(
+            vec!["body".into()],
+            format!("{} more issues not shown", total - MAX_ISSUES_PER_REQUEST),
+            "too_many_issues",
+        ));
+    }
+    issues
+}
+
 /// Compiles one schema, answering why it is not a usable JSON Schema.
 pub fn compile_schema(schema: &Value) -> Result<Validator, String> {
     if !schema.is_object() {
@@ -67,6 +279,7 @@ pub fn compile_schema(schema: &Value) -> Result<Validator, String> {
             json_type_name(schema)
         ));
     }
+    check_schema_size(schema)?;
     if let Err(err) = jsonschema::meta::validate(schema) {
         return Err(format!(
             "not a valid JSON Schema: {} at {}",

@@ -2,7 +2,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,12 +11,13 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::route_both;
+use super::{replayed, route_both, written};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, query_pairs};
-use crate::store::{CaseFilter, CaseRecord, CaseStream, InsertMode};
+use crate::extract::{IdempotentJson, IfMatch, JsonBody, query_pairs};
+use crate::store::{CaseFilter, CaseRecord, CaseStream, InsertMode, Written};
+use crate::validation;
 
 pub(crate) fn router() -> Router<AppState> {
     let router = Router::new();
@@ -55,6 +56,24 @@ async fn case_id(
     }
 }
 
+/// Checks names, tags and ids of new cases: one case (`["body", ...]`) or
+/// a list (`["body", "cases", i, ...]`).
+fn check_new_cases(cases: &[NewCase], listed: bool) -> Result<(), ApiError> {
+    let mut issues = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let mut base = vec![LocSegment::from("body")];
+        if listed {
+            base.extend([LocSegment::from("cases"), index.into()]);
+        }
+        validation::check_new_case(case, &base, &mut issues);
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(validation::cap_issues(issues)))
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -77,9 +96,13 @@ async fn create(
     State(state): State<AppState>,
     principal: Principal,
     Path(dataset): Path<String>,
-    JsonBody(case): JsonBody<NewCase>,
-) -> Result<(StatusCode, Json<CaseRecord>), ApiError> {
-    let mut created = state
+    IdempotentJson {
+        body: case,
+        idempotency,
+    }: IdempotentJson<NewCase>,
+) -> Result<Response, ApiError> {
+    check_new_cases(std::slice::from_ref(&case), false)?;
+    let created = state
         .store
         .insert_cases(
             principal.project_id,
@@ -87,6 +110,7 @@ async fn create(
             &dataset,
             vec![case],
             InsertMode::Create,
+            idempotency,
         )
         .await
         .map_err(|err| match ApiError::from(err) {
@@ -101,18 +125,42 @@ async fn create(
             }
             other => other,
         })?;
-    let case = created
-        .pop()
-        .ok_or_else(|| ApiError::Internal("insert returned no case".into()))?;
-    Ok((StatusCode::CREATED, Json(case)))
+    // The store answers with the list it wrote; this route answers its one case.
+    match created {
+        Written::Fresh(mut cases) => {
+            let case = cases
+                .pop()
+                .ok_or_else(|| ApiError::Internal("insert returned no case".into()))?;
+            Ok(with_etag(
+                &case,
+                (StatusCode::CREATED, Json(&case)).into_response(),
+            ))
+        }
+        Written::Replayed(answer) => {
+            let mut cases: Vec<Box<RawValue>> = serde_json::from_str(&answer).map_err(internal)?;
+            let case = cases
+                .pop()
+                .ok_or_else(|| ApiError::Internal("remembered answer holds no case".into()))?;
+            Ok(replayed(StatusCode::CREATED, case.get().to_owned()))
+        }
+    }
+}
+
+/// `ETag: "<version>"`, for `If-Match` on the next write.
+fn with_etag(case: &CaseRecord, mut response: Response) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
 }
 
 async fn bulk(
     State(state): State<AppState>,
     principal: Principal,
     Path(dataset): Path<String>,
-    JsonBody(body): JsonBody<CasesBody>,
-) -> Result<(StatusCode, Json<Vec<CaseRecord>>), ApiError> {
+    IdempotentJson { body, idempotency }: IdempotentJson<CasesBody>,
+) -> Result<Response, ApiError> {
+    check_new_cases(&body.cases, true)?;
     let created = state
         .store
         .insert_cases(
@@ -121,9 +169,10 @@ async fn bulk(
             &dataset,
             body.cases,
             InsertMode::Create,
+            idempotency,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(written(StatusCode::CREATED, created))
 }
 
 async fn import(
@@ -131,8 +180,9 @@ async fn import(
     principal: Principal,
     Path(dataset): Path<String>,
     RawQuery(query): RawQuery,
-    JsonBody(body): JsonBody<CasesBody>,
-) -> Result<Json<Vec<CaseRecord>>, ApiError> {
+    IdempotentJson { body, idempotency }: IdempotentJson<CasesBody>,
+) -> Result<Response, ApiError> {
+    check_new_cases(&body.cases, true)?;
     let mut on_conflict = OnConflict::default();
     for (key, value) in query_pairs(query.as_deref()) {
         if key == "on_conflict" {
@@ -149,55 +199,62 @@ async fn import(
             &dataset,
             body.cases,
             InsertMode::Import(on_conflict),
+            idempotency,
         )
         .await?;
-    Ok(Json(cases))
+    Ok(written(StatusCode::OK, cases))
 }
 
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
     Path((dataset, case)): Path<(String, String)>,
-) -> Result<Json<CaseRecord>, ApiError> {
+) -> Result<Response, ApiError> {
     let case = case_id(&state, &principal, &dataset, &case).await?;
-    Ok(Json(
-        state
-            .store
-            .get_case(principal.project_id, &dataset, case)
-            .await?,
-    ))
+    let case = state
+        .store
+        .get_case(principal.project_id, &dataset, case)
+        .await?;
+    Ok(with_etag(&case, Json(&case).into_response()))
 }
 
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
     Path((dataset, case)): Path<(String, String)>,
+    IfMatch(expected_version): IfMatch,
     JsonBody(update): JsonBody<CaseUpdate>,
-) -> Result<Json<CaseRecord>, ApiError> {
+) -> Result<Response, ApiError> {
+    let mut issues = Vec::new();
+    validation::check_case_update(&update, &mut issues);
+    if !issues.is_empty() {
+        return Err(ApiError::Invalid(issues));
+    }
     let case = case_id(&state, &principal, &dataset, &case).await?;
-    Ok(Json(
-        state
-            .store
-            .update_case(
-                principal.project_id,
-                principal.key_id,
-                &dataset,
-                case,
-                update,
-            )
-            .await?,
-    ))
+    let case = state
+        .store
+        .update_case(
+            principal.project_id,
+            principal.key_id,
+            &dataset,
+            case,
+            update,
+            expected_version,
+        )
+        .await?;
+    Ok(with_etag(&case, Json(&case).into_response()))
 }
 
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     Path((dataset, case)): Path<(String, String)>,
+    IfMatch(expected_version): IfMatch,
 ) -> Result<StatusCode, ApiError> {
     let case = case_id(&state, &principal, &dataset, &case).await?;
     state
         .store
-        .delete_case(principal.project_id, &dataset, case)
+        .delete_case(principal.project_id, &dataset, case, expected_version)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,16 +2,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use datasets_core::Patch;
 use datasets_core::wire::{DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
+use serde_json::Value;
 
-use super::route_both;
+use super::{route_both, written};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{IdempotentJson, JsonBody};
 use crate::validation::{SchemaKind, check_schemas};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -29,6 +31,21 @@ fn check_name(name: &str) -> Result<(), ApiError> {
         .map_err(|msg| ApiError::invalid(vec!["body".into(), "name".into()], msg, "invalid_name"))
 }
 
+/// Checks the input, output and metadata schemas of a body on the blocking
+/// pool: compiling a large schema takes long enough to stall the runtime.
+async fn check_schemas_apart(schemas: [Option<Value>; 3]) -> Result<(), ApiError> {
+    tokio::task::spawn_blocking(move || {
+        check_schemas(
+            SchemaKind::ALL
+                .into_iter()
+                .zip(schemas.iter().map(Option::as_ref)),
+        )
+    })
+    .await
+    .map_err(|err| ApiError::Internal(format!("schema check failed: {err}")))?
+    .map_err(ApiError::Invalid)
+}
+
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -39,20 +56,23 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    JsonBody(new): JsonBody<NewDataset>,
-) -> Result<(StatusCode, Json<DatasetDetail>), ApiError> {
+    IdempotentJson {
+        body: new,
+        idempotency,
+    }: IdempotentJson<NewDataset>,
+) -> Result<Response, ApiError> {
     check_name(&new.name)?;
-    check_schemas([
-        (SchemaKind::Input, new.input_schema.as_ref()),
-        (SchemaKind::Output, new.output_schema.as_ref()),
-        (SchemaKind::Metadata, new.metadata_schema.as_ref()),
+    check_schemas_apart([
+        new.input_schema.clone(),
+        new.output_schema.clone(),
+        new.metadata_schema.clone(),
     ])
-    .map_err(ApiError::Invalid)?;
+    .await?;
     let created = state
         .store
-        .create_dataset(principal.project_id, principal.key_id, new)
+        .create_dataset(principal.project_id, principal.key_id, new, idempotency)
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(written(StatusCode::CREATED, created))
 }
 
 async fn show(
@@ -85,12 +105,12 @@ async fn update(
         }
         Patch::Keep => {}
     }
-    check_schemas([
-        (SchemaKind::Input, update.input_schema.as_set()),
-        (SchemaKind::Output, update.output_schema.as_set()),
-        (SchemaKind::Metadata, update.metadata_schema.as_set()),
+    check_schemas_apart([
+        update.input_schema.as_set().cloned(),
+        update.output_schema.as_set().cloned(),
+        update.metadata_schema.as_set().cloned(),
     ])
-    .map_err(ApiError::Invalid)?;
+    .await?;
     let updated = state
         .store
         .update_dataset(principal.project_id, principal.key_id, &dataset, update)

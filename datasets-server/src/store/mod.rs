@@ -11,7 +11,11 @@
 //!   same transaction that writes it, so a concurrent schema change can never
 //!   let an invalid case in;
 //! - a multi-case write is one transaction: all or nothing;
-//! - a write that returned `Ok` is durable.
+//! - a write that returned `Ok` is durable;
+//! - a POST with an [`Idempotency`] key is applied at most once: its answer
+//!   is stored in the same transaction, and a repeat gets it back;
+//! - a conditional case write checks the case's version in the transaction
+//!   that writes it.
 
 mod sqlite;
 
@@ -44,6 +48,17 @@ pub enum StoreError {
     /// A value breaks a rule (a schema, a name); each issue says where.
     #[error("invalid: {} issue(s)", .0.len())]
     Invalid(Vec<ValidationIssue>),
+    /// An `Idempotency-Key` already used for a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// A conditional write's expected version is not the case's.
+    #[error("the case is at version {current}, not {expected}")]
+    VersionMismatch {
+        /// The version the request expected.
+        expected: i64,
+        /// The case's version.
+        current: i64,
+    },
     /// The database failed.
     #[error("storage failure: {0}")]
     Backend(String),
@@ -134,6 +149,32 @@ pub struct CaseRecord {
     pub updated_by: Option<Uuid>,
 }
 
+/// How long the answer to a POST with an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// An `Idempotency-Key` and what it guards. A POST carrying one is applied
+/// once: its answer is stored in the transaction that applies it, and a
+/// repeat within [`IDEMPOTENCY_RETENTION`] gets that answer back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The client's key.
+    pub key: String,
+    /// The method and path it was sent to; a key is scoped to it (and to the project).
+    pub scope: String,
+    /// SHA-256 of the request's query string and body.
+    pub request_hash: [u8; 32],
+}
+
+/// The outcome of a write that may repeat an earlier one.
+#[derive(Debug)]
+pub enum Written<T> {
+    /// Applied now.
+    Fresh(T),
+    /// Applied before, under the same `Idempotency-Key`: the answer then,
+    /// as JSON text.
+    Replayed(String),
+}
+
 /// How a multi-case write treats a case name that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
@@ -182,7 +223,8 @@ pub trait Store: Send + Sync + 'static {
         project: Uuid,
         actor: Uuid,
         new: NewDataset,
-    ) -> Result<DatasetDetail, StoreError>;
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<DatasetDetail>, StoreError>;
     /// Updates a dataset; new schemas are already checked as schemas, and the
     /// store re-checks the existing cases against them.
     async fn update_dataset(
@@ -218,8 +260,10 @@ pub trait Store: Send + Sync + 'static {
         dataset: &str,
         cases: Vec<NewCase>,
         mode: InsertMode,
-    ) -> Result<Vec<CaseRecord>, StoreError>;
-    /// Validates and applies a partial update to a case.
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<Vec<CaseRecord>>, StoreError>;
+    /// Validates and applies a partial update to a case; with
+    /// `expected_version`, only if the case is still at that version.
     async fn update_case(
         &self,
         project: Uuid,
@@ -227,8 +271,14 @@ pub trait Store: Send + Sync + 'static {
         dataset: &str,
         case: Uuid,
         update: CaseUpdate,
+        expected_version: Option<i64>,
     ) -> Result<CaseRecord, StoreError>;
-    /// Deletes a case.
-    async fn delete_case(&self, project: Uuid, dataset: &str, case: Uuid)
-    -> Result<(), StoreError>;
+    /// Deletes a case; with `expected_version`, only if it is still at that version.
+    async fn delete_case(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        case: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError>;
 }

@@ -23,14 +23,20 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRecord, CaseFilter, CaseRecord, CaseStream, InsertMode, NewApiKey, Project, Store,
-    StoreError,
+    ApiKeyRecord, CaseFilter, CaseRecord, CaseStream, IDEMPOTENCY_RETENTION, Idempotency,
+    InsertMode, NewApiKey, Project, Store, StoreError, Written,
 };
 use crate::auth::Scopes;
-use crate::validation::{CompiledSchemas, MAX_ISSUES_PER_REQUEST, SchemaCache, SchemaKind};
+use crate::validation::{CompiledSchemas, SchemaCache, SchemaKind, cap_issues};
 
 /// Versioned migrations, applied in order, each in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_idempotency.sql"),
+    ),
+];
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 /// Cases per batch of a case stream.
@@ -412,20 +418,6 @@ fn name_taken(name: &str) -> StoreError {
     ))
 }
 
-/// Caps a request's issues, saying how many were left out.
-fn cap_issues(mut issues: Vec<ValidationIssue>) -> Vec<ValidationIssue> {
-    if issues.len() > MAX_ISSUES_PER_REQUEST {
-        let total = issues.len();
-        issues.truncate(MAX_ISSUES_PER_REQUEST);
-        issues.push(ValidationIssue::new(
-            vec!["body".into()],
-            format!("{} more issues not shown", total - MAX_ISSUES_PER_REQUEST),
-            "too_many_issues",
-        ));
-    }
-    issues
-}
-
 /// A case prepared for writing: JSON encoded once, used for the row and the answer.
 struct EncodedCase {
     id: Uuid,
@@ -581,6 +573,75 @@ fn overwrite_case(
         replace_tags(tx, dataset.pk, pk, tags)?;
     }
     Ok(record)
+}
+
+fn unix_now() -> i64 {
+    Timestamp::now_utc().unix_timestamp()
+}
+
+/// The answer remembered for `idempotency`, if any, after forgetting keys
+/// past the retention. The same key with a different request is refused.
+fn replay(
+    tx: &Connection,
+    project: Uuid,
+    idempotency: &Idempotency,
+) -> Result<Option<String>, StoreError> {
+    let cutoff = unix_now() - IDEMPOTENCY_RETENTION.as_secs() as i64;
+    tx.prepare_cached("DELETE FROM idempotency_keys WHERE created_at < ?1")
+        .and_then(|mut stmt| stmt.execute([cutoff]))
+        .map_err(backend)?;
+    let found: Option<(Vec<u8>, String)> = tx
+        .prepare_cached(
+            "SELECT request_hash, response FROM idempotency_keys
+             WHERE project_id = ?1 AND scope = ?2 AND key = ?3",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![project.to_string(), idempotency.scope, idempotency.key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+        })
+        .map_err(backend)?;
+    match found {
+        None => Ok(None),
+        Some((hash, response)) if hash == idempotency.request_hash => Ok(Some(response)),
+        Some(_) => Err(StoreError::IdempotencyKeyReused),
+    }
+}
+
+/// Remembers the answer to `idempotency`, in the transaction of the write.
+fn remember(
+    tx: &Connection,
+    project: Uuid,
+    idempotency: &Idempotency,
+    response: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO idempotency_keys (project_id, scope, key, request_hash, response, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            project.to_string(),
+            idempotency.scope,
+            idempotency.key,
+            &idempotency.request_hash[..],
+            response,
+            unix_now(),
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn check_version(expected: Option<i64>, current: i64) -> Result<(), StoreError> {
+    match expected {
+        Some(expected) if expected != current => {
+            Err(StoreError::VersionMismatch { expected, current })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
@@ -748,8 +809,14 @@ impl Store for SqliteStore {
         project: Uuid,
         actor: Uuid,
         new: NewDataset,
-    ) -> Result<DatasetDetail, StoreError> {
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<DatasetDetail>, StoreError> {
         self.write(move |tx, _| {
+            if let Some(idempotency) = &idempotency
+                && let Some(answer) = replay(tx, project, idempotency)?
+            {
+                return Ok(Written::Replayed(answer));
+            }
             let id = Uuid::now_v7();
             let at = format_ts(now());
             let inserted = tx.execute(
@@ -785,7 +852,11 @@ impl Store for SqliteStore {
                 }
                 Err(other) => return Err(backend(other)),
             }
-            Ok(load_dataset(tx, project, &id.to_string())?.detail)
+            let detail = load_dataset(tx, project, &id.to_string())?.detail;
+            if let Some(idempotency) = &idempotency {
+                remember(tx, project, idempotency, &to_json_text(&detail))?;
+            }
+            Ok(Written::Fresh(detail))
         })
         .await
     }
@@ -943,10 +1014,16 @@ impl Store for SqliteStore {
         dataset: &str,
         cases: Vec<NewCase>,
         mode: InsertMode,
-    ) -> Result<Vec<CaseRecord>, StoreError> {
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<Vec<CaseRecord>>, StoreError> {
         let dataset = dataset.to_owned();
         self.write(move |tx, inner| {
             let dataset = load_dataset(tx, project, &dataset)?;
+            if let Some(idempotency) = &idempotency
+                && let Some(answer) = replay(tx, project, idempotency)?
+            {
+                return Ok(Written::Replayed(answer));
+            }
             let schemas = inner.compiled(&dataset)?;
             if !schemas.is_empty() {
                 let mut issues = Vec::new();
@@ -990,7 +1067,10 @@ impl Store for SqliteStore {
             tx.prepare_cached("UPDATE datasets SET case_count = case_count + ?2 WHERE pk = ?1")
                 .and_then(|mut stmt| stmt.execute(params![dataset.pk, inserted]))
                 .map_err(backend)?;
-            Ok(records)
+            if let Some(idempotency) = &idempotency {
+                remember(tx, project, idempotency, &to_json_text(&records))?;
+            }
+            Ok(Written::Fresh(records))
         })
         .await
     }
@@ -1002,11 +1082,13 @@ impl Store for SqliteStore {
         dataset: &str,
         case: Uuid,
         update: CaseUpdate,
+        expected_version: Option<i64>,
     ) -> Result<CaseRecord, StoreError> {
         let dataset = dataset.to_owned();
         self.write(move |tx, inner| {
             let dataset = load_dataset(tx, project, &dataset)?;
             let (pk, current) = load_case(tx, &dataset, case)?;
+            check_version(expected_version, current.version)?;
             // Stored values satisfy the current schemas, so only new values
             // need checking.
             let schemas = inner.compiled(&dataset)?;
@@ -1090,19 +1172,25 @@ impl Store for SqliteStore {
         project: Uuid,
         dataset: &str,
         case: Uuid,
+        expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
         let dataset = dataset.to_owned();
         self.write(move |tx, _| {
             let dataset = load_dataset(tx, project, &dataset)?;
-            let deleted = tx
-                .execute(
-                    "DELETE FROM cases WHERE dataset_pk = ?1 AND id = ?2",
-                    params![dataset.pk, case.to_string()],
-                )
-                .map_err(backend)?;
-            if deleted == 0 {
-                return Err(StoreError::CaseNotFound);
-            }
+            let current: i64 = tx
+                .prepare_cached("SELECT version FROM cases WHERE dataset_pk = ?1 AND id = ?2")
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![dataset.pk, case.to_string()], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(backend)?
+                .ok_or(StoreError::CaseNotFound)?;
+            check_version(expected_version, current)?;
+            tx.execute(
+                "DELETE FROM cases WHERE dataset_pk = ?1 AND id = ?2",
+                params![dataset.pk, case.to_string()],
+            )
+            .map_err(backend)?;
             tx.execute(
                 "UPDATE datasets SET case_count = case_count - 1 WHERE pk = ?1",
                 [dataset.pk],

@@ -1,0 +1,374 @@
+//! A pass over request bodies, before they are parsed, for what a JSON
+//! parser accepts silently but the server must not: nesting past a depth
+//! limit, an object with the same key twice (parsers keep the last, so what
+//! is stored is not what a reader of the body sees), and integers beyond 64
+//! bits (parsers round them to the nearest double, changing the value).
+//!
+//! It reads the body once, without allocating for values, and locates what
+//! it finds by JSON path. Syntax errors are left to the parser, which
+//! describes them better; the scan stops at the first one.
+
+use datasets_core::wire::LocSegment;
+
+/// Deepest nesting of arrays and objects accepted in a request body.
+pub const MAX_DEPTH: usize = 64;
+
+/// What the scan found wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The JSON path of the offending value, from the body's root.
+    pub path: Vec<LocSegment>,
+    /// What is wrong.
+    pub message: String,
+    /// What is wrong, for programs: `json_too_deep`, `json_duplicate_key`,
+    /// `json_integer_too_large`.
+    pub kind: &'static str,
+}
+
+/// A key of the object being read: a span of the body when it has no
+/// escapes (the usual case, no allocation), else its decoded text.
+#[derive(Debug)]
+enum Key {
+    Span(usize, usize),
+    Owned(Vec<u8>),
+}
+
+enum Frame {
+    Object {
+        keys: Vec<Key>,
+        current: Option<Key>,
+    },
+    Array {
+        index: usize,
+    },
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    stack: Vec<Frame>,
+}
+
+/// Scans `body`; `Ok` also when it is not JSON at all (the parser says why).
+pub fn check(body: &[u8]) -> Result<(), Rejection> {
+    let mut scanner = Scanner {
+        bytes: body,
+        at: 0,
+        stack: Vec::new(),
+    };
+    match scanner.value() {
+        Ok(()) | Err(Stop::Syntax) => Ok(()),
+        Err(Stop::Rejected(rejection)) => Err(rejection),
+    }
+}
+
+enum Stop {
+    /// Not JSON: left to the parser.
+    Syntax,
+    Rejected(Rejection),
+}
+
+impl Scanner<'_> {
+    fn key_text(&self, key: &Key) -> String {
+        let bytes = match key {
+            Key::Span(start, end) => &self.bytes[*start..*end],
+            Key::Owned(bytes) => bytes,
+        };
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    fn key_bytes<'k>(&'k self, key: &'k Key) -> &'k [u8] {
+        match key {
+            Key::Span(start, end) => &self.bytes[*start..*end],
+            Key::Owned(bytes) => bytes,
+        }
+    }
+
+    /// The path to the value being read.
+    fn path(&self) -> Vec<LocSegment> {
+        self.stack
+            .iter()
+            .filter_map(|frame| match frame {
+                Frame::Object { current, .. } => current
+                    .as_ref()
+                    .map(|key| LocSegment::Key(self.key_text(key))),
+                Frame::Array { index } => Some(LocSegment::Index(*index as u64)),
+            })
+            .collect()
+    }
+
+    fn reject(&self, message: String, kind: &'static str) -> Stop {
+        Stop::Rejected(Rejection {
+            path: self.path(),
+            message,
+            kind,
+        })
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Result<u8, Stop> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied().ok_or(Stop::Syntax)
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), Stop> {
+        if self.peek()? != byte {
+            return Err(Stop::Syntax);
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    fn value(&mut self) -> Result<(), Stop> {
+        match self.peek()? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(Stop::Syntax),
+        }
+    }
+
+    fn enter(&mut self, frame: Frame) -> Result<(), Stop> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.reject(
+                format!("JSON nested deeper than {MAX_DEPTH} levels"),
+                "json_too_deep",
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn object(&mut self) -> Result<(), Stop> {
+        self.at += 1;
+        self.enter(Frame::Object {
+            keys: Vec::new(),
+            current: None,
+        })?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            self.stack.pop();
+            return Ok(());
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return Err(Stop::Syntax);
+            }
+            let key = self.string()?;
+            let duplicate = match self.stack.last() {
+                Some(Frame::Object { keys, .. }) => {
+                    let new = self.key_bytes(&key);
+                    keys.iter().any(|seen| self.key_bytes(seen) == new)
+                }
+                _ => false,
+            };
+            if let Some(Frame::Object { current, .. }) = self.stack.last_mut() {
+                *current = Some(key);
+            }
+            if duplicate {
+                return Err(self.reject(
+                    "the same key appears twice in one object".to_owned(),
+                    "json_duplicate_key",
+                ));
+            }
+            self.expect(b':')?;
+            self.value()?;
+            if let Some(Frame::Object { keys, current }) = self.stack.last_mut()
+                && let Some(key) = current.take()
+            {
+                keys.push(key);
+            }
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    self.stack.pop();
+                    return Ok(());
+                }
+                _ => return Err(Stop::Syntax),
+            }
+        }
+    }
+
+    fn array(&mut self) -> Result<(), Stop> {
+        self.at += 1;
+        self.enter(Frame::Array { index: 0 })?;
+        if self.peek()? == b']' {
+            self.at += 1;
+            self.stack.pop();
+            return Ok(());
+        }
+        loop {
+            self.value()?;
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    if let Some(Frame::Array { index }) = self.stack.last_mut() {
+                        *index += 1;
+                    }
+                }
+                b']' => {
+                    self.at += 1;
+                    self.stack.pop();
+                    return Ok(());
+                }
+                _ => return Err(Stop::Syntax),
+            }
+        }
+    }
+
+    /// Reads a string, returning it as a key (decoded only when it has escapes).
+    fn string(&mut self) -> Result<Key, Stop> {
+        self.at += 1;
+        let start = self.at;
+        let mut escaped = false;
+        loop {
+            match self.bytes.get(self.at) {
+                None => return Err(Stop::Syntax),
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    self.at += 2;
+                }
+                Some(_) => self.at += 1,
+            }
+        }
+        let end = self.at;
+        self.at += 1;
+        if !escaped {
+            return Ok(Key::Span(start, end));
+        }
+        // Decode with the parser's own rules, so `"a"` and `"\u0061"` are one key.
+        let quoted = &self.bytes[start - 1..end + 1];
+        let decoded: String = serde_json::from_slice(quoted).map_err(|_| Stop::Syntax)?;
+        Ok(Key::Owned(decoded.into_bytes()))
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Stop> {
+        if self.bytes[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(Stop::Syntax)
+        }
+    }
+
+    fn number(&mut self) -> Result<(), Stop> {
+        let start = self.at;
+        let mut integer = true;
+        while let Some(&byte) = self.bytes.get(self.at) {
+            match byte {
+                b'0'..=b'9' | b'-' | b'+' => {}
+                b'.' | b'e' | b'E' => integer = false,
+                _ => break,
+            }
+            self.at += 1;
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| Stop::Syntax)?;
+        if integer && text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
+            let digits = text.trim_start_matches('-').len();
+            if digits > 0 && text.bytes().skip(1).all(|b| b.is_ascii_digit()) {
+                return Err(self.reject(
+                    format!(
+                        "the integer {} does not fit in 64 bits and would lose precision; \
+                         send it as a string",
+                        shorten(text)
+                    ),
+                    "json_integer_too_large",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.len() <= 40 {
+        text.to_owned()
+    } else {
+        format!("{}…({} digits)", &text[..20], text.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(body: &str) -> Rejection {
+        check(body.as_bytes()).unwrap_err()
+    }
+
+    fn path(rejection: &Rejection) -> String {
+        rejection
+            .path
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    #[test]
+    fn accepts_ordinary_json_and_leaves_syntax_errors_to_the_parser() {
+        for body in [
+            r#"{"cases": [{"inputs": {"q": "a\"b", "n": -12.5e3}, "tags": ["x", "y"]}, {"inputs": null}]}"#,
+            "[]",
+            "{}",
+            r#"{"a": 9223372036854775807, "b": -9223372036854775808, "c": 18446744073709551615}"#,
+            r#"{"a": {"k": 1}, "b": {"k": 2}}"#,
+            "{\"a\": ", // truncated: the parser's to describe
+            "not json",
+            "",
+        ] {
+            assert_eq!(check(body.as_bytes()), Ok(()), "{body}");
+        }
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_where_they_are() {
+        let r = rejected(r#"{"cases": [{"inputs": {"a": 1, "b": 2, "a": 3}}]}"#);
+        assert_eq!(
+            (path(&r).as_str(), r.kind),
+            ("cases.0.inputs.a", "json_duplicate_key")
+        );
+        // Escapes are decoded before comparing.
+        let r = rejected(r#"{"name": "x", "n\u0061me": "y"}"#);
+        assert_eq!(path(&r), "name");
+    }
+
+    #[test]
+    fn rejects_nesting_past_the_limit() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(rejected(&deep).kind, "json_too_deep");
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(check(ok.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn rejects_integers_beyond_64_bits() {
+        let r = rejected(r#"{"inputs": {"id": 123456789012345678901234567890}}"#);
+        assert_eq!(
+            (path(&r).as_str(), r.kind),
+            ("inputs.id", "json_integer_too_large")
+        );
+        assert!(
+            r.message.contains("123456789012345678901234567890"),
+            "{}",
+            r.message
+        );
+        assert_eq!(
+            rejected("[-18446744073709551616]").path,
+            [LocSegment::Index(0)]
+        );
+        // Floats may be large; out-of-range ones are the parser's to refuse.
+        assert_eq!(check(b"[1e300, 123456789012345678901234567890.5]"), Ok(()));
+    }
+}
