@@ -551,3 +551,52 @@ async fn an_unreachable_server_is_a_transport_error() {
     assert!(err.is_retryable());
     assert_eq!(err.status(), None);
 }
+
+#[tokio::test]
+async fn conditional_updates_and_deletes_apply_only_at_the_named_version() {
+    let server = EmbeddedServer::start().unwrap();
+    let client = support::client(&server);
+    client.create_dataset("qa").await.unwrap();
+    let case = client
+        .add_case("qa", NewCase::new(json!({"q": 1})))
+        .await
+        .unwrap();
+    let updated = client
+        .update_case("qa", case.id)
+        .tags(["first"])
+        .if_version(case.version)
+        .await
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    // A writer that read version 1 does not overwrite version 2.
+    let err = client
+        .update_case("qa", case.id)
+        .tags(["stale"])
+        .if_version(1)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::PreconditionFailed {
+            current_version, ..
+        } => assert_eq!(*current_version, Some(2)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.status(), Some(412));
+    assert!(!err.is_retryable());
+    let err = client
+        .delete_case("qa", case.id)
+        .if_version(1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PreconditionFailed { .. }), "{err:?}");
+    assert_eq!(
+        client.get_case("qa", case.id).await.unwrap().tags,
+        ["first"]
+    );
+    client
+        .delete_case("qa", case.id)
+        .if_version(2)
+        .await
+        .unwrap();
+    assert_eq!(client.get_dataset("qa").await.unwrap().case_count, 0);
+}

@@ -88,16 +88,29 @@ async fn a_retry_after_beyond_the_limit_is_returned_not_waited() {
 }
 
 #[tokio::test]
-async fn post_is_not_retried() {
+async fn posts_are_retried_with_their_idempotency_key() {
     let server = EmbeddedServer::start().unwrap();
     let proxy = Proxy::start(&server.base_url());
     let client = through(&proxy, &server, fast());
+    proxy.inject([Fault::Status(503, None)]);
+    client.create_dataset("qa").await.unwrap();
+    let log = proxy.take_log();
+    assert_eq!(log.len(), 2, "the 503, then the real answer");
+    assert!(log[0].idempotency_key.is_some());
+    assert_eq!(log[0].idempotency_key, log[1].idempotency_key);
+}
+
+#[tokio::test]
+async fn posts_are_not_retried_when_retry_posts_is_off() {
+    let server = EmbeddedServer::start().unwrap();
+    let proxy = Proxy::start(&server.base_url());
+    let client = through(&proxy, &server, fast().retry_posts(false));
     proxy.inject([Fault::Status(503, None)]);
     let err = client.create_dataset("qa").await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 503, .. }), "{err:?}");
     assert!(
         err.is_retryable(),
-        "retryable in kind, but not safe to repeat"
+        "retryable in kind, but not to be repeated here"
     );
     assert_eq!(proxy.take_log().len(), 1);
     assert!(matches!(

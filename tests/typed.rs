@@ -374,3 +374,31 @@ async fn push_publishes_a_local_typed_dataset() {
     assert_eq!(pushed.case_count, 2, "upserted by name");
     assert_eq!(qa.export().await.unwrap(), local);
 }
+
+#[tokio::test]
+async fn a_typed_update_can_require_the_version_it_read() {
+    let server = EmbeddedServer::start().unwrap();
+    let qa = client(&server).dataset::<QaGoldenSet>();
+    qa.ensure().await.unwrap();
+    let stored = qa.add_case(Case::new(question("q"))).await.unwrap();
+    let first = qa
+        .update_case(stored.id)
+        .metadata(meta("a", "easy"))
+        .if_version(stored.version)
+        .await
+        .unwrap();
+    let err = qa
+        .update_case(stored.id)
+        .metadata(meta("b", "hard"))
+        .if_version(stored.version)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::PreconditionFailed { current_version: Some(v), .. } if v == first.version),
+        "{err:?}"
+    );
+    assert_eq!(
+        qa.get_case(stored.id).await.unwrap().metadata,
+        Some(meta("a", "easy"))
+    );
+}

@@ -27,6 +27,15 @@ pub enum Error {
         /// The server's `detail`.
         detail: String,
     },
+    /// 412 on a conditional case write (`if_version`): the case changed
+    /// since; nothing was written.
+    #[error("precondition failed: {detail}")]
+    PreconditionFailed {
+        /// The server's `detail`.
+        detail: String,
+        /// The case's current version, when the server said.
+        current_version: Option<u64>,
+    },
     /// Any other error answer: the status and the parsed `detail` (a string,
     /// or for 400 and 422 a list of `{loc, msg, type}`; see [`Error::issues`]).
     #[error("API error {status}: {}", display_detail(.detail))]
@@ -119,6 +128,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::DatasetNotFound { .. } | Error::CaseNotFound { .. } => Some(404),
+            Error::PreconditionFailed { .. } => Some(412),
             Error::Api { status, .. } => Some(*status),
             Error::Chunk { source, .. } => source.status(),
             _ => None,

@@ -223,6 +223,7 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
                 dataset: D::NAME.to_owned(),
                 case: case_id,
                 body: Default::default(),
+                if_version: None,
             },
             mode: self.mode.clone(),
             error: None,
@@ -237,6 +238,7 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
             mode: self.mode.clone(),
             dataset: D::NAME.to_owned(),
             case: case_id,
+            if_version: None,
         }
     }
 
@@ -480,6 +482,14 @@ impl<D: DatasetSchema, M> UpdateCase<D, M> {
     /// Removes every tag.
     pub fn clear_tags(mut self) -> Self {
         self.inner = self.inner.clear_tags();
+        self
+    }
+
+    /// Updates only if the case is still at `version`, e.g. the
+    /// [`StoredCase::version`] it was read at; otherwise
+    /// [`Error::PreconditionFailed`] with the current version.
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.inner = self.inner.if_version(version);
         self
     }
 

@@ -5,6 +5,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod faults;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,7 @@ pub struct Recorded {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    pub idempotency_key: Option<String>,
     pub fault: Option<Fault>,
 }
 
@@ -145,6 +148,11 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
         path: parts.uri.path().to_owned(),
         query,
         body: serde_json::from_slice(&body).ok(),
+        idempotency_key: parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         fault: fault.clone(),
     });
     match fault {

@@ -55,6 +55,12 @@ pub fn infer_base_url(api_key: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether `url` is Logfire's hosted API.
+fn is_logfire_host(url: &reqwest::Url) -> bool {
+    url.host_str()
+        .is_some_and(|host| host == "pydantic.dev" || host.ends_with(".pydantic.dev"))
+}
+
 /// A client of the v1 datasets API, for Logfire's hosted API and for
 /// `datasets-server` alike.
 ///
@@ -84,6 +90,8 @@ struct Inner {
     base_url: String,
     auth: HeaderValue,
     retry: RetryPolicy,
+    /// Whether failed POSTs are retried (with their Idempotency-Key).
+    retry_posts: bool,
     max_request_bytes: usize,
 }
 
@@ -93,6 +101,7 @@ impl std::fmt::Debug for DatasetsClient {
             .field("base_url", &self.inner.base_url)
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.retry)
+            .field("retry_posts", &self.inner.retry_posts)
             .field("max_request_bytes", &self.inner.max_request_bytes)
             .finish()
     }
@@ -229,12 +238,19 @@ impl ClientBuilder {
                     })?
             }
         };
+        let retry = self.retry.unwrap_or_default();
+        // Logfire's API does not document Idempotency-Key, so a POST retried
+        // there could be applied twice; datasets-server deduplicates it.
+        let retry_posts = retry
+            .retry_posts
+            .unwrap_or_else(|| !is_logfire_host(&parsed));
         Ok(DatasetsClient {
             inner: Arc::new(Inner {
                 http,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 auth,
-                retry: self.retry.unwrap_or_default(),
+                retry,
+                retry_posts,
                 max_request_bytes: self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
             }),
         })
@@ -289,15 +305,33 @@ impl DatasetsClient {
     pub(crate) async fn execute(&self, call: &Call) -> Result<bytes::Bytes> {
         let policy = &self.inner.retry;
         let mut retry = 0;
+        // Whether an earlier attempt reached the server but its answer was lost.
+        let mut maybe_applied = false;
         loop {
             let outcome = self.attempt(call).await;
             let error = match outcome {
                 Ok(body) => return Ok(body),
+                // A DELETE whose earlier answer was lost finds nothing left to
+                // delete: that earlier attempt did it, so this is success.
+                Err(Failure {
+                    error: Error::DatasetNotFound { .. } | Error::CaseNotFound { .. },
+                    ..
+                }) if maybe_applied && call.method == Method::DELETE => {
+                    return Ok(bytes::Bytes::new());
+                }
                 Err(error) => error,
             };
+            if matches!(error.error, Error::Transport { connect: false, .. }) {
+                maybe_applied = true;
+            }
+            // A POST is safe to repeat when nothing was sent, or when the
+            // server deduplicates it by its Idempotency-Key.
             let safe = match &error.error {
                 Error::Transport { connect: true, .. } => true,
-                _ => call.method != Method::POST,
+                _ => {
+                    call.method != Method::POST
+                        || (call.idempotency_key.is_some() && self.inner.retry_posts)
+                }
             };
             if retry >= policy.max_retries || !safe || !error.error.is_retryable() {
                 return Err(error.error);
@@ -321,6 +355,12 @@ impl DatasetsClient {
             .header(AUTHORIZATION, self.inner.auth.clone());
         if !call.query.is_empty() {
             request = request.query(&call.query);
+        }
+        if let Some(key) = &call.idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(version) = call.if_version {
+            request = request.header(reqwest::header::IF_MATCH, format!("\"{version}\""));
         }
         if let Some(body) = &call.body {
             request = request
@@ -411,6 +451,18 @@ fn error_from_answer(status: StatusCode, body: &[u8], case_endpoint: bool) -> Er
             excerpt(body)
         }),
     };
+    if status == StatusCode::PRECONDITION_FAILED {
+        let current_version = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|body| body.get("current_version")?.as_u64());
+        return Error::PreconditionFailed {
+            detail: match &detail {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            },
+            current_version,
+        };
+    }
     if status == StatusCode::NOT_FOUND {
         let text = match &detail {
             Value::String(text) => text.clone(),
@@ -459,16 +511,23 @@ pub(crate) struct Call {
     pub(crate) body: Option<bytes::Bytes>,
     /// 404s on case routes may mean a missing case.
     pub(crate) case_endpoint: bool,
+    /// A POST's `Idempotency-Key`: fresh per call, the same on its retries.
+    pub(crate) idempotency_key: Option<String>,
+    /// `If-Match` with this case version.
+    pub(crate) if_version: Option<u64>,
 }
 
 impl Call {
     pub(crate) fn new(method: Method, path: String) -> Self {
+        let idempotency_key = (method == Method::POST).then(|| uuid::Uuid::new_v4().to_string());
         Self {
             method,
             path,
             query: Vec::new(),
             body: None,
             case_endpoint: false,
+            idempotency_key,
+            if_version: None,
         }
     }
 
@@ -575,6 +634,24 @@ mod tests {
         assert!(!format!("{client:?}").contains("secret-token"));
         let builder = DatasetsClient::builder().api_key("pylf_v1_us_secret-token");
         assert!(!format!("{builder:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn posts_are_retried_by_default_except_against_logfire() {
+        let logfire = DatasetsClient::new("pylf_v1_eu_token").unwrap();
+        assert!(format!("{logfire:?}").contains("retry_posts: false"));
+        let own = DatasetsClient::builder()
+            .api_key("dsk_x")
+            .base_url("http://127.0.0.1:8000")
+            .build()
+            .unwrap();
+        assert!(format!("{own:?}").contains("retry_posts: true"));
+        let forced = DatasetsClient::builder()
+            .api_key("pylf_v1_us_token")
+            .retry(RetryPolicy::default().retry_posts(true))
+            .build()
+            .unwrap();
+        assert!(format!("{forced:?}").contains("retry_posts: true"));
     }
 
     #[test]

@@ -610,6 +610,7 @@ pub struct UpdateCase<M = Async> {
     pub(crate) dataset: String,
     pub(crate) case: Uuid,
     pub(crate) body: CaseUpdate,
+    pub(crate) if_version: Option<u64>,
 }
 
 impl<M> UpdateCase<M> {
@@ -646,10 +647,20 @@ impl<M> UpdateCase<M> {
         self
     }
 
+    /// Updates only if the case is still at `version` (`If-Match`): a
+    /// writer that changed it since is not overwritten, and the update
+    /// fails with [`Error::PreconditionFailed`] giving the current version.
+    /// An addition of `datasets-server`'s.
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.if_version = Some(version);
+        self
+    }
+
     pub(crate) async fn run(self) -> Result<CaseDetail> {
-        let call = Call::new(Method::PATCH, case_path(&self.dataset, self.case)?)
+        let mut call = Call::new(Method::PATCH, case_path(&self.dataset, self.case)?)
             .case_endpoint()
             .json(&self.body)?;
+        call.if_version = self.if_version;
         self.client.json(call, "CaseDetail").await
     }
 }
@@ -671,11 +682,21 @@ pub struct DeleteCase<M = Async> {
     pub(crate) mode: M,
     pub(crate) dataset: String,
     pub(crate) case: Uuid,
+    pub(crate) if_version: Option<u64>,
 }
 
 impl<M> DeleteCase<M> {
+    /// Deletes only if the case is still at `version` (`If-Match`); see
+    /// [`UpdateCase::if_version`].
+    pub fn if_version(mut self, version: u64) -> Self {
+        self.if_version = Some(version);
+        self
+    }
+
     pub(crate) async fn run(self) -> Result<()> {
-        let call = Call::new(Method::DELETE, case_path(&self.dataset, self.case)?).case_endpoint();
+        let mut call =
+            Call::new(Method::DELETE, case_path(&self.dataset, self.case)?).case_endpoint();
+        call.if_version = self.if_version;
         self.client.execute(&call).await.map(drop)
     }
 }
@@ -996,6 +1017,7 @@ macro_rules! operations {
                 dataset: dataset.into(),
                 case: case_id,
                 body: $crate::wire::CaseUpdate::default(),
+                if_version: None,
             }
         }
 
@@ -1010,6 +1032,7 @@ macro_rules! operations {
                 mode: ($mode)(self),
                 dataset: dataset.into(),
                 case: case_id,
+                if_version: None,
             }
         }
 

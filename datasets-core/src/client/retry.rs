@@ -6,9 +6,14 @@ use std::time::Duration;
 ///
 /// Idempotent requests (GET, PUT, PATCH, DELETE) are retried on 429, 502,
 /// 503 and 504 answers, connection failures and timeouts, with exponential
-/// backoff and jitter, honouring a `Retry-After` header. POST requests are
-/// retried only when the connection could not be made, since then nothing
-/// was sent.
+/// backoff and jitter, honouring a `Retry-After` header.
+///
+/// Every POST carries a fresh `Idempotency-Key`, the same on its retries,
+/// which `datasets-server` uses to apply it once however often it arrives;
+/// so against any server but Logfire's hosted API, POSTs are retried like
+/// the rest. Against Logfire, which does not document the header, a POST
+/// is retried only when the connection could not be made (nothing was
+/// sent), unless [`retry_posts`](Self::retry_posts) says otherwise.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,6 +31,7 @@ pub struct RetryPolicy {
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) max_retry_after: Duration,
+    pub(crate) retry_posts: Option<bool>,
 }
 
 impl Default for RetryPolicy {
@@ -37,6 +43,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            retry_posts: None,
         }
     }
 }
@@ -72,6 +79,15 @@ impl RetryPolicy {
     /// wait is returned as an error instead of retried.
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
+        self
+    }
+
+    /// Whether a POST that failed after it was sent is retried, with the
+    /// same `Idempotency-Key`. By default, yes unless the server is
+    /// Logfire's hosted API; set it to `true` only for servers that honour
+    /// the key, since elsewhere a retried POST may be applied twice.
+    pub fn retry_posts(mut self, retry: bool) -> Self {
+        self.retry_posts = Some(retry);
         self
     }
 
