@@ -420,6 +420,13 @@ fn parity_dataset() -> Dataset<Value, Value, Value> {
                 json!({"Equals": {"value": 0.5, "evaluation_name": "half"}}),
             ],
         ),
+        // A key past YAML's 1024-character limit for `key: value`.
+        case(
+            "long key",
+            json!({ "k".repeat(1500): 1 }),
+            None,
+            vec![json!({ "Contains": "k".repeat(1500) })],
+        ),
         case(
             "repr",
             json!({"k": "it's"}),

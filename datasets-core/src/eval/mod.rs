@@ -177,3 +177,55 @@ impl<I: Serialize, O: Serialize, M: Serialize> Dataset<I, O, M> {
         })
     }
 }
+
+/// The bodies of the fuzz targets over this module (`fuzz/` in the
+/// repository), callable from tests that replay the corpus and every crash
+/// found. Not a public API.
+#[cfg(feature = "eval")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::Value;
+
+    use super::{Dataset, Format};
+
+    /// Evaluator specs: any JSON either fails to read, or reads into a spec
+    /// that writes and reads back to itself.
+    pub fn evaluator_spec(data: &[u8]) {
+        let Ok(value) = serde_json::from_slice::<Value>(data) else {
+            return;
+        };
+        let Ok(spec) = super::spec_from_value(&value) else {
+            return;
+        };
+        let written = super::spec_to_value(&spec);
+        let read = super::spec_from_value(&written).expect("a written spec reads back");
+        assert_eq!(read, spec, "{value} wrote {written}");
+    }
+
+    /// pydantic-evals files: any text either fails to load with an error,
+    /// or loads into a dataset that writes (YAML and JSON) and loads back
+    /// to itself.
+    pub fn dataset_file(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        for format in [Format::Yaml, Format::Json] {
+            let Ok(dataset) = Dataset::<Value, Value, Value>::from_text(text, format) else {
+                continue;
+            };
+            for written_as in [Format::Yaml, Format::Json] {
+                let written = dataset
+                    .to_text(written_as, None)
+                    .expect("a loaded dataset writes");
+                let read = Dataset::<Value, Value, Value>::from_text(&written, written_as)
+                    .unwrap_or_else(|err| {
+                        panic!("{written_as:?} did not load back: {err}\n{written}")
+                    });
+                assert_eq!(
+                    read, dataset,
+                    "{written_as:?} round trip of\n{text}\nas\n{written}"
+                );
+            }
+        }
+    }
+}

@@ -18,6 +18,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+/// The longest key written in the implicit `key: value` form (YAML allows 1024).
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// A serialized value with its maps in order.
 enum Node {
     Null,
@@ -113,17 +116,29 @@ fn write_map(out: &mut String, entries: &[(String, Node)], indent: usize, first_
         if i > 0 || !first_inline {
             out.push_str(&" ".repeat(indent));
         }
-        out.push_str(&string(key));
+        let key = string(key);
+        // A plain `key:` may be at most 1024 characters long; longer keys
+        // take YAML's explicit form, `? key` then `: value`, as PyYAML writes.
+        let explicit = key.chars().count() > MAX_IMPLICIT_KEY;
+        if explicit {
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+        } else {
+            out.push_str(&key);
+        }
         out.push(':');
         match value {
             Node::Map(entries) if !entries.is_empty() => {
                 out.push('\n');
                 write_map(out, entries, indent + 2, false);
             }
-            // Lists under a key sit at the key's indentation, as PyYAML writes them.
+            // Lists under a key sit at the key's indentation, as PyYAML
+            // writes them (under an explicit key, indented).
             Node::List(items) if !items.is_empty() => {
                 out.push('\n');
-                write_list(out, items, indent, false);
+                write_list(out, items, indent + if explicit { 2 } else { 0 }, false);
             }
             scalar => {
                 out.push(' ');
@@ -292,6 +307,20 @@ mod tests {
             string("a\"b\\c\n\u{85}\u{7f}\u{feff}"),
             r#""a\"b\\c\n\u0085\u007f\ufeff""#
         );
+    }
+
+    #[test]
+    fn keys_past_yaml_s_limit_take_the_explicit_form() {
+        let long = "k".repeat(1500);
+        let doc = json!({ long.clone(): {"a": [1, 2]}, "b": "x".repeat(1500) });
+        let text = to_string(&doc).unwrap();
+        assert!(text.starts_with("b: "), "{text}");
+        assert!(
+            text.contains(&format!("\n? {long}\n:\n  a:\n  - 1\n")),
+            "{text}"
+        );
+        let read: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(read, doc);
     }
 
     #[test]

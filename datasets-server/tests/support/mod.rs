@@ -45,6 +45,50 @@ impl ServerProcess {
         Self { child, base_url }
     }
 
+    /// Starts the binary as [`start`](Self::start) does, logging at `trace`
+    /// into the returned buffer (stdout and stderr both).
+    pub fn start_logged(db: &Path) -> (Self, std::sync::Arc<std::sync::Mutex<String>>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_datasets-server"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .env("DATASETS_BOOTSTRAP_KEY", KEY)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the datasets-server binary starts");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = stderr_log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base_url = loop {
+            let line = lines
+                .next()
+                .expect("the server prints its address")
+                .unwrap();
+            log.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(url) = line.strip_prefix("datasets-server listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        let stdout_log = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut log = stdout_log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        (Self { child, base_url }, log)
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
