@@ -198,3 +198,81 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+/// The body of the fuzz target over request decoding and validation
+/// (`fuzz/` in the repository), callable from tests that replay the corpus
+/// and every crash found. Not a public API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::sync::OnceLock;
+
+    use datasets_core::wire::{CaseUpdate, CasesBody, LocSegment, NewCase, NewDataset};
+    use serde_json::{Value, json};
+
+    use crate::validation::{self, CompiledSchemas, SchemaKind};
+    use crate::{extract, json_guard};
+
+    fn schemas() -> &'static CompiledSchemas {
+        static SCHEMAS: OnceLock<CompiledSchemas> = OnceLock::new();
+        SCHEMAS.get_or_init(|| {
+            let input = json!({
+                "$defs": {"Ctx": {"type": "object", "properties": {"text": {"type": "string", "maxLength": 50}}}},
+                "type": "object", "title": "QuestionInput",
+                "properties": {
+                    "question": {"type": "string", "pattern": "^[A-Z]"},
+                    "context": {"anyOf": [{"$ref": "#/$defs/Ctx"}, {"type": "null"}]}
+                },
+                "required": ["question"]
+            });
+            let output = json!({"type": "object", "properties": {"confidence": {"type": "number", "minimum": 0, "maximum": 1}}});
+            CompiledSchemas::compile(Some(&input), Some(&output), None).expect("the fixed schemas compile")
+        })
+    }
+
+    /// Any bytes, as the body of every route that takes one: decoding,
+    /// the hostile-input guard, name and tag rules, schema compilation and
+    /// case validation never panic, and what the guard accepts and the
+    /// parser reads, written back, the guard accepts again.
+    pub fn request_body(data: &[u8]) {
+        let guarded = json_guard::check(data);
+        if guarded.is_ok()
+            && let Ok(value) = serde_json::from_slice::<Value>(data)
+        {
+            let written = serde_json::to_vec(&value).expect("values serialize");
+            assert_eq!(json_guard::check(&written), Ok(()), "{value}");
+        }
+        let mut issues = Vec::new();
+        if let Ok(body) = extract::parse_json::<CasesBody>(data) {
+            for (index, case) in body.cases.iter().enumerate() {
+                let base = [LocSegment::from("body"), "cases".into(), index.into()];
+                validation::check_new_case(case, &base, &mut issues);
+                schemas().check_case(
+                    &case.inputs,
+                    case.expected_output.as_ref(),
+                    case.metadata.as_ref(),
+                    &base,
+                    &mut issues,
+                );
+            }
+        }
+        if let Ok(case) = extract::parse_json::<NewCase>(data) {
+            validation::check_new_case(&case, &[LocSegment::from("body")], &mut issues);
+        }
+        if let Ok(update) = extract::parse_json::<CaseUpdate>(data) {
+            validation::check_case_update(&update, &mut issues);
+        }
+        if let Ok(new) = extract::parse_json::<NewDataset>(data) {
+            let _ = validation::check_schemas([
+                (SchemaKind::Input, new.input_schema.as_ref()),
+                (SchemaKind::Output, new.output_schema.as_ref()),
+                (SchemaKind::Metadata, new.metadata_schema.as_ref()),
+            ]);
+        }
+        // A body that is a schema itself, as the fuzzer's dictionary suggests.
+        if let Ok(schema) = serde_json::from_slice::<Value>(data)
+            && schema.is_object()
+        {
+            let _ = validation::compile_schema(&schema);
+        }
+    }
+}
