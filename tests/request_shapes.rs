@@ -361,6 +361,23 @@ async fn every_operation_sends_what_api_md_specifies() {
             }
         }
     }
+    // Each POST carries its own Idempotency-Key (an addition Logfire
+    // ignores); other methods none.
+    let keys_sent: Vec<&String> = log
+        .iter()
+        .filter_map(|r| r.idempotency_key.as_ref())
+        .collect();
+    for got in &log {
+        assert_eq!(
+            got.idempotency_key.is_some(),
+            got.method == "POST",
+            "{} {}",
+            got.method,
+            got.path
+        );
+    }
+    let distinct: std::collections::BTreeSet<&&String> = keys_sent.iter().collect();
+    assert_eq!(distinct.len(), keys_sent.len(), "a fresh key per POST");
     // Three-state updates: a cleared field is sent as null, a kept one not at all.
     assert_eq!(log[3].body.as_ref().unwrap()["guidance"], Value::Null);
     assert_eq!(log[9].body.as_ref().unwrap()["metadata"], Value::Null);
