@@ -19,6 +19,7 @@ pub const KEY: &str = "dsk_bench_key_0123456789abcdef0123456789abcdef0123456789a
 
 /// Serves the API and never returns, when this process was started as a
 /// child server (`<binary> __serve-child <db>`); else returns at once.
+/// Call it first in `main`, outside any async runtime.
 pub fn serve_child_if_asked() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) != Some(SERVE_CHILD) {

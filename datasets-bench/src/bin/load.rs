@@ -54,10 +54,17 @@ struct Tally {
     errors: Vec<String>,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     datasets_bench::serve_child_if_asked();
     let args = Args::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the load test's runtime starts")
+        .block_on(run(args));
+}
+
+async fn run(args: Args) {
     let server = ServerChild::start();
     let client = server.client();
     eprintln!(
