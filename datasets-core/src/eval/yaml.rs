@@ -18,7 +18,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// The longest key written in the implicit `key: value` form (YAML allows 1024).
+/// The longest key, in bytes, written in the implicit `key: value` form
+/// (YAML allows 1024 characters; libyaml counts bytes).
 const MAX_IMPLICIT_KEY: usize = 1000;
 
 /// A serialized value with its maps in order.
@@ -119,7 +120,7 @@ fn write_map(out: &mut String, entries: &[(String, Node)], indent: usize, first_
         let key = string(key);
         // A plain `key:` may be at most 1024 characters long; longer keys
         // take YAML's explicit form, `? key` then `: value`, as PyYAML writes.
-        let explicit = key.chars().count() > MAX_IMPLICIT_KEY;
+        let explicit = key.len() > MAX_IMPLICIT_KEY;
         if explicit {
             out.push_str("? ");
             out.push_str(&key);
@@ -321,6 +322,11 @@ mod tests {
         );
         let read: serde_json::Value = serde_norway::from_str(&text).unwrap();
         assert_eq!(read, doc);
+        // The limit counts bytes: 400 three-byte characters are past it.
+        let wide = json!({ "⌜".repeat(400): 1 });
+        let text = to_string(&wide).unwrap();
+        assert!(text.starts_with("? "), "{text}");
+        assert_eq!(serde_norway::from_str::<serde_json::Value>(&text).unwrap(), wide);
     }
 
     #[test]
