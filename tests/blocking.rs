@@ -173,3 +173,25 @@ async fn inside_an_async_runtime_it_errs_instead_of_deadlocking() {
     .unwrap();
     drop(dropped_here);
 }
+
+#[test]
+fn the_blocking_client_iterates_cases_a_page_at_a_time() {
+    let server = datasets_server::EmbeddedServer::start().unwrap();
+    let client = datasets::blocking::DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    client.create_dataset("paged").send().unwrap();
+    let cases: Vec<datasets::wire::NewCase> = (0..25)
+        .map(|n| datasets::wire::NewCase::new(serde_json::json!(n)))
+        .collect();
+    client.add_cases("paged", cases).send().unwrap();
+    let seen: Vec<u64> = client
+        .list_cases("paged")
+        .page_size(10)
+        .iter()
+        .map(|case| case.unwrap().inputs.as_u64().unwrap())
+        .collect();
+    assert_eq!(seen, (0..25).collect::<Vec<_>>());
+}

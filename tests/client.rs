@@ -600,3 +600,60 @@ async fn conditional_updates_and_deletes_apply_only_at_the_named_version() {
         .unwrap();
     assert_eq!(client.get_dataset("qa").await.unwrap().case_count, 0);
 }
+
+#[tokio::test]
+async fn a_case_stream_follows_the_cursor_a_page_at_a_time() {
+    let server = EmbeddedServer::start().unwrap();
+    let proxy = support::Proxy::start(&server.base_url());
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(proxy.base_url())
+        .build()
+        .unwrap();
+    client.create_dataset("big").await.unwrap();
+    let cases: Vec<NewCase> = (0..2_500)
+        .map(|n| NewCase {
+            tags: Some(vec![if n % 5 == 0 { "fifth" } else { "rest" }.into()]),
+            ..NewCase::new(json!({ "n": n }))
+        })
+        .collect();
+    client.add_cases("big", cases).await.unwrap();
+    proxy.take_log();
+
+    let mut stream = client.list_cases("big").page_size(1_000).stream();
+    let mut seen = Vec::new();
+    while let Some(case) = stream.next().await {
+        seen.push(case.unwrap().inputs["n"].as_u64().unwrap());
+    }
+    assert_eq!(seen.len(), 2_500);
+    assert!(
+        seen.iter().enumerate().all(|(i, n)| *n == i as u64),
+        "in order"
+    );
+    let log = proxy.take_log();
+    assert_eq!(log.len(), 3, "three pages");
+    assert!(
+        log.iter()
+            .all(|r| r.query.contains(&("limit".into(), "1000".into())))
+    );
+    assert!(!log[0].query.iter().any(|(k, _)| k == "cursor"));
+    assert!(log[1].query.iter().any(|(k, _)| k == "cursor"));
+
+    // Tags filter pages too; try_collect gathers the rest.
+    let fifths = client
+        .list_cases("big")
+        .tags(["fifth"])
+        .page_size(100)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(fifths.len(), 500);
+    // A bad reference is the stream's first and only item.
+    let mut bad = client.list_cases("no/such").stream();
+    assert!(matches!(
+        bad.next().await,
+        Some(Err(Error::InvalidArgument(_)))
+    ));
+    assert!(bad.next().await.is_none());
+}

@@ -402,3 +402,53 @@ async fn a_typed_update_can_require_the_version_it_read() {
         Some(meta("a", "easy"))
     );
 }
+
+#[tokio::test]
+async fn a_typed_stream_decodes_each_case_and_names_one_that_does_not_fit() {
+    let server = EmbeddedServer::start().unwrap();
+    let client = client(&server);
+    let qa = client.dataset::<QaGoldenSet>();
+    qa.ensure().await.unwrap();
+    let cases = (0..30)
+        .map(|n| Case::new(question(&format!("q{n}"))).expected_output(answer("a", 0.5)))
+        .collect();
+    qa.add_cases(cases).await.unwrap();
+    let mut stream = qa.list_cases().page_size(7).stream();
+    let mut questions = Vec::new();
+    while let Some(case) = stream.next().await {
+        questions.push(case.unwrap().inputs.question);
+    }
+    assert_eq!(questions.len(), 30);
+    assert_eq!(questions[29], "q29");
+
+    // Loosen the schema behind the Rust types' back, store a case they can't read.
+    client
+        .update_dataset("qa-golden-set")
+        .clear_output_schema()
+        .await
+        .unwrap();
+    let odd = client
+        .add_case(
+            "qa-golden-set",
+            datasets::wire::NewCase {
+                expected_output: Some(json!({"answer": 1})),
+                ..datasets::wire::NewCase::new(json!({"question": "odd", "context": null}))
+            },
+        )
+        .await
+        .unwrap();
+    let results: Vec<_> = {
+        let mut stream = qa.list_cases().page_size(7).stream();
+        let mut all = Vec::new();
+        while let Some(case) = stream.next().await {
+            all.push(case);
+        }
+        all
+    };
+    let err = results.last().unwrap().as_ref().unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&odd.id.to_string()) && text.contains("expected_output.answer"),
+        "{text}"
+    );
+}

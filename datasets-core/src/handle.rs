@@ -193,6 +193,7 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
                 mode: self.mode.clone(),
                 dataset: D::NAME.to_owned(),
                 tags: Vec::new(),
+                page_size: client::DEFAULT_PAGE_SIZE,
             },
             mode: self.mode.clone(),
             schema: PhantomData,
@@ -378,11 +379,34 @@ impl<D: DatasetSchema, M> ListCases<D, M> {
         self
     }
 
+    /// Cases per page for `stream` and `iter` (default 1,000).
+    pub fn page_size(mut self, cases: usize) -> Self {
+        self.inner = self.inner.page_size(cases);
+        self
+    }
+
     async fn run(self) -> Result<Vec<StoredCaseOf<D>>> {
         decode_cases::<D>(self.inner.run().await?)
     }
 }
 finish_typed!(ListCases => Vec<StoredCaseOf<D>>);
+
+impl<D: DatasetSchema> ListCases<D, Async> {
+    /// The typed cases a page at a time, following the server's cursor;
+    /// see [`CaseStream`](client::CaseStream). A case that no longer fits
+    /// the Rust types is an [`Error::Decode`] item naming it.
+    pub fn stream(self) -> client::CaseStream<StoredCaseOf<D>> {
+        self.inner.into_stream(StoredCase::from_detail)
+    }
+}
+
+impl<D: DatasetSchema> ListCases<D, Blocking> {
+    /// The typed cases a page at a time, for blocking code.
+    pub fn iter(self) -> client::CaseIter<StoredCaseOf<D>> {
+        let mode = self.mode.clone();
+        client::CaseIter::new(self.inner.into_stream(StoredCase::from_detail), mode)
+    }
+}
 
 /// See [`DatasetHandle::get_case`].
 #[must_use = "a request does nothing until it is awaited or sent"]

@@ -39,6 +39,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub use embedded::EmbeddedServer;
+pub use routes::cases::MAX_PAGE_SIZE;
 
 use crate::auth::Scopes;
 use crate::error::ApiError;

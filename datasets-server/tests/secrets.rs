@@ -14,8 +14,8 @@ use datasets_core::wire::{
 };
 use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
-    ApiKeyRecord, CaseFilter, CaseRecord, CaseStream, Idempotency, InsertMode, NewApiKey, Project,
-    SqliteStore, Store, StoreError, Written,
+    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream, Idempotency,
+    InsertMode, NewApiKey, Project, SqliteStore, Store, StoreError, Written,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -145,6 +145,18 @@ impl Store for Spy {
         filter: CaseFilter,
     ) -> Result<(DatasetDetail, CaseStream), StoreError> {
         self.inner.stream_cases(project, dataset, filter).await
+    }
+    async fn page_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        filter: CaseFilter,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<CasePage, StoreError> {
+        self.inner
+            .page_cases(project, dataset, filter, after, limit)
+            .await
     }
     async fn get_case(
         &self,

@@ -192,12 +192,17 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
     match upstream.send().await {
         Ok(answer) => {
             let status = answer.status();
-            let content_type = answer.headers().get("content-type").cloned();
+            let headers = answer.headers().clone();
             let bytes = answer.bytes().await.unwrap_or_default();
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
-            if let Some(content_type) = content_type {
-                response.headers_mut().insert("content-type", content_type);
+            for (name, value) in &headers {
+                if !matches!(
+                    name.as_str(),
+                    "content-length" | "transfer-encoding" | "connection"
+                ) {
+                    response.headers_mut().insert(name, value.clone());
+                }
             }
             response
         }

@@ -1,6 +1,7 @@
 //! The client of the v1 datasets API: [`DatasetsClient`].
 
 pub(crate) mod ops;
+mod pages;
 mod retry;
 
 use std::future::Future;
@@ -19,6 +20,7 @@ pub use ops::{
     GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset, UpdateCase,
     UpdateDataset,
 };
+pub use pages::{CaseIter, CaseStream, DEFAULT_PAGE_SIZE};
 pub use retry::RetryPolicy;
 
 use crate::error::{Error, Result, excerpt};
@@ -303,6 +305,14 @@ impl DatasetsClient {
     /// Sends a request, retrying as the policy allows, and returns the body
     /// of a success answer.
     pub(crate) async fn execute(&self, call: &Call) -> Result<bytes::Bytes> {
+        self.execute_with_headers(call).await.map(|(body, _)| body)
+    }
+
+    /// As [`execute`](Self::execute), with the answer's headers.
+    pub(crate) async fn execute_with_headers(
+        &self,
+        call: &Call,
+    ) -> Result<(bytes::Bytes, HeaderMap)> {
         let policy = &self.inner.retry;
         let mut retry = 0;
         // Whether an earlier attempt reached the server but its answer was lost.
@@ -310,14 +320,14 @@ impl DatasetsClient {
         loop {
             let outcome = self.attempt(call).await;
             let error = match outcome {
-                Ok(body) => return Ok(body),
+                Ok(answer) => return Ok(answer),
                 // A DELETE whose earlier answer was lost finds nothing left to
                 // delete: that earlier attempt did it, so this is success.
                 Err(Failure {
                     error: Error::DatasetNotFound { .. } | Error::CaseNotFound { .. },
                     ..
                 }) if maybe_applied && call.method == Method::DELETE => {
-                    return Ok(bytes::Bytes::new());
+                    return Ok((bytes::Bytes::new(), HeaderMap::new()));
                 }
                 Err(error) => error,
             };
@@ -346,7 +356,10 @@ impl DatasetsClient {
         }
     }
 
-    async fn attempt(&self, call: &Call) -> std::result::Result<bytes::Bytes, Failure> {
+    async fn attempt(
+        &self,
+        call: &Call,
+    ) -> std::result::Result<(bytes::Bytes, HeaderMap), Failure> {
         let url = format!("{}{}", self.inner.base_url, call.path);
         let mut request = self
             .inner
@@ -372,6 +385,7 @@ impl DatasetsClient {
             .await
             .map_err(|err| Failure::from(transport(err)))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -382,7 +396,7 @@ impl DatasetsClient {
             .await
             .map_err(|err| Failure::from(transport(err)))?;
         if status.is_success() {
-            return Ok(body);
+            return Ok((body, headers));
         }
         Err(Failure {
             error: error_from_answer(status, &body, call.case_endpoint),

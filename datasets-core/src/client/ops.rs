@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::pages::{CaseIter, CaseStream, Pager};
 use super::{Async, Call, DatasetsClient, dataset_segment, decode, finish, segment};
 use crate::Patch;
 use crate::error::{Error, Result};
@@ -386,6 +387,7 @@ pub struct ListCases<M = Async> {
     pub(crate) mode: M,
     pub(crate) dataset: String,
     pub(crate) tags: Vec<String>,
+    pub(crate) page_size: usize,
 }
 
 impl<M> ListCases<M> {
@@ -395,13 +397,54 @@ impl<M> ListCases<M> {
         self
     }
 
+    /// Cases per page for [`stream`](ListCases::stream) and
+    /// [`iter`](ListCases::iter) (default 1,000; the server allows up to
+    /// 10,000). Awaiting the builder still fetches the whole list at once.
+    pub fn page_size(mut self, cases: usize) -> Self {
+        self.page_size = cases.max(1);
+        self
+    }
+
     pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "cases/")?);
         call.query = self.tags.into_iter().map(|tag| ("tags", tag)).collect();
         self.client.json(call, "list of cases").await
     }
+
+    pub(crate) fn into_stream<T>(self, decode: fn(CaseDetail) -> Result<T>) -> CaseStream<T> {
+        // A name that can never be valid fails the first poll, like a request would.
+        let pager = match dataset_path(&self.dataset, "cases/") {
+            Ok(path) => Pager {
+                client: self.client,
+                path,
+                tags: self.tags,
+                page_size: self.page_size,
+                cursor: None,
+                finished: false,
+                error: None,
+            },
+            Err(err) => Pager::failing(self.client, err),
+        };
+        CaseStream::new(pager, decode)
+    }
 }
 finish!(ListCases => Vec<CaseDetail>);
+
+impl ListCases<Async> {
+    /// The cases a page at a time, following the server's cursor: memory
+    /// holds one page, so this suits datasets of any size. See [`CaseStream`].
+    pub fn stream(self) -> CaseStream<CaseDetail> {
+        self.into_stream(Ok)
+    }
+}
+
+impl ListCases<crate::blocking::Blocking> {
+    /// The cases a page at a time, for blocking code. See [`CaseIter`].
+    pub fn iter(self) -> CaseIter<CaseDetail> {
+        let mode = self.mode.clone();
+        CaseIter::new(self.into_stream(Ok), mode)
+    }
+}
 
 /// `GET /v1/datasets/{dataset}/cases/{case_id}/`; see [`DatasetsClient::get_case`].
 ///
@@ -932,6 +975,7 @@ macro_rules! operations {
                 mode: ($mode)(self),
                 dataset: dataset.into(),
                 tags: ::std::vec::Vec::new(),
+                page_size: $crate::client::DEFAULT_PAGE_SIZE,
             }
         }
 

@@ -326,7 +326,10 @@ mod tests {
         let wide = json!({ "⌜".repeat(400): 1 });
         let text = to_string(&wide).unwrap();
         assert!(text.starts_with("? "), "{text}");
-        assert_eq!(serde_norway::from_str::<serde_json::Value>(&text).unwrap(), wide);
+        assert_eq!(
+            serde_norway::from_str::<serde_json::Value>(&text).unwrap(),
+            wide
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{IdempotentJson, IfMatch, JsonBody, query_pairs};
-use crate::store::{CaseFilter, CaseRecord, CaseStream, InsertMode, Written};
+use crate::store::{CaseFilter, CasePosition, CaseRecord, CaseStream, InsertMode, Written};
 use crate::validation;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -74,22 +74,92 @@ fn check_new_cases(cases: &[NewCase], listed: bool) -> Result<(), ApiError> {
     }
 }
 
+/// Most cases in one page.
+pub const MAX_PAGE_SIZE: usize = 10_000;
+/// Cases in a page when `cursor` is given without `limit`.
+const DEFAULT_PAGE_SIZE: usize = 1_000;
+/// The header carrying the cursor of the next page.
+pub(crate) const NEXT_CURSOR: HeaderName = HeaderName::from_static("next-cursor");
+
+/// A page cursor as clients see it: opaque, versioned.
+fn encode_cursor(position: CasePosition) -> String {
+    format!("v1.{:x}", position.0)
+}
+
+fn decode_cursor(cursor: &str) -> Option<CasePosition> {
+    let hex = cursor.strip_prefix("v1.")?;
+    i64::from_str_radix(hex, 16)
+        .ok()
+        .filter(|pk| *pk >= 0)
+        .map(CasePosition)
+}
+
+/// `GET .../cases/`: every case (having any of the `tags`), streamed; or,
+/// with `limit` or `cursor`, one page and the next page's cursor in the
+/// `Next-Cursor` header (an addition to the protocol).
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path(dataset): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tags = query_pairs(query.as_deref())
-        .into_iter()
-        .filter(|(key, _)| key == "tags")
-        .map(|(_, value)| value)
-        .collect();
-    let (_, cases) = state
+    let mut tags = Vec::new();
+    let (mut limit, mut cursor) = (None, None);
+    for (key, value) in query_pairs(query.as_deref()) {
+        match key.as_str() {
+            "tags" => tags.push(value),
+            "limit" => {
+                let parsed = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_SIZE).contains(n));
+                limit = Some(parsed.ok_or_else(|| {
+                    ApiError::invalid(
+                        vec!["query".into(), "limit".into()],
+                        format!(
+                            "limit must be a whole number from 1 to {MAX_PAGE_SIZE}, not {value:?}"
+                        ),
+                        "invalid_limit",
+                    )
+                })?);
+            }
+            "cursor" => {
+                cursor = Some(decode_cursor(&value).ok_or_else(|| {
+                    ApiError::invalid(
+                        vec!["query".into(), "cursor".into()],
+                        "not a cursor this server gave; start again without one",
+                        "invalid_cursor",
+                    )
+                })?);
+            }
+            _ => {}
+        }
+    }
+    let filter = CaseFilter { tags };
+    if limit.is_none() && cursor.is_none() {
+        let (_, cases) = state
+            .store
+            .stream_cases(principal.project_id, &dataset, filter)
+            .await?;
+        return Ok(stream_json(b"[".to_vec(), cases, write_case, b"]".to_vec()));
+    }
+    let page = state
         .store
-        .stream_cases(principal.project_id, &dataset, CaseFilter { tags })
+        .page_cases(
+            principal.project_id,
+            &dataset,
+            filter,
+            cursor,
+            limit.unwrap_or(DEFAULT_PAGE_SIZE),
+        )
         .await?;
-    Ok(stream_json(b"[".to_vec(), cases, write_case, b"]".to_vec()))
+    let mut response = Json(&page.cases).into_response();
+    if let Some(next) = page.next
+        && let Ok(value) = HeaderValue::from_str(&encode_cursor(next))
+    {
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    Ok(response)
 }
 
 async fn create(

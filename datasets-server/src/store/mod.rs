@@ -191,6 +191,21 @@ pub struct CaseFilter {
     pub tags: Vec<String>,
 }
 
+/// A position in a dataset's cases, in insertion order: a page starts after it.
+/// Positions only grow, so a page never repeats a case or skips one that
+/// existed when the listing began, whatever is inserted meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CasePosition(pub i64);
+
+/// One page of cases, and where the next one starts if there are more.
+#[derive(Debug)]
+pub struct CasePage {
+    /// The cases, in insertion order.
+    pub cases: Vec<CaseRecord>,
+    /// The position after the last case, when more cases follow.
+    pub next: Option<CasePosition>,
+}
+
 /// Cases streamed from one consistent snapshot, in batches, in insertion
 /// order. The stream ends after the last batch or after an error.
 pub type CaseStream = mpsc::Receiver<Result<Vec<CaseRecord>, StoreError>>;
@@ -244,6 +259,16 @@ pub trait Store: Send + Sync + 'static {
         dataset: &str,
         filter: CaseFilter,
     ) -> Result<(DatasetDetail, CaseStream), StoreError>;
+    /// At most `limit` cases after `after` (from the start when `None`),
+    /// in insertion order, with the position of the next page.
+    async fn page_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        filter: CaseFilter,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<CasePage, StoreError>;
     /// One case.
     async fn get_case(
         &self,

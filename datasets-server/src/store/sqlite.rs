@@ -23,8 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRecord, CaseFilter, CaseRecord, CaseStream, IDEMPOTENCY_RETENTION, Idempotency,
-    InsertMode, NewApiKey, Project, Store, StoreError, Written,
+    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream,
+    IDEMPOTENCY_RETENTION, Idempotency, InsertMode, NewApiKey, Project, Store, StoreError, Written,
 };
 use crate::auth::Scopes;
 use crate::validation::{CompiledSchemas, SchemaCache, SchemaKind, cap_issues};
@@ -993,6 +993,53 @@ impl Store for SqliteStore {
         Ok((detail, rows_rx))
     }
 
+    async fn page_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        filter: CaseFilter,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<CasePage, StoreError> {
+        let dataset = dataset.to_owned();
+        self.read(move |conn| {
+            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+            let page = (|| {
+                let dataset = load_dataset(conn, project, &dataset)?;
+                let sql = format!(
+                    "{} AND c.pk > ?{} ORDER BY c.pk LIMIT ?{}",
+                    cases_query(&filter),
+                    filter.tags.len() + 2,
+                    filter.tags.len() + 3
+                );
+                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+                let after = after.map_or(0, |position| position.0);
+                // One more than asked, to know whether a next page exists.
+                let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+                let mut values: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
+                values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));
+                values.push(&after);
+                values.push(&fetch);
+                let mut rows = stmt
+                    .query_map(values.as_slice(), |row| {
+                        case_from_row(row, dataset.detail.id)
+                    })
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(backend)?;
+                let more = rows.len() > limit;
+                rows.truncate(limit);
+                let next = more.then(|| CasePosition(rows.last().map_or(after, |(pk, _)| *pk)));
+                Ok(CasePage {
+                    cases: rows.into_iter().map(|(_, case)| case).collect(),
+                    next,
+                })
+            })();
+            let _ = conn.execute_batch("COMMIT");
+            page
+        })
+        .await
+    }
+
     async fn get_case(
         &self,
         project: Uuid,
@@ -1292,6 +1339,22 @@ fn recheck_cases(
     Err(StoreError::Invalid(issues))
 }
 
+/// The cases of the dataset `?1` that `filter` keeps, tags bound from `?2`.
+fn cases_query(filter: &CaseFilter) -> String {
+    let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = ?1");
+    if !filter.tags.is_empty() {
+        let marks: Vec<String> = (0..filter.tags.len())
+            .map(|i| format!("?{}", i + 2))
+            .collect();
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM case_tags t WHERE t.case_pk = c.pk AND t.dataset_pk = ?1 \
+             AND t.tag IN ({}))",
+            marks.join(", ")
+        ));
+    }
+    sql
+}
+
 /// Streams a dataset and its cases from one read transaction: the dataset
 /// (or why it can't be read) goes to `head`, the cases in batches to `rows`.
 fn stream_snapshot(
@@ -1317,14 +1380,7 @@ fn stream_snapshot(
         if head.send(Ok(dataset.detail.clone())).is_err() {
             return Ok(());
         }
-        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = ?1");
-        if !filter.tags.is_empty() {
-            let marks = vec!["?"; filter.tags.len()].join(", ");
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM case_tags t WHERE t.case_pk = c.pk AND t.dataset_pk = ?1 AND t.tag IN ({marks}))"
-            ));
-        }
-        sql.push_str(" ORDER BY c.pk");
+        let sql = format!("{} ORDER BY c.pk", cases_query(filter));
         let mut stmt = conn.prepare(&sql)?;
         let mut values: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
         values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));

@@ -1,0 +1,173 @@
+//! Cursor pagination of case lists (`limit`, `cursor`, `Next-Cursor`): every
+//! case exactly once, in order, while another client inserts; tag filters;
+//! bad limits and cursors. Over a real socket.
+
+use std::collections::BTreeSet;
+
+use datasets_server::{EmbeddedServer, MAX_PAGE_SIZE};
+use serde_json::{Value, json};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    fn new(server: &EmbeddedServer) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: server.base_url().to_owned(),
+            key: server.api_key().to_owned(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success());
+        answer.json().await.unwrap()
+    }
+
+    /// One page: status, cases, next cursor.
+    async fn page(&self, query: &str) -> (u16, Value, Option<String>) {
+        let answer = self
+            .http
+            .get(format!("{}/v1/datasets/qa/cases/?{query}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        let next = answer
+            .headers()
+            .get("next-cursor")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (answer.status().as_u16(), answer.json().await.unwrap(), next)
+    }
+
+    /// Every page of a listing.
+    async fn all_pages(&self, query: &str) -> (Vec<Value>, usize) {
+        let (mut cases, mut pages) = (Vec::new(), 0);
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = match &cursor {
+                Some(cursor) => format!("{query}&cursor={cursor}"),
+                None => query.to_owned(),
+            };
+            let (status, page, next) = self.page(&query).await;
+            assert_eq!(status, 200, "{page}");
+            pages += 1;
+            cases.extend(page.as_array().unwrap().iter().cloned());
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return (cases, pages),
+            }
+        }
+    }
+}
+
+fn numbered(from: usize, to: usize) -> Value {
+    let cases: Vec<Value> = (from..to)
+        .map(|n| json!({"inputs": {"n": n}, "tags": [if n % 2 == 0 { "even" } else { "odd" }]}))
+        .collect();
+    json!({ "cases": cases })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_hold_every_case_once_in_order_while_another_client_inserts() {
+    let server = EmbeddedServer::start().unwrap();
+    let api = std::sync::Arc::new(Api::new(&server));
+    api.post("/v1/datasets/", json!({"name": "qa"})).await;
+    api.post("/v1/datasets/qa/cases/bulk/", numbered(0, 1000))
+        .await;
+
+    let writer_api = api.clone();
+    let writer = tokio::spawn(async move {
+        for batch in 0..50 {
+            let first = 1000 + batch * 10;
+            writer_api
+                .post("/v1/datasets/qa/cases/bulk/", numbered(first, first + 10))
+                .await;
+            tokio::task::yield_now().await;
+        }
+    });
+    let (listed, pages) = api.all_pages("limit=37").await;
+    writer.await.unwrap();
+
+    let numbers: Vec<u64> = listed
+        .iter()
+        .map(|c| c["inputs"]["n"].as_u64().unwrap())
+        .collect();
+    let distinct: BTreeSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(distinct.len(), numbers.len(), "no case twice");
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "in insertion order"
+    );
+    for n in 0..1000 {
+        assert!(
+            distinct.contains(&n),
+            "case {n}, there before the listing began, is missing"
+        );
+    }
+    assert!(pages >= 1000 / 37, "{pages} pages");
+    // Once the writer is done, a listing sees everything.
+    let (all, _) = api.all_pages("limit=500").await;
+    assert_eq!(all.len(), 1500);
+}
+
+#[tokio::test]
+async fn pages_follow_the_tag_filter_and_stop_without_a_cursor() {
+    let server = EmbeddedServer::start().unwrap();
+    let api = Api::new(&server);
+    api.post("/v1/datasets/", json!({"name": "qa"})).await;
+    api.post("/v1/datasets/qa/cases/bulk/", numbered(0, 100))
+        .await;
+    let (odd, pages) = api.all_pages("tags=odd&limit=10").await;
+    assert_eq!((odd.len(), pages), (50, 5));
+    assert!(odd.iter().all(|c| c["tags"] == json!(["odd"])));
+    // An exact last page ends without a cursor: no empty page to fetch.
+    let (_, page, next) = api.page("limit=100").await;
+    assert_eq!((page.as_array().unwrap().len(), next), (100, None));
+    // Without limit or cursor, the whole list, as the protocol has it.
+    let (status, everything, next) = api.page("").await;
+    assert_eq!(
+        (status, everything.as_array().unwrap().len(), next),
+        (200, 100, None)
+    );
+    // A cursor alone pages with the default size.
+    let (_, first, cursor) = api.page("limit=1").await;
+    let (_, rest, _) = api.page(&format!("cursor={}", cursor.unwrap())).await;
+    assert_eq!(rest.as_array().unwrap().len(), 99);
+    assert_ne!(rest[0]["id"], first[0]["id"]);
+}
+
+#[tokio::test]
+async fn bad_limits_and_cursors_are_422_at_their_query_parameter() {
+    let server = EmbeddedServer::start().unwrap();
+    let api = Api::new(&server);
+    api.post("/v1/datasets/", json!({"name": "qa"})).await;
+    let too_big = format!("limit={}", MAX_PAGE_SIZE + 1);
+    for (query, parameter) in [
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=ten", "limit"),
+        (too_big.as_str(), "limit"),
+        ("cursor=abc", "cursor"),
+        ("limit=5&cursor=v1.zz", "cursor"),
+    ] {
+        let (status, body, _) = api.page(query).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(
+            body["detail"][0]["loc"],
+            json!(["query", parameter]),
+            "{query}"
+        );
+    }
+}
