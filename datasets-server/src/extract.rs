@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use datasets_core::wire::{LocSegment, ValidationIssue};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -70,6 +71,27 @@ impl<T: DeserializeOwned> FromRequest<AppState> for IdempotentJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let IdempotentBody { bytes, idempotency } =
+            IdempotentBody::from_request(req, state).await?;
+        Ok(Self {
+            body: parse_json(&bytes)?,
+            idempotency,
+        })
+    }
+}
+
+/// A POST's body, unparsed (for routes that parse it in place), and its
+/// `Idempotency-Key` if it has one.
+#[derive(Debug)]
+pub(crate) struct IdempotentBody {
+    pub(crate) bytes: Bytes,
+    pub(crate) idempotency: Option<Idempotency>,
+}
+
+impl FromRequest<AppState> for IdempotentBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let key = match req.headers().get(IDEMPOTENCY_KEY) {
             None => None,
             Some(value) => {
@@ -112,10 +134,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for IdempotentJson<T> {
                 request_hash: hash.finalize().into(),
             }
         });
-        Ok(Self {
-            body: parse_json(&bytes)?,
-            idempotency,
-        })
+        Ok(Self { bytes, idempotency })
     }
 }
 
@@ -153,7 +172,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 /// Parses a JSON body, locating any error. What a parser would accept
 /// silently but changes or hides data (duplicate keys, integers beyond 64
 /// bits, nesting past [`json_guard::MAX_DEPTH`]) is refused first.
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
     if let Err(rejection) = json_guard::check(bytes) {
         let mut loc = vec![LocSegment::from("body")];
         loc.extend(rejection.path);
@@ -163,8 +182,12 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             rejection.kind,
         )]));
     }
+    // Tracking the path costs on every value; only a failed parse needs it.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+    serde_path_to_error::deserialize::<_, T>(deserializer).map_err(|err| {
         let inner = err.inner();
         let issue = if inner.is_data() {
             let mut loc = vec![LocSegment::from("body")];

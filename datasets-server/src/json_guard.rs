@@ -1,8 +1,9 @@
 //! A pass over request bodies, before they are parsed, for what a JSON
 //! parser accepts silently but the server must not: nesting past a depth
 //! limit, an object with the same key twice (parsers keep the last, so what
-//! is stored is not what a reader of the body sees), and integers beyond 64
-//! bits (parsers round them to the nearest double, changing the value).
+//! is stored is not what a reader of the body sees), integers beyond 64
+//! bits (parsers round them to the nearest double, changing the value) and
+//! numbers beyond a double's range.
 //!
 //! It reads the body once, without allocating for values, and locates what
 //! it finds by JSON path. Syntax errors are left to the parser, which
@@ -21,7 +22,7 @@ pub struct Rejection {
     /// What is wrong.
     pub message: String,
     /// What is wrong, for programs: `json_too_deep`, `json_duplicate_key`,
-    /// `json_integer_too_large`.
+    /// `json_integer_too_large`, `json_number_out_of_range`.
     pub kind: &'static str,
 }
 
@@ -274,6 +275,12 @@ impl Scanner<'_> {
             self.at += 1;
         }
         let text = std::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| Stop::Syntax)?;
+        if !integer && text.parse::<f64>().is_ok_and(f64::is_infinite) {
+            return Err(self.reject(
+                format!("the number {} is out of range of a 64-bit float", shorten(text)),
+                "json_number_out_of_range",
+            ));
+        }
         if integer && text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
             let digits = text.trim_start_matches('-').len();
             if digits > 0 && text.bytes().skip(1).all(|b| b.is_ascii_digit()) {
@@ -289,6 +296,54 @@ impl Scanner<'_> {
         }
         Ok(())
     }
+}
+
+/// JSON text without the whitespace between tokens, borrowed when it has
+/// none (as clients usually send it). `text` must be valid JSON.
+pub fn minify(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let (mut in_string, mut escaped) = (false, false);
+    let first_space = bytes.iter().position(|&b| {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            false
+        } else if b == b'"' {
+            in_string = true;
+            false
+        } else {
+            is_space(b)
+        }
+    });
+    let Some(first_space) = first_space else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..first_space]);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut start = first_space;
+    for (i, &b) in bytes.iter().enumerate().skip(first_space) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if is_space(b) {
+            out.push_str(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push_str(&text[start..]);
+    std::borrow::Cow::Owned(out)
 }
 
 fn shorten(text: &str) -> String {
@@ -353,6 +408,18 @@ mod tests {
     }
 
     #[test]
+    fn minifies_only_between_tokens() {
+        assert!(matches!(
+            minify(r#"{"a":[1,"b c"]}"#),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            minify("{ \"a\" : [ 1 ,\n \"b \\\" c\" ] }"),
+            r#"{"a":[1,"b \" c"]}"#
+        );
+    }
+
+    #[test]
     fn rejects_integers_beyond_64_bits() {
         let r = rejected(r#"{"inputs": {"id": 123456789012345678901234567890}}"#);
         assert_eq!(
@@ -368,7 +435,8 @@ mod tests {
             rejected("[-18446744073709551616]").path,
             [LocSegment::Index(0)]
         );
-        // Floats may be large; out-of-range ones are the parser's to refuse.
+        // Floats may be large, but not past what a double holds.
         assert_eq!(check(b"[1e300, 123456789012345678901234567890.5]"), Ok(()));
+        assert_eq!(rejected("[1, -1e400]").kind, "json_number_out_of_range");
     }
 }

@@ -207,11 +207,11 @@ pub async fn serve(
 pub mod fuzzing {
     use std::sync::OnceLock;
 
-    use datasets_core::wire::{CaseUpdate, CasesBody, LocSegment, NewCase, NewDataset};
+    use datasets_core::wire::{CaseUpdate, LocSegment, NewDataset};
     use serde_json::{Value, json};
 
     use crate::validation::{self, CompiledSchemas, SchemaKind};
-    use crate::{extract, json_guard};
+    use crate::{extract, json_guard, routes};
 
     fn schemas() -> &'static CompiledSchemas {
         static SCHEMAS: OnceLock<CompiledSchemas> = OnceLock::new();
@@ -243,21 +243,29 @@ pub mod fuzzing {
             assert_eq!(json_guard::check(&written), Ok(()), "{value}");
         }
         let mut issues = Vec::new();
-        if let Ok(body) = extract::parse_json::<CasesBody>(data) {
-            for (index, case) in body.cases.iter().enumerate() {
+        for listed in [true, false] {
+            let Ok(cases) = routes::cases::incoming(bytes::Bytes::copy_from_slice(data), listed)
+            else {
+                continue;
+            };
+            for (index, case) in cases.cases.iter().enumerate() {
                 let base = [LocSegment::from("body"), "cases".into(), index.into()];
-                validation::check_new_case(case, &base, &mut issues);
+                let value = |range: &std::ops::Range<usize>| -> Value {
+                    serde_json::from_str(cases.text(range)).expect("a case's values are JSON")
+                };
                 schemas().check_case(
-                    &case.inputs,
-                    case.expected_output.as_ref(),
-                    case.metadata.as_ref(),
+                    &value(&case.inputs),
+                    case.expected_output.as_ref().map(value).as_ref(),
+                    case.metadata.as_ref().map(value).as_ref(),
                     &base,
                     &mut issues,
                 );
+                let minified = json_guard::minify(cases.text(&case.inputs));
+                assert_eq!(
+                    serde_json::from_str::<Value>(&minified).expect("minified JSON parses"),
+                    value(&case.inputs)
+                );
             }
-        }
-        if let Ok(case) = extract::parse_json::<NewCase>(data) {
-            validation::check_new_case(&case, &[LocSegment::from("body")], &mut issues);
         }
         if let Ok(update) = extract::parse_json::<CaseUpdate>(data) {
             validation::check_case_update(&update, &mut issues);

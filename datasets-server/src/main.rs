@@ -10,6 +10,12 @@ use datasets_server::store::{SqliteStore, Store};
 use datasets_server::{AppState, DEFAULT_BODY_LIMIT, ServerConfig};
 use uuid::Uuid;
 
+// A request of many cases makes millions of small allocations; mimalloc
+// serves them several times faster than the system allocator and returns
+// memory to the system more readily.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Self-hostable server of the v1 datasets API (Pydantic Logfire's managed
 /// datasets contract) on embedded SQLite.
 #[derive(Debug, Parser)]

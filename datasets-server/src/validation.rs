@@ -11,10 +11,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datasets_core::wire::{CaseUpdate, LocSegment, NewCase, ValidationIssue};
+use datasets_core::wire::{CaseUpdate, LocSegment, ValidationIssue};
 use jsonschema::Validator;
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::store::IncomingCase;
 
 /// Most issues reported for one case.
 const MAX_ISSUES_PER_CASE: usize = 10;
@@ -150,7 +152,7 @@ fn check_tags(tags: &[String], base: &[LocSegment], issues: &mut Vec<ValidationI
 
 /// Checks the name, tags and source ids of a new case (located under
 /// `base`, e.g. `["body", "cases", 3]`): the limits above.
-pub fn check_new_case(case: &NewCase, base: &[LocSegment], issues: &mut Vec<ValidationIssue>) {
+pub fn check_new_case(case: &IncomingCase, base: &[LocSegment], issues: &mut Vec<ValidationIssue>) {
     if let Some(name) = &case.name {
         check_label(
             name,
@@ -336,6 +338,11 @@ impl CompiledSchemas {
             output: compile(output)?,
             metadata: compile(metadata)?,
         })
+    }
+
+    /// Whether the schema of `kind` is set.
+    pub fn has(&self, kind: SchemaKind) -> bool {
+        self.get(kind).is_some()
     }
 
     /// Whether any schema is set.

@@ -137,7 +137,7 @@ async fn huge_numbers_are_400_not_rounded_and_store_nothing() {
         answer["detail"][0]["msg"]
             .as_str()
             .unwrap()
-            .contains("out of range"),
+            .contains("out of range of a 64-bit float"),
         "{answer}"
     );
     assert_eq!(app.case_count("qa").await, 0);

@@ -9,13 +9,11 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datasets_core::wire::{
-    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewCase, NewDataset,
-};
+use datasets_core::wire::{CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
 use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream, Idempotency,
-    InsertMode, NewApiKey, Project, SqliteStore, Store, StoreError, Written,
+    IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store, StoreError, Written,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -171,7 +169,7 @@ impl Store for Spy {
         project: Uuid,
         actor: Uuid,
         dataset: &str,
-        cases: Vec<NewCase>,
+        cases: IncomingCases,
         mode: InsertMode,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<Vec<CaseRecord>>, StoreError> {

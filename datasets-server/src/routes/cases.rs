@@ -6,17 +6,20 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use datasets_core::wire::{CaseUpdate, CasesBody, LocSegment, NewCase, OnConflict};
-use serde::Serialize;
+use datasets_core::wire::{CaseUpdate, EvaluatorSpec, LocSegment, OnConflict};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::{replayed, route_both, written};
+use super::{IDEMPOTENT_REPLAYED, route_both};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{IdempotentJson, IfMatch, JsonBody, query_pairs};
-use crate::store::{CaseFilter, CasePosition, CaseRecord, CaseStream, InsertMode, Written};
+use crate::extract::{IdempotentBody, IfMatch, JsonBody, parse_json, query_pairs};
+use crate::store::{
+    CaseFilter, CasePosition, CaseRecord, CaseStream, IncomingCase, IncomingCases, InsertMode,
+    Written,
+};
 use crate::validation;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -56,9 +59,62 @@ async fn case_id(
     }
 }
 
-/// Checks names, tags and ids of new cases: one case (`["body", ...]`) or
-/// a list (`["body", "cases", i, ...]`).
-fn check_new_cases(cases: &[NewCase], listed: bool) -> Result<(), ApiError> {
+/// A new case as a body holds it: values left as JSON text in the body.
+#[derive(Deserialize)]
+struct RawCase<'a> {
+    #[serde(borrow)]
+    inputs: &'a RawValue,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, borrow)]
+    expected_output: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    metadata: Option<&'a RawValue>,
+    #[serde(default)]
+    evaluators: Option<Vec<EvaluatorSpec>>,
+    #[serde(default)]
+    source_trace_id: Option<String>,
+    #[serde(default)]
+    source_span_id: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawCases<'a> {
+    #[serde(borrow)]
+    cases: Vec<RawCase<'a>>,
+}
+
+/// Reads one case (`listed` false) or a `{"cases": [...]}` list from a
+/// body, its values left in place, and checks names, tags and ids (422,
+/// located `["body", ...]` or `["body", "cases", i, ...]`).
+pub(crate) fn incoming(body: Bytes, listed: bool) -> Result<IncomingCases, ApiError> {
+    let raw: Vec<RawCase<'_>> = if listed {
+        parse_json::<RawCases<'_>>(&body)?.cases
+    } else {
+        vec![parse_json::<RawCase<'_>>(&body)?]
+    };
+    let base = body.as_ptr() as usize;
+    let range = |value: &RawValue| {
+        let start = value.get().as_ptr() as usize - base;
+        start..start + value.get().len()
+    };
+    // `null` expected output and metadata mean "none".
+    let present = |value: Option<&RawValue>| value.filter(|v| v.get() != "null").map(range);
+    let cases: Vec<IncomingCase> = raw
+        .into_iter()
+        .map(|case| IncomingCase {
+            inputs: range(case.inputs),
+            expected_output: present(case.expected_output),
+            metadata: present(case.metadata),
+            name: case.name,
+            evaluators: case.evaluators,
+            source_trace_id: case.source_trace_id,
+            source_span_id: case.source_span_id,
+            tags: case.tags,
+        })
+        .collect();
     let mut issues = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         let mut base = vec![LocSegment::from("body")];
@@ -67,11 +123,10 @@ fn check_new_cases(cases: &[NewCase], listed: bool) -> Result<(), ApiError> {
         }
         validation::check_new_case(case, &base, &mut issues);
     }
-    if issues.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid(validation::cap_issues(issues)))
+    if !issues.is_empty() {
+        return Err(ApiError::Invalid(validation::cap_issues(issues)));
     }
+    Ok(IncomingCases { body, cases })
 }
 
 /// Most cases in one page.
@@ -166,19 +221,16 @@ async fn create(
     State(state): State<AppState>,
     principal: Principal,
     Path(dataset): Path<String>,
-    IdempotentJson {
-        body: case,
-        idempotency,
-    }: IdempotentJson<NewCase>,
+    IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
-    check_new_cases(std::slice::from_ref(&case), false)?;
+    let cases = incoming(bytes, false)?;
     let created = state
         .store
         .insert_cases(
             principal.project_id,
             principal.key_id,
             &dataset,
-            vec![case],
+            cases,
             InsertMode::Create,
             idempotency,
         )
@@ -196,24 +248,18 @@ async fn create(
             other => other,
         })?;
     // The store answers with the list it wrote; this route answers its one case.
-    match created {
-        Written::Fresh(mut cases) => {
-            let case = cases
-                .pop()
-                .ok_or_else(|| ApiError::Internal("insert returned no case".into()))?;
-            Ok(with_etag(
-                &case,
-                (StatusCode::CREATED, Json(&case)).into_response(),
-            ))
-        }
-        Written::Replayed(answer) => {
-            let mut cases: Vec<Box<RawValue>> = serde_json::from_str(&answer).map_err(internal)?;
-            let case = cases
-                .pop()
-                .ok_or_else(|| ApiError::Internal("remembered answer holds no case".into()))?;
-            Ok(replayed(StatusCode::CREATED, case.get().to_owned()))
-        }
+    let replayed = created.is_replay();
+    let case = created
+        .into_inner()
+        .pop()
+        .ok_or_else(|| ApiError::Internal("the write answered no case".into()))?;
+    let mut response = with_etag(&case, (StatusCode::CREATED, Json(&case)).into_response());
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
+    Ok(response)
 }
 
 /// `ETag: "<version>"`, for `If-Match` on the next write.
@@ -228,21 +274,21 @@ async fn bulk(
     State(state): State<AppState>,
     principal: Principal,
     Path(dataset): Path<String>,
-    IdempotentJson { body, idempotency }: IdempotentJson<CasesBody>,
+    IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
-    check_new_cases(&body.cases, true)?;
+    let cases = incoming(bytes, true)?;
     let created = state
         .store
         .insert_cases(
             principal.project_id,
             principal.key_id,
             &dataset,
-            body.cases,
+            cases,
             InsertMode::Create,
             idempotency,
         )
         .await?;
-    Ok(written(StatusCode::CREATED, created))
+    Ok(written_cases(StatusCode::CREATED, created))
 }
 
 async fn import(
@@ -250,9 +296,8 @@ async fn import(
     principal: Principal,
     Path(dataset): Path<String>,
     RawQuery(query): RawQuery,
-    IdempotentJson { body, idempotency }: IdempotentJson<CasesBody>,
+    IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
-    check_new_cases(&body.cases, true)?;
     let mut on_conflict = OnConflict::default();
     for (key, value) in query_pairs(query.as_deref()) {
         if key == "on_conflict" {
@@ -261,18 +306,19 @@ async fn import(
             })?;
         }
     }
+    let cases = incoming(bytes, true)?;
     let cases = state
         .store
         .insert_cases(
             principal.project_id,
             principal.key_id,
             &dataset,
-            body.cases,
+            cases,
             InsertMode::Import(on_conflict),
             idempotency,
         )
         .await?;
-    Ok(written(StatusCode::OK, cases))
+    Ok(written_cases(StatusCode::OK, cases))
 }
 
 async fn show(
@@ -348,6 +394,50 @@ async fn export(
         .map_err(internal)?;
     tail.push(b'}');
     Ok(stream_json(head, cases, write_exported_case, tail))
+}
+
+/// Cases just written (or replayed), as a JSON list streamed a batch at a
+/// time, so the answer to a large write is never one string in memory.
+fn written_cases(status: StatusCode, written: Written<Vec<CaseRecord>>) -> Response {
+    const BATCH: usize = 512;
+    let replayed = written.is_replay();
+    let mut cases = written.into_inner().into_iter();
+    let (mut opened, mut written_any, mut done) = (false, false, false);
+    let chunks = std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut out = Vec::with_capacity(BATCH * 512);
+        if !std::mem::replace(&mut opened, true) {
+            out.push(b'[');
+        }
+        for case in cases.by_ref().take(BATCH) {
+            if std::mem::replace(&mut written_any, true) {
+                out.push(b',');
+            }
+            if let Err(err) = write_case(&case, &mut out) {
+                done = true;
+                return Some(Err(std::io::Error::other(err)));
+            }
+        }
+        if cases.len() == 0 {
+            out.push(b']');
+            done = true;
+        }
+        Some(Ok::<_, std::io::Error>(Bytes::from(out)))
+    });
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    response
 }
 
 fn internal(err: impl std::fmt::Display) -> ApiError {

@@ -3,7 +3,7 @@
 pub(crate) mod cases;
 pub(crate) mod datasets;
 
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
@@ -16,29 +16,17 @@ use crate::store::Written;
 /// `Idempotency-Key`.
 pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The answer to a write that may repeat an earlier one: the value, or the
-/// remembered answer marked `Idempotent-Replayed: true`, with the same status.
+/// The answer to a write that may repeat an earlier one: the value, marked
+/// `Idempotent-Replayed: true` when it is a repeat, with the same status.
 pub(crate) fn written<T: Serialize>(status: StatusCode, written: Written<T>) -> Response {
-    match written {
-        Written::Fresh(value) => (status, Json(value)).into_response(),
-        Written::Replayed(answer) => replayed(status, answer),
+    let replayed = written.is_replay();
+    let mut response = (status, Json(written.into_inner())).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
-}
-
-/// A remembered answer, replayed.
-pub(crate) fn replayed(status: StatusCode, answer: String) -> Response {
-    (
-        status,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (IDEMPOTENT_REPLAYED, HeaderValue::from_static("true")),
-        ],
-        answer,
-    )
-        .into_response()
+    response
 }
 
 /// Registers `path` with and without its trailing slash: the protocol's paths

@@ -19,10 +19,13 @@
 
 mod sqlite;
 
+use std::ops::Range;
+
 use async_trait::async_trait;
+use bytes::Bytes;
 use datasets_core::wire::{
-    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewCase, NewDataset, OnConflict,
-    Timestamp, ValidationIssue,
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec, NewCase, NewDataset,
+    OnConflict, Timestamp, ValidationIssue,
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -138,16 +141,20 @@ pub struct CaseRecord {
     /// Its version.
     pub version: i64,
     /// When it was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: StoredTime,
     /// When it was last changed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: Timestamp,
+    pub updated_at: StoredTime,
     /// Who created it.
     pub created_by: Option<Uuid>,
     /// Who last changed it.
     pub updated_by: Option<Uuid>,
 }
+
+/// A timestamp as the store keeps it, RFC 3339 text in UTC, answered as it
+/// is: listing a million cases need not parse and format two million times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct StoredTime(pub String);
 
 /// How long the answer to a POST with an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
@@ -170,9 +177,102 @@ pub struct Idempotency {
 pub enum Written<T> {
     /// Applied now.
     Fresh(T),
-    /// Applied before, under the same `Idempotency-Key`: the answer then,
-    /// as JSON text.
-    Replayed(String),
+    /// Applied before, under the same `Idempotency-Key`, and not again: for
+    /// a dataset, the answer then; for cases, the cases written then, as
+    /// they are now (an answer of a million cases is not kept twice).
+    Replayed(T),
+}
+
+impl<T> Written<T> {
+    /// The value, fresh or replayed.
+    pub fn into_inner(self) -> T {
+        match self {
+            Written::Fresh(value) | Written::Replayed(value) => value,
+        }
+    }
+
+    /// Whether it repeats an earlier write.
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Written::Replayed(_))
+    }
+
+    /// The value mapped, fresh or replayed as it was.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Written<U> {
+        match self {
+            Written::Fresh(value) => Written::Fresh(f(value)),
+            Written::Replayed(value) => Written::Replayed(f(value)),
+        }
+    }
+}
+
+/// A new case as a request carries it: its small fields parsed, its values
+/// still JSON text inside the request body ([`IncomingCases::body`]), so
+/// that a request of many cases is never held whole as parsed values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IncomingCase {
+    /// A name, unique within the dataset.
+    pub name: Option<String>,
+    /// Where `inputs` is in the body.
+    pub inputs: Range<usize>,
+    /// Where `expected_output` is (`None` when absent or `null`).
+    pub expected_output: Option<Range<usize>>,
+    /// Where `metadata` is (`None` when absent or `null`).
+    pub metadata: Option<Range<usize>>,
+    /// Case-level evaluators.
+    pub evaluators: Option<Vec<EvaluatorSpec>>,
+    /// The trace the case was taken from.
+    pub source_trace_id: Option<String>,
+    /// The span the case was taken from.
+    pub source_span_id: Option<String>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+}
+
+/// New cases, and the JSON body their values are in.
+#[derive(Debug, Clone)]
+pub struct IncomingCases {
+    /// The text the cases' value ranges point into.
+    pub body: Bytes,
+    /// The cases, in order.
+    pub cases: Vec<IncomingCase>,
+}
+
+impl IncomingCases {
+    /// The JSON text of a value of a case.
+    pub fn text(&self, range: &Range<usize>) -> &str {
+        std::str::from_utf8(&self.body[range.clone()]).unwrap_or("null")
+    }
+
+    /// Cases built in code rather than read from a body: their values are
+    /// written into one.
+    pub fn from_new_cases(cases: Vec<NewCase>) -> Self {
+        let mut body = Vec::new();
+        let mut put = |value: &serde_json::Value| {
+            let start = body.len();
+            serde_json::to_writer(&mut body, value).expect("JSON values serialize");
+            start..body.len()
+        };
+        let cases = cases
+            .into_iter()
+            .map(|case| IncomingCase {
+                inputs: put(&case.inputs),
+                expected_output: case
+                    .expected_output
+                    .filter(|v| !v.is_null())
+                    .map(|v| put(&v)),
+                metadata: case.metadata.filter(|v| !v.is_null()).map(|v| put(&v)),
+                name: case.name,
+                evaluators: case.evaluators,
+                source_trace_id: case.source_trace_id,
+                source_span_id: case.source_span_id,
+                tags: case.tags,
+            })
+            .collect();
+        Self {
+            body: Bytes::from(body),
+            cases,
+        }
+    }
 }
 
 /// How a multi-case write treats a case name that already exists.
@@ -277,13 +377,13 @@ pub trait Store: Send + Sync + 'static {
         case: Uuid,
     ) -> Result<CaseRecord, StoreError>;
     /// Validates and writes cases, all or nothing; the result is in the
-    /// order of `cases`.
+    /// order of `cases`. Every invalid case is named (`["body", "cases", i, ...]`).
     async fn insert_cases(
         &self,
         project: Uuid,
         actor: Uuid,
         dataset: &str,
-        cases: Vec<NewCase>,
+        cases: IncomingCases,
         mode: InsertMode,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<Vec<CaseRecord>>, StoreError>;

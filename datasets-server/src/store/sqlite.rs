@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use datasets_core::Patch;
 use datasets_core::wire::{
-    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec, LocSegment, NewCase,
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec, LocSegment,
     NewDataset, OnConflict, Timestamp, ValidationIssue,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
@@ -24,9 +24,11 @@ use uuid::Uuid;
 
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream,
-    IDEMPOTENCY_RETENTION, Idempotency, InsertMode, NewApiKey, Project, Store, StoreError, Written,
+    IDEMPOTENCY_RETENTION, Idempotency, IncomingCase, IncomingCases, InsertMode, NewApiKey,
+    Project, Store, StoreError, StoredTime, Written,
 };
 use crate::auth::Scopes;
+use crate::json_guard::minify;
 use crate::validation::{CompiledSchemas, SchemaCache, SchemaKind, cap_issues};
 
 /// Versioned migrations, applied in order, each in its own transaction.
@@ -198,7 +200,11 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         .map_err(|err| StoreError::Backend(format!("cannot open {}: {err}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(backend)?;
-    let mut pragmas = String::from("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
+    // Statement journals (which a multi-row write keeps to undo itself on a
+    // constraint error) stay in memory: on disk they cost a write per page.
+    let mut pragmas = String::from(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+    );
     if !read_only {
         pragmas.push_str("PRAGMA journal_mode = WAL;");
     }
@@ -331,8 +337,8 @@ fn case_from_row(row: &Row<'_>, dataset_id: Uuid) -> rusqlite::Result<(i64, Case
             source_span_id: row.get(8)?,
             tags: serde_json::from_str(&tags).map_err(|err| conversion_error(err.to_string()))?,
             version: row.get(10)?,
-            created_at: parse_ts(&row.get::<_, String>(11)?)?,
-            updated_at: parse_ts(&row.get::<_, String>(12)?)?,
+            created_at: StoredTime(row.get(11)?),
+            updated_at: StoredTime(row.get(12)?),
             created_by: parse_opt_uuid(row.get(13)?)?,
             updated_by: parse_opt_uuid(row.get(14)?)?,
         },
@@ -399,6 +405,19 @@ fn replace_tags(
     conn.prepare_cached("DELETE FROM case_tags WHERE case_pk = ?1")
         .and_then(|mut stmt| stmt.execute([case_pk]))
         .map_err(backend)?;
+    insert_tags(conn, dataset_pk, case_pk, tags)
+}
+
+/// Indexes a new case's tags.
+fn insert_tags(
+    conn: &Connection,
+    dataset_pk: i64,
+    case_pk: i64,
+    tags: &[String],
+) -> Result<(), StoreError> {
+    if tags.is_empty() {
+        return Ok(());
+    }
     let mut insert = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO case_tags (case_pk, dataset_pk, tag) VALUES (?1, ?2, ?3)",
@@ -432,22 +451,54 @@ struct EncodedCase {
 }
 
 impl EncodedCase {
-    fn new(case: NewCase) -> Self {
-        // `null` expected output and metadata mean "none"; store them as SQL NULL.
-        let nullable =
-            |value: Option<Value>| value.filter(|v| !v.is_null()).map(|v| to_json_text(&v));
+    /// A case of a request, its values minified (as clients send them, they
+    /// usually already are, and are taken as they are).
+    fn new(cases: &IncomingCases, case: IncomingCase) -> Self {
+        let text = |range: &std::ops::Range<usize>| minify(cases.text(range)).into_owned();
         Self {
             id: Uuid::now_v7(),
+            inputs: text(&case.inputs),
+            expected_output: case.expected_output.as_ref().map(text),
+            metadata: case.metadata.as_ref().map(text),
             name: case.name,
-            inputs: to_json_text(&case.inputs),
-            expected_output: nullable(case.expected_output),
-            metadata: nullable(case.metadata),
             evaluators: case.evaluators.map(|e| to_json_text(&e)),
             source_trace_id: case.source_trace_id,
             source_span_id: case.source_span_id,
             tags: case.tags.map(dedup_tags),
         }
     }
+}
+
+/// Checks a case's values against the dataset's schemas, parsing each only
+/// when a schema applies to it.
+fn check_incoming(
+    schemas: &CompiledSchemas,
+    cases: &IncomingCases,
+    case: &IncomingCase,
+    index: usize,
+    issues: &mut Vec<ValidationIssue>,
+) -> Result<(), StoreError> {
+    let base = [LocSegment::from("body"), "cases".into(), index.into()];
+    let values = [
+        (SchemaKind::Input, Some(&case.inputs)),
+        (SchemaKind::Output, case.expected_output.as_ref()),
+        (SchemaKind::Metadata, case.metadata.as_ref()),
+    ];
+    for (kind, range) in values {
+        if let Some(range) = range
+            && schemas.has(kind)
+        {
+            match serde_json::from_str::<Value>(cases.text(range)) {
+                Ok(value) => schemas.check_value(kind, &value, &base, issues),
+                Err(err) => {
+                    let mut loc = base.to_vec();
+                    loc.push(kind.case_field().into());
+                    issues.push(ValidationIssue::new(loc, err.to_string(), "json_invalid"));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Tags keep their first-seen order, without repeats.
@@ -458,52 +509,63 @@ fn dedup_tags(tags: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// What every case of one write shares: when, and by whom.
+struct Stamp {
+    at_text: String,
+    actor: Uuid,
+    actor_text: String,
+}
+
+impl Stamp {
+    fn new(actor: Uuid) -> Self {
+        Self {
+            at_text: format_ts(now()),
+            actor,
+            actor_text: actor.to_string(),
+        }
+    }
+}
+
 fn insert_case(
     tx: &Connection,
     dataset: &DatasetRow,
-    actor: Uuid,
+    stamp: &Stamp,
     case: EncodedCase,
-    at: &str,
-) -> Result<CaseRecord, StoreError> {
+) -> Result<(i64, CaseRecord), StoreError> {
     let tags = case.tags.unwrap_or_default();
-    let pk: i64 = tx
-        .prepare_cached(
-            "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata, evaluators,
-                 source_trace_id, source_span_id, tags, version, created_at, updated_at,
-                 created_by, updated_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?12)
-             RETURNING pk",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    case.id.to_string(),
-                    dataset.pk,
-                    case.name,
-                    case.inputs,
-                    case.expected_output,
-                    case.metadata,
-                    case.evaluators,
-                    case.source_trace_id,
-                    case.source_span_id,
-                    to_json_text(&tags),
-                    at,
-                    actor.to_string(),
-                ],
-                |row| row.get(0),
-            )
-        })
-        .map_err(|err| match err {
-            rusqlite::Error::SqliteFailure(e, _)
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                name_taken(case.name.as_deref().unwrap_or_default())
-            }
-            other => backend(other),
-        })?;
-    replace_tags(tx, dataset.pk, pk, &tags)?;
-    let created_at = parse_ts(at).map_err(backend)?;
-    Ok(CaseRecord {
+    tx.prepare_cached(
+        "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata, evaluators,
+             source_trace_id, source_span_id, tags, version, created_at, updated_at,
+             created_by, updated_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?12)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            case.id.to_string(),
+            dataset.pk,
+            case.name,
+            case.inputs,
+            case.expected_output,
+            case.metadata,
+            case.evaluators,
+            case.source_trace_id,
+            case.source_span_id,
+            to_json_text(&tags),
+            stamp.at_text,
+            stamp.actor_text,
+        ])
+    })
+    .map_err(|err| match err {
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            name_taken(case.name.as_deref().unwrap_or_default())
+        }
+        other => backend(other),
+    })?;
+    let pk = tx.last_insert_rowid();
+    insert_tags(tx, dataset.pk, pk, &tags)?;
+    let record = CaseRecord {
         id: case.id,
         dataset_id: dataset.detail.id,
         name: case.name,
@@ -519,11 +581,33 @@ fn insert_case(
         source_span_id: case.source_span_id,
         tags,
         version: 1,
-        created_at,
-        updated_at: created_at,
-        created_by: Some(actor),
-        updated_by: Some(actor),
-    })
+        created_at: StoredTime(stamp.at_text.clone()),
+        updated_at: StoredTime(stamp.at_text.clone()),
+        created_by: Some(stamp.actor),
+        updated_by: Some(stamp.actor),
+    };
+    Ok((pk, record))
+}
+
+/// Cases by position, in the order given; positions no longer there are skipped.
+fn load_cases_by_pk(
+    conn: &Connection,
+    dataset: &DatasetRow,
+    pks: &[i64],
+) -> Result<Vec<CaseRecord>, StoreError> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.pk = ?1 AND c.dataset_pk = ?2");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut cases = Vec::with_capacity(pks.len());
+    for pk in pks {
+        let found = stmt
+            .query_row(params![pk, dataset.pk], |row| {
+                case_from_row(row, dataset.detail.id)
+            })
+            .optional()
+            .map_err(backend)?;
+        cases.extend(found.map(|(_, case)| case));
+    }
+    Ok(cases)
 }
 
 /// Replaces the content of an existing case with an imported one. The
@@ -535,9 +619,8 @@ fn overwrite_case(
     tx: &Connection,
     dataset: &DatasetRow,
     pk: i64,
-    actor: Uuid,
+    stamp: &Stamp,
     case: EncodedCase,
-    at: &str,
 ) -> Result<CaseRecord, StoreError> {
     let tags_json = case.tags.as_ref().map(to_json_text);
     let sql = format!(
@@ -562,8 +645,8 @@ fn overwrite_case(
                     case.source_trace_id,
                     case.source_span_id,
                     tags_json,
-                    at,
-                    actor.to_string(),
+                    stamp.at_text,
+                    stamp.actor_text,
                 ],
                 |row| case_from_row(row, dataset.detail.id),
             )
@@ -815,7 +898,8 @@ impl Store for SqliteStore {
             if let Some(idempotency) = &idempotency
                 && let Some(answer) = replay(tx, project, idempotency)?
             {
-                return Ok(Written::Replayed(answer));
+                let detail: DatasetDetail = serde_json::from_str(&answer).map_err(backend)?;
+                return Ok(Written::Replayed(detail));
             }
             let id = Uuid::now_v7();
             let at = format_ts(now());
@@ -1059,7 +1143,7 @@ impl Store for SqliteStore {
         project: Uuid,
         actor: Uuid,
         dataset: &str,
-        cases: Vec<NewCase>,
+        mut cases: IncomingCases,
         mode: InsertMode,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<Vec<CaseRecord>>, StoreError> {
@@ -1069,53 +1153,54 @@ impl Store for SqliteStore {
             if let Some(idempotency) = &idempotency
                 && let Some(answer) = replay(tx, project, idempotency)?
             {
-                return Ok(Written::Replayed(answer));
+                let pks: Vec<i64> = serde_json::from_str(&answer).map_err(backend)?;
+                return Ok(Written::Replayed(load_cases_by_pk(tx, &dataset, &pks)?));
             }
             let schemas = inner.compiled(&dataset)?;
-            if !schemas.is_empty() {
-                let mut issues = Vec::new();
-                for (index, case) in cases.iter().enumerate() {
-                    let base = [LocSegment::from("body"), "cases".into(), index.into()];
-                    schemas.check_case(
-                        &case.inputs,
-                        case.expected_output.as_ref(),
-                        case.metadata.as_ref(),
-                        &base,
-                        &mut issues,
-                    );
+            let stamp = Stamp::new(actor);
+            let upsert = mode == InsertMode::Import(OnConflict::Update);
+            let mut records = Vec::with_capacity(cases.cases.len());
+            let mut pks = Vec::with_capacity(cases.cases.len());
+            let mut issues = Vec::new();
+            let mut inserted = 0i64;
+            let incoming = std::mem::take(&mut cases.cases);
+            // One pass: validate each case and write it; after the first
+            // invalid one, only validate, so the 422 names every invalid case,
+            // and the transaction is rolled back.
+            for (index, case) in incoming.into_iter().enumerate() {
+                if !schemas.is_empty() {
+                    check_incoming(&schemas, &cases, &case, index, &mut issues)?;
                 }
                 if !issues.is_empty() {
-                    return Err(StoreError::Invalid(cap_issues(issues)));
+                    continue;
                 }
-            }
-            let at = format_ts(now());
-            let mut records = Vec::with_capacity(cases.len());
-            let mut inserted = 0i64;
-            for case in cases {
-                let case = EncodedCase::new(case);
+                let case = EncodedCase::new(&cases, case);
+                // Only an upsert looks names up; otherwise a taken name fails
+                // the insert on the unique index, which is cheaper than asking.
                 let existing = match &case.name {
-                    Some(name) => case_pk_by_name(tx, dataset.pk, name)?,
-                    None => None,
+                    Some(name) if upsert => case_pk_by_name(tx, dataset.pk, name)?,
+                    _ => None,
                 };
-                let record = match (existing, mode) {
-                    (Some(pk), InsertMode::Import(OnConflict::Update)) => {
-                        overwrite_case(tx, &dataset, pk, actor, case, &at)?
-                    }
-                    (Some(_), _) => {
-                        return Err(name_taken(case.name.as_deref().unwrap_or_default()));
-                    }
-                    (None, _) => {
+                let (pk, record) = match existing {
+                    Some(pk) => (pk, overwrite_case(tx, &dataset, pk, &stamp, case)?),
+                    None => {
                         inserted += 1;
-                        insert_case(tx, &dataset, actor, case, &at)?
+                        insert_case(tx, &dataset, &stamp, case)?
                     }
                 };
+                pks.push(pk);
                 records.push(record);
+            }
+            if !issues.is_empty() {
+                return Err(StoreError::Invalid(cap_issues(issues)));
             }
             tx.prepare_cached("UPDATE datasets SET case_count = case_count + ?2 WHERE pk = ?1")
                 .and_then(|mut stmt| stmt.execute(params![dataset.pk, inserted]))
                 .map_err(backend)?;
+            // A repeat answers with these cases as they are then: their
+            // positions are kept, not an answer of perhaps a million cases.
             if let Some(idempotency) = &idempotency {
-                remember(tx, project, idempotency, &to_json_text(&records))?;
+                remember(tx, project, idempotency, &to_json_text(&pks))?;
             }
             Ok(Written::Fresh(records))
         })
