@@ -657,3 +657,32 @@ async fn a_case_stream_follows_the_cursor_a_page_at_a_time() {
     ));
     assert!(bad.next().await.is_none());
 }
+
+#[tokio::test]
+async fn an_export_larger_than_the_body_limit_arrives_whole() {
+    let server = EmbeddedServer::with_config(datasets_server::ServerConfig {
+        body_limit: 64 * 1024,
+    })
+    .unwrap();
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .max_request_bytes(32 * 1024)
+        .build()
+        .unwrap();
+    client.create_dataset("big").await.unwrap();
+    let cases: Vec<NewCase> = (0..3_000)
+        .map(|n| NewCase {
+            name: Some(format!("case-{n}")),
+            ..NewCase::new(json!({"question": format!("question number {n} ").repeat(3)}))
+        })
+        .collect();
+    client.add_cases("big", cases).await.unwrap();
+    let export = client.export_dataset("big").await.unwrap();
+    assert_eq!(export.cases.len(), 3_000);
+    let bytes = serde_json::to_vec(&export).unwrap().len();
+    assert!(bytes > 4 * 64 * 1024, "the export ({bytes} bytes) is well over the limit");
+    assert_eq!(export.cases[2_999].name.as_deref(), Some("case-2999"));
+    let listed = client.list_cases("big").await.unwrap();
+    assert_eq!(listed.len(), 3_000);
+}

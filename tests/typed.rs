@@ -452,3 +452,43 @@ async fn a_typed_stream_decodes_each_case_and_names_one_that_does_not_fit() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_typed_export_decodes_as_it_reads_and_names_a_case_that_does_not_fit() {
+    let server = EmbeddedServer::start().unwrap();
+    let client = client(&server);
+    let qa = client.dataset::<QaGoldenSet>();
+    qa.ensure().await.unwrap();
+    let cases = (0..500)
+        .map(|n| {
+            Case::new(question(&format!("q{n}")))
+                .name(format!("c{n}"))
+                .expected_output(answer("a", 0.5))
+        })
+        .collect();
+    qa.add_cases(cases).await.unwrap();
+    let local = qa.export().await.unwrap();
+    assert_eq!(local.cases.len(), 500);
+    assert_eq!(local.cases[499].inputs.question, "q499");
+    assert_eq!(local.cases[0].expected_output, Some(answer("a", 0.5)));
+
+    client
+        .update_dataset("qa-golden-set")
+        .clear_output_schema()
+        .await
+        .unwrap();
+    client
+        .add_case(
+            "qa-golden-set",
+            datasets::wire::NewCase {
+                name: Some("odd".into()),
+                expected_output: Some(json!({"answer": "a", "confidence": "sure"})),
+                ..datasets::wire::NewCase::new(json!({"question": "odd", "context": null}))
+            },
+        )
+        .await
+        .unwrap();
+    let text = qa.export().await.unwrap_err().to_string();
+    assert!(text.contains("exported case 500 (\"odd\")"), "{text}");
+    assert!(text.contains("cases[500].expected_output.confidence"), "{text}");
+}

@@ -536,9 +536,78 @@ pub struct Export<D, M = Async> {
 
 impl<D: DatasetSchema, M> Export<D, M> {
     async fn run(self) -> Result<DatasetOf<D>> {
-        let export = self.client.export_dataset(D::NAME).await?;
-        Dataset::from_export(export)
+        // Each case decodes straight into the Rust types as it arrives.
+        let (cases, rest) = self
+            .client
+            .export_dataset(D::NAME)
+            .run_with(decode_typed_case::<D>)
+            .await?;
+        Ok(Dataset {
+            name: rest.name,
+            cases,
+            evaluators: rest.evaluators,
+            report_evaluators: rest.report_evaluators,
+        })
     }
+}
+
+/// An exported case in `D`'s types.
+#[derive(serde::Deserialize)]
+#[serde(bound(
+    deserialize = "I: serde::de::DeserializeOwned, O: serde::de::DeserializeOwned, \
+                             M: serde::de::DeserializeOwned"
+))]
+struct TypedExportCase<I, O, M> {
+    #[serde(default)]
+    name: Option<String>,
+    inputs: I,
+    #[serde(default = "Option::default")]
+    metadata: Option<M>,
+    #[serde(default = "Option::default")]
+    expected_output: Option<O>,
+    #[serde(default)]
+    evaluators: Option<Vec<EvaluatorSpec>>,
+}
+
+/// Decodes case `index` of an export into `D`'s types; an error names the
+/// case (index and name) and the JSON path.
+fn decode_typed_case<D: DatasetSchema>(index: usize, bytes: &[u8]) -> Result<CaseOf<D>> {
+    let case: TypedExportCase<D::Input, D::Output, D::Metadata> =
+        client::answer::decode_element("export", "cases", index, bytes).map_err(|err| {
+            #[derive(serde::Deserialize)]
+            struct Named {
+                #[serde(default)]
+                name: Option<String>,
+            }
+            let name = serde_json::from_slice::<Named>(bytes)
+                .ok()
+                .and_then(|n| n.name);
+            match err {
+                Error::Decode {
+                    path,
+                    message,
+                    excerpt,
+                    ..
+                } => Error::Decode {
+                    what: match name {
+                        Some(name) => format!("exported case {index} ({name:?})"),
+                        None => format!("exported case {index}"),
+                    },
+                    case_id: None,
+                    path,
+                    message,
+                    excerpt,
+                },
+                other => other,
+            }
+        })?;
+    Ok(Case {
+        name: case.name,
+        inputs: case.inputs,
+        expected_output: case.expected_output,
+        metadata: case.metadata,
+        evaluators: case.evaluators.unwrap_or_default(),
+    })
 }
 finish_typed!(Export => DatasetOf<D>);
 

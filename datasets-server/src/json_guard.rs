@@ -277,7 +277,10 @@ impl Scanner<'_> {
         let text = std::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| Stop::Syntax)?;
         if !integer && text.parse::<f64>().is_ok_and(f64::is_infinite) {
             return Err(self.reject(
-                format!("the number {} is out of range of a 64-bit float", shorten(text)),
+                format!(
+                    "the number {} is out of range of a 64-bit float",
+                    shorten(text)
+                ),
                 "json_number_out_of_range",
             ));
         }

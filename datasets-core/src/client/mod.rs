@@ -1,8 +1,10 @@
 //! The client of the v1 datasets API: [`DatasetsClient`].
 
+pub(crate) mod answer;
 pub(crate) mod ops;
 mod pages;
 mod retry;
+pub(crate) mod split;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -313,53 +315,82 @@ impl DatasetsClient {
         &self,
         call: &Call,
     ) -> Result<(bytes::Bytes, HeaderMap)> {
-        let policy = &self.inner.retry;
-        let mut retry = 0;
-        // Whether an earlier attempt reached the server but its answer was lost.
-        let mut maybe_applied = false;
+        let mut state = RetryState::default();
         loop {
-            let outcome = self.attempt(call).await;
-            let error = match outcome {
+            let failure = match self.attempt(call).await {
                 Ok(answer) => return Ok(answer),
-                // A DELETE whose earlier answer was lost finds nothing left to
-                // delete: that earlier attempt did it, so this is success.
-                Err(Failure {
-                    error: Error::DatasetNotFound { .. } | Error::CaseNotFound { .. },
-                    ..
-                }) if maybe_applied && call.method == Method::DELETE => {
-                    return Ok((bytes::Bytes::new(), HeaderMap::new()));
-                }
-                Err(error) => error,
+                Err(failure) => failure,
             };
-            if matches!(error.error, Error::Transport { connect: false, .. }) {
-                maybe_applied = true;
+            match self.after_failure(call, &mut state, failure) {
+                Step::Gone => return Ok((bytes::Bytes::new(), HeaderMap::new())),
+                Step::Fail(err) => return Err(err),
+                Step::Retry(wait) => tokio::time::sleep(wait).await,
             }
-            // A POST is safe to repeat when nothing was sent, or when the
-            // server deduplicates it by its Idempotency-Key.
-            let safe = match &error.error {
-                Error::Transport { connect: true, .. } => true,
-                _ => {
-                    call.method != Method::POST
-                        || (call.idempotency_key.is_some() && self.inner.retry_posts)
-                }
-            };
-            if retry >= policy.max_retries || !safe || !error.error.is_retryable() {
-                return Err(error.error);
-            }
-            let wait = match error.retry_after {
-                Some(wait) if wait > policy.max_retry_after => return Err(error.error),
-                Some(wait) => wait,
-                None => policy.backoff(retry),
-            };
-            tokio::time::sleep(wait).await;
-            retry += 1;
         }
     }
 
-    async fn attempt(
+    /// Sends a request and feeds a success answer's body to `sink` as it
+    /// arrives, starting the sink over on each retry.
+    pub(crate) async fn execute_streaming(
         &self,
         call: &Call,
-    ) -> std::result::Result<(bytes::Bytes, HeaderMap), Failure> {
+        sink: &mut dyn BodySink,
+    ) -> Result<()> {
+        let mut state = RetryState::default();
+        loop {
+            let failure = match self.attempt_streaming(call, sink).await {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            };
+            match self.after_failure(call, &mut state, failure) {
+                Step::Gone => return Ok(()),
+                Step::Fail(err) => return Err(err),
+                Step::Retry(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// What to do after a failed attempt: retry (after a wait) only what is
+    /// safe to repeat (see [`RetryPolicy`]), or stop.
+    fn after_failure(&self, call: &Call, state: &mut RetryState, failure: Failure) -> Step {
+        let policy = &self.inner.retry;
+        // A DELETE whose earlier answer was lost finds nothing left to
+        // delete: that earlier attempt did it, so this is success.
+        if state.maybe_applied
+            && call.method == Method::DELETE
+            && matches!(
+                failure.error,
+                Error::DatasetNotFound { .. } | Error::CaseNotFound { .. }
+            )
+        {
+            return Step::Gone;
+        }
+        if matches!(failure.error, Error::Transport { connect: false, .. }) {
+            state.maybe_applied = true;
+        }
+        // A POST is safe to repeat when nothing was sent, or when the
+        // server deduplicates it by its Idempotency-Key.
+        let safe = match &failure.error {
+            Error::Transport { connect: true, .. } => true,
+            _ => {
+                call.method != Method::POST
+                    || (call.idempotency_key.is_some() && self.inner.retry_posts)
+            }
+        };
+        if state.retries >= policy.max_retries || !safe || !failure.error.is_retryable() {
+            return Step::Fail(failure.error);
+        }
+        let wait = match failure.retry_after {
+            Some(wait) if wait > policy.max_retry_after => return Step::Fail(failure.error),
+            Some(wait) => wait,
+            None => policy.backoff(state.retries),
+        };
+        state.retries += 1;
+        Step::Retry(wait)
+    }
+
+    /// The request of a call, ready to send.
+    fn request(&self, call: &Call) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.inner.base_url, call.path);
         let mut request = self
             .inner
@@ -380,12 +411,20 @@ impl DatasetsClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = request
+        request
+    }
+
+    /// Sends once; an error answer becomes a [`Failure`] with any `Retry-After`.
+    async fn send(&self, call: &Call) -> std::result::Result<reqwest::Response, Failure> {
+        let response = self
+            .request(call)
             .send()
             .await
             .map_err(|err| Failure::from(transport(err)))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        if status.is_success() {
+            return Ok(response);
+        }
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -395,13 +434,40 @@ impl DatasetsClient {
             .bytes()
             .await
             .map_err(|err| Failure::from(transport(err)))?;
-        if status.is_success() {
-            return Ok((body, headers));
-        }
         Err(Failure {
             error: error_from_answer(status, &body, call.case_endpoint),
             retry_after,
         })
+    }
+
+    async fn attempt(
+        &self,
+        call: &Call,
+    ) -> std::result::Result<(bytes::Bytes, HeaderMap), Failure> {
+        let response = self.send(call).await?;
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| Failure::from(transport(err)))?;
+        Ok((body, headers))
+    }
+
+    async fn attempt_streaming(
+        &self,
+        call: &Call,
+        sink: &mut dyn BodySink,
+    ) -> std::result::Result<(), Failure> {
+        let mut response = self.send(call).await?;
+        sink.reset();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| Failure::from(transport(err)))?
+        {
+            sink.feed(&chunk)?;
+        }
+        Ok(())
     }
 
     /// Sends a request and decodes a JSON answer.
@@ -409,6 +475,32 @@ impl DatasetsClient {
         let body = self.execute(&call).await?;
         decode(what, &body)
     }
+}
+
+/// Where a request's retries stand.
+#[derive(Default)]
+struct RetryState {
+    retries: u32,
+    /// Whether an earlier attempt reached the server but its answer was lost.
+    maybe_applied: bool,
+}
+
+/// What follows a failed attempt.
+enum Step {
+    /// A DELETE found done by an earlier attempt.
+    Gone,
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Give up with this error.
+    Fail(Error),
+}
+
+/// Receives a success answer's body as it arrives.
+pub(crate) trait BodySink: Send {
+    /// Forgets what was fed: the request is being retried.
+    fn reset(&mut self);
+    /// The next bytes of the body; an error stops reading (and is not retried).
+    fn feed(&mut self, bytes: &[u8]) -> Result<()>;
 }
 
 /// A failed attempt, with the wait the server asked for.

@@ -7,13 +7,15 @@ use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::answer::{DecodeElement, ElementSink, ExportRest, decode_element};
 use super::pages::{CaseIter, CaseStream, Pager};
+use super::split::Target;
 use super::{Async, Call, DatasetsClient, dataset_segment, decode, finish, segment};
 use crate::Patch;
 use crate::error::{Error, Result};
 use crate::wire::{
     CaseDetail, CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec,
-    ExportedDataset, NewCase, NewDataset, OnConflict,
+    ExportedCase, ExportedDataset, NewCase, NewDataset, OnConflict,
 };
 
 /// `Some` sets a field, `None` leaves it as it is.
@@ -408,7 +410,12 @@ impl<M> ListCases<M> {
     pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "cases/")?);
         call.query = self.tags.into_iter().map(|tag| ("tags", tag)).collect();
-        self.client.json(call, "list of cases").await
+        // Decoded case by case as the answer arrives.
+        let mut sink = ElementSink::new(Target::Root, |index, bytes| {
+            decode_element::<CaseDetail>("list of cases", "", index, bytes)
+        });
+        self.client.execute_streaming(&call, &mut sink).await?;
+        Ok(sink.finish("list of cases")?.0)
     }
 
     pub(crate) fn into_stream<T>(self, decode: fn(CaseDetail) -> Result<T>) -> CaseStream<T> {
@@ -763,8 +770,29 @@ pub struct ExportDataset<M = Async> {
 
 impl<M> ExportDataset<M> {
     pub(crate) async fn run(self) -> Result<ExportedDataset> {
+        let (cases, rest) = self
+            .run_with(|index, bytes| {
+                decode_element::<ExportedCase>("export", "cases", index, bytes)
+            })
+            .await?;
+        Ok(ExportedDataset {
+            name: rest.name,
+            cases,
+            evaluators: rest.evaluators,
+            report_evaluators: rest.report_evaluators,
+        })
+    }
+
+    /// The export, each case decoded by `decode` as soon as it has arrived.
+    pub(crate) async fn run_with<C: Send>(
+        self,
+        decode: DecodeElement<C>,
+    ) -> Result<(Vec<C>, ExportRest)> {
         let call = Call::new(Method::GET, dataset_path(&self.dataset, "export/")?);
-        self.client.json(call, "ExportedDataset").await
+        let mut sink = ElementSink::new(Target::Member("cases"), decode);
+        self.client.execute_streaming(&call, &mut sink).await?;
+        let (cases, rest) = sink.finish("export")?;
+        Ok((cases, ExportRest::parse(&rest)?))
     }
 }
 finish!(ExportDataset => ExportedDataset);
