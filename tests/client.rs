@@ -681,7 +681,10 @@ async fn an_export_larger_than_the_body_limit_arrives_whole() {
     let export = client.export_dataset("big").await.unwrap();
     assert_eq!(export.cases.len(), 3_000);
     let bytes = serde_json::to_vec(&export).unwrap().len();
-    assert!(bytes > 4 * 64 * 1024, "the export ({bytes} bytes) is well over the limit");
+    assert!(
+        bytes > 4 * 64 * 1024,
+        "the export ({bytes} bytes) is well over the limit"
+    );
     assert_eq!(export.cases[2_999].name.as_deref(), Some("case-2999"));
     let listed = client.list_cases("big").await.unwrap();
     assert_eq!(listed.len(), 3_000);

@@ -490,5 +490,8 @@ async fn a_typed_export_decodes_as_it_reads_and_names_a_case_that_does_not_fit()
         .unwrap();
     let text = qa.export().await.unwrap_err().to_string();
     assert!(text.contains("exported case 500 (\"odd\")"), "{text}");
-    assert!(text.contains("cases[500].expected_output.confidence"), "{text}");
+    assert!(
+        text.contains("cases[500].expected_output.confidence"),
+        "{text}"
+    );
 }

@@ -1,87 +1,93 @@
-//! What the benchmark and load-test binaries share: a release server of
-//! their own in a child process (so its memory is measured alone), the
-//! dataset they work on, and figures.
-//!
-//! The binaries run the server by starting themselves again with the
-//! argument [`SERVE_CHILD`]; each calls [`serve_child_if_asked`] first.
+//! What the benchmark and load-test binaries share: the release
+//! `datasets-server` binary started as a child process over a fresh
+//! database (so its memory is measured alone), the dataset they work on,
+//! and figures.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use datasets::DatasetSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// The argument that makes a benchmark binary serve instead.
-pub const SERVE_CHILD: &str = "__serve-child";
 /// The key the child server is bootstrapped with.
 pub const KEY: &str = "dsk_bench_key_0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// Serves the API and never returns, when this process was started as a
-/// child server (`<binary> __serve-child <db>`); else returns at once.
-/// Call it first in `main`, outside any async runtime.
-pub fn serve_child_if_asked() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) != Some(SERVE_CHILD) {
-        return;
-    }
-    let db = PathBuf::from(&args[2]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the child server's runtime starts");
-    runtime.block_on(async move {
-        let store = datasets_server::store::SqliteStore::open(&db).expect("the database opens");
-        let state = datasets_server::AppState::new(store, datasets_server::ServerConfig::default());
-        state
-            .bootstrap(Some(KEY))
-            .await
-            .expect("the key is created");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("listening on http://{}", listener.local_addr().unwrap());
-        datasets_server::serve(listener, state, std::future::pending())
-            .await
-            .unwrap();
-    });
-    std::process::exit(0);
+/// Builds the release `datasets-server` binary (a no-op when it is up to
+/// date) and returns its path.
+pub fn server_binary() -> PathBuf {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    eprintln!("building the release datasets-server binary...");
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "datasets-server",
+            "--bin",
+            "datasets-server",
+        ])
+        .args([
+            "--message-format=json-render-diagnostics",
+            "--manifest-path",
+            manifest,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success(), "the server binary did not build");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "datasets-server")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the built binary")
 }
 
-/// A server in a child process, over a fresh database; killed on drop.
+/// A release server in a child process, over a fresh database; killed on drop.
 pub struct ServerChild {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ServerChild {
-    /// Starts this binary again as a server and waits until it listens.
-    pub fn start() -> Self {
+    /// Starts `binary` and waits until it listens.
+    pub fn start(binary: &Path) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut child = Command::new(std::env::current_exe().expect("the binary's own path"))
-            .arg(SERVE_CHILD)
+        let mut child = Command::new(binary)
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(dir.path().join("bench.db"))
+            .env("DATASETS_BOOTSTRAP_KEY", KEY)
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
-            .expect("the child server starts");
+            .expect("the server starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let base_url = loop {
-            let line = lines.next().expect("the child prints its address").unwrap();
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.to_owned();
+            let line = lines
+                .next()
+                .expect("the server prints its address")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("datasets-server listening on ") {
+                break url.trim().to_owned();
             }
         };
         std::thread::spawn(move || for _ in lines {});
         Self {
             child,
             base_url,
-            _dir: dir,
+            dir,
         }
     }
 
     /// The database's folder.
     pub fn folder(&self) -> &Path {
-        self._dir.path()
+        self.dir.path()
     }
 
     /// The child's memory: (resident now, peak resident), in MiB (Linux).
@@ -95,7 +101,7 @@ impl ServerChild {
         Some((field("VmRSS:")?, field("VmHWM:")?))
     }
 
-    /// A client of the child, with this many retries.
+    /// A client of the child.
     pub fn client(&self) -> datasets::DatasetsClient {
         datasets::DatasetsClient::builder()
             .api_key(KEY)
@@ -111,6 +117,63 @@ impl Drop for ServerChild {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A user's question (the seed guide's type).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct QuestionInput {
+    /// The question.
+    pub question: String,
+    /// Context, if any.
+    pub context: Option<String>,
+}
+
+/// A verified answer.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct AnswerOutput {
+    /// The answer.
+    pub answer: String,
+    /// How sure it is.
+    pub confidence: f64,
+}
+
+/// What kind of case this is.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct CaseMetadata {
+    /// Its category.
+    pub category: String,
+    /// How hard it is.
+    pub difficulty: String,
+    /// Whether someone checked it.
+    #[serde(default)]
+    pub reviewed: bool,
+}
+
+/// The benchmark's typed dataset, pushed and exported as the Python SDK's is.
+#[derive(DatasetSchema)]
+#[dataset(name = "typed-bench")]
+pub struct TypedBench {
+    inputs: QuestionInput,
+    expected_output: AnswerOutput,
+    metadata: CaseMetadata,
+}
+
+/// Typed case `i`, the same content as [`case`].
+pub fn typed_case(i: usize) -> datasets::Case<QuestionInput, AnswerOutput, CaseMetadata> {
+    datasets::Case::new(QuestionInput {
+        question: format!("What is {i} + {i}?"),
+        context: None,
+    })
+    .name(format!("case-{i}"))
+    .expected_output(AnswerOutput {
+        answer: format!("{}", 2 * i),
+        confidence: 0.99,
+    })
+    .metadata(CaseMetadata {
+        category: ["math", "science", "geography"][i % 3].to_owned(),
+        difficulty: "easy".to_owned(),
+        reviewed: false,
+    })
 }
 
 /// The benchmark dataset: the seed guide's three types, as Pydantic

@@ -55,7 +55,6 @@ struct Tally {
 }
 
 fn main() {
-    datasets_bench::serve_child_if_asked();
     let args = Args::parse();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,7 +64,7 @@ fn main() {
 }
 
 async fn run(args: Args) {
-    let server = ServerChild::start();
+    let server = ServerChild::start(&datasets_bench::server_binary());
     let client = server.client();
     eprintln!(
         "preloading {} cases into a dataset with all three schemas...",

@@ -1,0 +1,423 @@
+//! The benchmark: a release `datasets-server` and the Rust client, against
+//! the store's own speed limit and the `logfire` Python SDK, in one run.
+//!
+//! ```sh
+//! cargo run --release -p datasets-bench              # 10k, 100k and 1M cases
+//! cargo run --release -p datasets-bench -- --sizes 10000,100000 --no-python
+//! ```
+//!
+//! For each size, on a fresh server, with cases of about 230 bytes and all
+//! three schemas set:
+//!
+//! - import: the cases sent to `/cases/bulk/` in 8 MiB requests (the
+//!   client's default), answers read whole, throughput in cases/s;
+//! - the store's limit: the same rows, with the same tables and indexes,
+//!   inserted straight into SQLite in one transaction through a prepared
+//!   statement, then scanned back; import as a fraction of that rate;
+//! - export: `GET /export/`, the whole answer read;
+//! - paginated listing: the client's case stream, 1,000 per page, decoded;
+//! - get-case latency under 32 concurrent clients, p50 and p99;
+//! - the server's peak resident memory.
+//!
+//! Then, on one fresh server, 10,000 cases pushed and exported typed by the
+//! Rust client and by the Python SDK (`logfire[datasets]` 5.x in
+//! `target/interop-venv`, installed from PyPI on first use), and the ratio.
+//!
+//! It prints markdown tables and writes them, with the figures as JSON, to
+//! `target/datasets-bench/`. Nothing here asserts a time: machines vary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use datasets::eval::Dataset;
+use datasets_bench::{
+    KEY, ServerChild, TypedBench, case, dataset_body, ms, percentile, server_binary, typed_case,
+};
+use serde_json::{Value, json};
+
+/// Benchmarks of datasets-server and the Rust client.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Dataset sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000, 1_000_000])]
+    sizes: Vec<usize>,
+    /// Skip the comparison with the Python SDK.
+    #[arg(long)]
+    no_python: bool,
+    /// Cases of the Python comparison.
+    #[arg(long, default_value_t = 10_000)]
+    python_cases: usize,
+    /// Get-case requests per size, spread over 32 clients.
+    #[arg(long, default_value_t = 20_000)]
+    gets: usize,
+    /// Where to write the results.
+    #[arg(long, default_value = "target/datasets-bench")]
+    out: PathBuf,
+}
+
+const CLIENTS: usize = 32;
+const REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() {
+    let args = Args::parse();
+    let binary = server_binary();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the runtime starts");
+    let mut sizes = Vec::new();
+    for &n in &args.sizes {
+        eprintln!("\n== {n} cases");
+        sizes.push(runtime.block_on(size_run(&binary, n, args.gets)));
+    }
+    let python = if args.no_python {
+        None
+    } else {
+        eprintln!("\n== Rust and Python, {} cases", args.python_cases);
+        runtime.block_on(python_run(&binary, args.python_cases))
+    };
+    let report = render(&sizes, python.as_ref());
+    print!("\n{report}");
+    std::fs::create_dir_all(&args.out).expect("the output folder");
+    std::fs::write(args.out.join("results.md"), &report).expect("results.md");
+    let figures = json!({"sizes": sizes, "python": python});
+    std::fs::write(
+        args.out.join("results.json"),
+        serde_json::to_string_pretty(&figures).unwrap() + "\n",
+    )
+    .expect("results.json");
+    eprintln!("\nwritten to {}", args.out.display());
+}
+
+fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// The cases of size `n` as bulk request bodies under [`REQUEST_BYTES`].
+fn bodies(n: usize) -> Vec<Vec<u8>> {
+    let mut bodies = Vec::new();
+    let mut body = br#"{"cases":["#.to_vec();
+    let mut empty = true;
+    for i in 0..n {
+        let encoded = serde_json::to_vec(&case(i)).unwrap();
+        if !empty && body.len() + encoded.len() + 3 > REQUEST_BYTES {
+            body.extend_from_slice(b"]}");
+            bodies.push(std::mem::replace(&mut body, br#"{"cases":["#.to_vec()));
+            empty = true;
+        }
+        if !empty {
+            body.push(b',');
+        }
+        body.extend_from_slice(&encoded);
+        empty = false;
+    }
+    body.extend_from_slice(b"]}");
+    bodies.push(body);
+    bodies
+}
+
+async fn size_run(binary: &Path, n: usize, gets: usize) -> Value {
+    let server = ServerChild::start(binary);
+    let client = server.client();
+    let http = reqwest::Client::new();
+    let base = server.base_url.clone();
+    client
+        .create_dataset("bench")
+        .body(serde_json::from_value(dataset_body("bench")).unwrap())
+        .await
+        .unwrap();
+
+    let bodies = bodies(n);
+    let megabytes: f64 = bodies.iter().map(Vec::len).sum::<usize>() as f64 / 1048576.0;
+    eprintln!("import: {} requests, {megabytes:.1} MiB", bodies.len());
+    let started = Instant::now();
+    for body in bodies {
+        let answer = http
+            .post(format!("{base}/v1/datasets/bench/cases/bulk/"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 201);
+        answer.bytes().await.unwrap();
+    }
+    let import = started.elapsed();
+
+    eprintln!("store limit: the same rows straight into SQLite...");
+    let (raw_insert, raw_scan) = raw_sqlite(n, server.folder());
+
+    eprintln!("export...");
+    let started = Instant::now();
+    let answer = http
+        .get(format!("{base}/v1/datasets/bench/export/"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    let export_bytes = answer.bytes().await.unwrap().len();
+    let export = started.elapsed();
+
+    eprintln!("paginated listing...");
+    let started = Instant::now();
+    let mut stream = client.list_cases("bench").page_size(1_000).stream();
+    let mut listed = 0usize;
+    let mut ids = Vec::new();
+    while let Some(case) = stream.next().await {
+        let case = case.unwrap();
+        if listed.is_multiple_of((n / 2000).max(1)) {
+            ids.push(case.id);
+        }
+        listed += 1;
+    }
+    let listing = started.elapsed();
+    assert_eq!(listed, n);
+
+    eprintln!("get-case latency, {CLIENTS} clients...");
+    let ids = std::sync::Arc::new(ids);
+    let mut workers = Vec::new();
+    for worker in 0..CLIENTS {
+        let (client, ids) = (server.client(), ids.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(worker as u64);
+            let mut times = Vec::with_capacity(gets / CLIENTS);
+            for _ in 0..gets / CLIENTS {
+                let id = ids[rng.usize(0..ids.len())];
+                let began = Instant::now();
+                client.get_case("bench", id).await.unwrap();
+                times.push(began.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for worker in workers {
+        times.extend(worker.await.unwrap());
+    }
+    times.sort_unstable();
+    let (rss_end, rss_peak) = server.rss_mib().unwrap_or_default();
+
+    let rate = |d: Duration| n as f64 / seconds(d);
+    json!({
+        "cases": n,
+        "import_s": seconds(import),
+        "import_cases_per_s": rate(import),
+        "import_mib": megabytes,
+        "raw_sqlite_insert_s": seconds(raw_insert),
+        "raw_sqlite_cases_per_s": rate(raw_insert),
+        "import_fraction_of_raw": seconds(raw_insert) / seconds(import),
+        "raw_sqlite_scan_s": seconds(raw_scan),
+        "export_s": seconds(export),
+        "export_mib": export_bytes as f64 / 1048576.0,
+        "paged_listing_s": seconds(listing),
+        "paged_listing_cases_per_s": rate(listing),
+        "get_case_p50_ms": seconds(percentile(&times, 0.50)) * 1e3,
+        "get_case_p99_ms": seconds(percentile(&times, 0.99)) * 1e3,
+        "server_peak_rss_mib": rss_peak,
+        "server_end_rss_mib": rss_end,
+    })
+}
+
+/// The same rows as an import of `n` cases, with the server's tables and
+/// indexes, inserted in one transaction through prepared statements, then
+/// read back: the store's own speed limit.
+fn raw_sqlite(n: usize, folder: &Path) -> (Duration, Duration) {
+    let conn = rusqlite::Connection::open(folder.join("raw.db")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY;",
+    )
+    .unwrap();
+    conn.execute_batch(include_str!(
+        "../../../datasets-server/migrations/sqlite/0001_initial.sql"
+    ))
+    .unwrap();
+    conn.execute_batch(
+        "INSERT INTO projects (id, name, created_at) VALUES ('p', 'p', '2026-01-01T00:00:00Z');
+         INSERT INTO datasets (pk, id, project_id, name, created_at, updated_at)
+             VALUES (1, 'd', 'p', 'd', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+    )
+    .unwrap();
+    let rows: Vec<[String; 6]> = (0..n)
+        .map(|i| {
+            let case = case(i);
+            [
+                uuid::Uuid::now_v7().to_string(),
+                case["name"].as_str().unwrap().to_owned(),
+                case["inputs"].to_string(),
+                case["expected_output"].to_string(),
+                case["metadata"].to_string(),
+                case["tags"].to_string(),
+            ]
+        })
+        .collect();
+    let started = Instant::now();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata, tags,
+                     version, created_at, updated_at, created_by, updated_by)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)",
+            )
+            .unwrap();
+        let mut tag = conn
+            .prepare_cached("INSERT INTO case_tags (case_pk, dataset_pk, tag) VALUES (?1, 1, ?2)")
+            .unwrap();
+        let at = "2026-11-25T12:00:00.123456Z";
+        let actor = "01a214b7-7527-7789-b73f-1f78fac6a87d";
+        for (i, row) in rows.iter().enumerate() {
+            insert
+                .execute(rusqlite::params![
+                    row[0], row[1], row[2], row[3], row[4], row[5], at, actor
+                ])
+                .unwrap();
+            let pk = conn.last_insert_rowid();
+            tag.execute(rusqlite::params![pk, format!("group-{}", i % 50)])
+                .unwrap();
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let insert = started.elapsed();
+
+    let started = Instant::now();
+    let mut stmt = conn
+        .prepare(
+            "SELECT pk, id, name, inputs, expected_output, metadata, evaluators, source_trace_id,
+                 source_span_id, tags, version, created_at, updated_at, created_by, updated_by
+             FROM cases WHERE dataset_pk = 1 ORDER BY pk",
+        )
+        .unwrap();
+    let mut scanned = 0usize;
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(row) = rows.next().unwrap() {
+        let text = |i: usize| row.get::<_, Option<String>>(i).unwrap();
+        let _ = (
+            row.get::<_, i64>(0).unwrap(),
+            text(1),
+            text(2),
+            text(3),
+            text(4),
+            text(5),
+        );
+        let _ = (
+            text(6),
+            text(7),
+            text(8),
+            text(9),
+            row.get::<_, i64>(10).unwrap(),
+        );
+        let _ = (text(11), text(12), text(13), text(14));
+        scanned += 1;
+    }
+    assert_eq!(scanned, n);
+    (insert, started.elapsed())
+}
+
+/// The interpreter of the interop virtualenv, made on first use.
+fn python() -> Option<PathBuf> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/interop-venv.sh");
+    let output = Command::new("bash").arg(script).output().ok()?;
+    if !output.status.success() {
+        eprintln!(
+            "no Python SDK (scripts/interop-venv.sh failed): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    Some(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim(),
+    ))
+}
+
+async fn python_run(binary: &Path, n: usize) -> Option<Value> {
+    let python = python()?;
+    let server = ServerChild::start(binary);
+    let client = server.client();
+    let handle = client.dataset::<TypedBench>();
+    let local = Dataset::new("typed-bench", (0..n).map(typed_case).collect());
+
+    let started = Instant::now();
+    let pushed = handle.push(&local).await.unwrap();
+    let rust_push = started.elapsed();
+    assert_eq!(pushed.case_count as usize, n);
+    let started = Instant::now();
+    let exported = handle.export().await.unwrap();
+    let rust_export = started.elapsed();
+    assert_eq!(exported.cases.len(), n);
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/bench_python.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(&server.base_url)
+        .arg(KEY)
+        .arg(n.to_string())
+        .output()
+        .expect("the Python benchmark starts");
+    if !output.status.success() {
+        eprintln!(
+            "the Python benchmark failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    let figures: Value = serde_json::from_slice(&output.stdout).expect("the Python figures");
+    let python_push = figures["push_s"].as_f64()?;
+    let python_export = figures["typed_export_s"].as_f64()?;
+    Some(json!({
+        "cases": n,
+        "rust_push_s": seconds(rust_push),
+        "python_push_s": python_push,
+        "push_speedup": python_push / seconds(rust_push),
+        "rust_typed_export_s": seconds(rust_export),
+        "python_typed_export_s": python_export,
+        "typed_export_speedup": python_export / seconds(rust_export),
+        "python_sdk": figures["sdk"],
+    }))
+}
+
+fn render(sizes: &[Value], python: Option<&Value>) -> String {
+    let mut out = String::from(
+        "| cases | import (cases/s) | store limit (cases/s) | import / limit | export | paged listing (cases/s) | get p50 / p99 (ms, 32 clients) | server peak RSS |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for size in sizes {
+        let f = |key: &str| size[key].as_f64().unwrap_or(f64::NAN);
+        out.push_str(&format!(
+            "| {} | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0}% | {:.0} ms ({:.0} MiB) | {:.0} | {:.2} / {:.2} | {:.0} MiB |\n",
+            size["cases"],
+            f("import_cases_per_s"),
+            f("import_s"),
+            f("raw_sqlite_cases_per_s"),
+            f("raw_sqlite_insert_s"),
+            f("import_fraction_of_raw") * 100.0,
+            f("export_s") * 1e3,
+            f("export_mib"),
+            f("paged_listing_cases_per_s"),
+            f("get_case_p50_ms"),
+            f("get_case_p99_ms"),
+            f("server_peak_rss_mib"),
+        ));
+    }
+    if let Some(python) = python {
+        let f = |key: &str| python[key].as_f64().unwrap_or(f64::NAN);
+        out.push_str(&format!(
+            "\n| {} cases, typed, same server | Rust client | Python SDK ({}) | Rust faster by |\n\
+             |---|---|---|---|\n\
+             | push (create + upsert) | {} ms | {} ms | {:.1}x |\n\
+             | export into typed cases | {} ms | {} ms | {:.1}x |\n",
+            python["cases"],
+            python["python_sdk"].as_str().unwrap_or("?"),
+            ms(Duration::from_secs_f64(f("rust_push_s"))),
+            ms(Duration::from_secs_f64(f("python_push_s"))),
+            f("push_speedup"),
+            ms(Duration::from_secs_f64(f("rust_typed_export_s"))),
+            ms(Duration::from_secs_f64(f("python_typed_export_s"))),
+            f("typed_export_speedup"),
+        ));
+    }
+    out
+}
