@@ -1,13 +1,13 @@
 //! Cases: `/v1/datasets/{dataset}/cases/...`, `/import/` and `/export/`.
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use datasets_core::wire::{CaseUpdate, EvaluatorSpec, LocSegment, OnConflict};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
@@ -208,7 +208,16 @@ async fn list(
             limit.unwrap_or(DEFAULT_PAGE_SIZE),
         )
         .await?;
-    let mut response = Json(&page.cases).into_response();
+    let mut body = Vec::with_capacity(page.cases.len() * 512 + 2);
+    body.push(b'[');
+    for (i, case) in page.cases.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        case.write_json(&mut body);
+    }
+    body.push(b']');
+    let mut response = json_response(StatusCode::OK, body);
     if let Some(next) = page.next
         && let Ok(value) = HeaderValue::from_str(&encode_cursor(next))
     {
@@ -253,13 +262,18 @@ async fn create(
         .into_inner()
         .pop()
         .ok_or_else(|| ApiError::Internal("the write answered no case".into()))?;
-    let mut response = with_etag(&case, (StatusCode::CREATED, Json(&case)).into_response());
+    let mut response = with_etag(&case, json_response(StatusCode::CREATED, case.to_json()));
     if replayed {
         response
             .headers_mut()
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// A JSON body already written.
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `ETag: "<version>"`, for `If-Match` on the next write.
@@ -331,7 +345,10 @@ async fn show(
         .store
         .get_case(principal.project_id, &dataset, case)
         .await?;
-    Ok(with_etag(&case, Json(&case).into_response()))
+    Ok(with_etag(
+        &case,
+        json_response(StatusCode::OK, case.to_json()),
+    ))
 }
 
 async fn update(
@@ -358,7 +375,10 @@ async fn update(
             expected_version,
         )
         .await?;
-    Ok(with_etag(&case, Json(&case).into_response()))
+    Ok(with_etag(
+        &case,
+        json_response(StatusCode::OK, case.to_json()),
+    ))
 }
 
 async fn remove(
@@ -415,10 +435,7 @@ fn written_cases(status: StatusCode, written: Written<Vec<CaseRecord>>) -> Respo
             if std::mem::replace(&mut written_any, true) {
                 out.push(b',');
             }
-            if let Err(err) = write_case(&case, &mut out) {
-                done = true;
-                return Some(Err(std::io::Error::other(err)));
-            }
+            case.write_json(&mut out);
         }
         if cases.len() == 0 {
             out.push(b']');
@@ -444,32 +461,12 @@ fn internal(err: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(err.to_string())
 }
 
-fn write_case(case: &CaseRecord, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    serde_json::to_writer(out, case)
+fn write_case(case: &CaseRecord, out: &mut Vec<u8>) {
+    case.write_json(out);
 }
 
-/// A case in pydantic-evals' shape: exactly the keys its `_CaseModel`
-/// accepts, with `evaluators` a list.
-fn write_exported_case(case: &CaseRecord, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    #[derive(Serialize)]
-    struct ExportedCaseRef<'a> {
-        name: &'a Option<String>,
-        inputs: &'a RawValue,
-        metadata: Option<&'a RawValue>,
-        expected_output: Option<&'a RawValue>,
-        evaluators: &'a RawValue,
-    }
-    let empty: &RawValue = serde_json::from_str("[]")?;
-    serde_json::to_writer(
-        out,
-        &ExportedCaseRef {
-            name: &case.name,
-            inputs: &case.inputs,
-            metadata: case.metadata.as_deref(),
-            expected_output: case.expected_output.as_deref(),
-            evaluators: case.evaluators.as_deref().unwrap_or(empty),
-        },
-    )
+fn write_exported_case(case: &CaseRecord, out: &mut Vec<u8>) {
+    case.write_export_json(out);
 }
 
 /// Streams `head`, the cases as comma-separated JSON, then `tail`, without
@@ -478,7 +475,7 @@ fn write_exported_case(case: &CaseRecord, out: &mut Vec<u8>) -> serde_json::Resu
 fn stream_json(
     head: Vec<u8>,
     cases: CaseStream,
-    write: fn(&CaseRecord, &mut Vec<u8>) -> serde_json::Result<()>,
+    write: fn(&CaseRecord, &mut Vec<u8>),
     tail: Vec<u8>,
 ) -> Response {
     struct State {
@@ -504,9 +501,7 @@ fn stream_json(
                     if !std::mem::take(&mut state.first) {
                         out.push(b',');
                     }
-                    if let Err(err) = write(case, &mut out) {
-                        return Some((Err(std::io::Error::other(err)), state));
-                    }
+                    write(case, &mut out);
                 }
                 Some((Ok(Bytes::from(out)), state))
             }

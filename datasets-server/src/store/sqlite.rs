@@ -17,7 +17,6 @@ use datasets_core::wire::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -25,7 +24,7 @@ use uuid::Uuid;
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream,
     IDEMPOTENCY_RETENTION, Idempotency, IncomingCase, IncomingCases, InsertMode, NewApiKey,
-    Project, Store, StoreError, StoredTime, Written,
+    Project, Store, StoreError, Written,
 };
 use crate::auth::Scopes;
 use crate::json_guard::minify;
@@ -278,10 +277,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: Option<String>) -> rusqlite:
         .transpose()
 }
 
-fn raw_json(text: String) -> rusqlite::Result<Box<RawValue>> {
-    RawValue::from_string(text).map_err(|err| conversion_error(err.to_string()))
-}
-
 fn conversion_error(msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
 }
@@ -322,23 +317,22 @@ fn dataset_from_row(row: &Row<'_>) -> rusqlite::Result<DatasetRow> {
 }
 
 fn case_from_row(row: &Row<'_>, dataset_id: Uuid) -> rusqlite::Result<(i64, CaseRecord)> {
-    let tags: String = row.get(9)?;
     Ok((
         row.get(0)?,
         CaseRecord {
             id: parse_uuid(&row.get::<_, String>(1)?)?,
             dataset_id,
             name: row.get(2)?,
-            inputs: raw_json(row.get(3)?)?,
-            expected_output: row.get::<_, Option<String>>(4)?.map(raw_json).transpose()?,
-            metadata: row.get::<_, Option<String>>(5)?.map(raw_json).transpose()?,
-            evaluators: row.get::<_, Option<String>>(6)?.map(raw_json).transpose()?,
+            inputs: row.get(3)?,
+            expected_output: row.get(4)?,
+            metadata: row.get(5)?,
+            evaluators: row.get(6)?,
             source_trace_id: row.get(7)?,
             source_span_id: row.get(8)?,
-            tags: serde_json::from_str(&tags).map_err(|err| conversion_error(err.to_string()))?,
+            tags: row.get(9)?,
             version: row.get(10)?,
-            created_at: StoredTime(row.get(11)?),
-            updated_at: StoredTime(row.get(12)?),
+            created_at: row.get(11)?,
+            updated_at: row.get(12)?,
             created_by: parse_opt_uuid(row.get(13)?)?,
             updated_by: parse_opt_uuid(row.get(14)?)?,
         },
@@ -543,6 +537,7 @@ fn insert_case(
     case: EncodedCase,
 ) -> Result<(i64, CaseRecord), StoreError> {
     let tags = case.tags.unwrap_or_default();
+    let tags_json = to_json_text(&tags);
     tx.prepare_cached(
         "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata, evaluators,
              source_trace_id, source_span_id, tags, version, created_at, updated_at,
@@ -560,7 +555,7 @@ fn insert_case(
             case.evaluators,
             case.source_trace_id,
             case.source_span_id,
-            to_json_text(&tags),
+            tags_json,
             stamp.at_text,
             stamp.actor_text,
         ])
@@ -579,20 +574,16 @@ fn insert_case(
         id: case.id,
         dataset_id: dataset.detail.id,
         name: case.name,
-        inputs: raw_json(case.inputs).map_err(backend)?,
-        expected_output: case
-            .expected_output
-            .map(raw_json)
-            .transpose()
-            .map_err(backend)?,
-        metadata: case.metadata.map(raw_json).transpose().map_err(backend)?,
-        evaluators: case.evaluators.map(raw_json).transpose().map_err(backend)?,
+        inputs: case.inputs,
+        expected_output: case.expected_output,
+        metadata: case.metadata,
+        evaluators: case.evaluators,
         source_trace_id: case.source_trace_id,
         source_span_id: case.source_span_id,
-        tags,
+        tags: tags_json,
         version: 1,
-        created_at: StoredTime(stamp.at_text.clone()),
-        updated_at: StoredTime(stamp.at_text.clone()),
+        created_at: stamp.at_text.clone(),
+        updated_at: stamp.at_text.clone(),
         created_by: Some(stamp.actor),
         updated_by: Some(stamp.actor),
     };
@@ -1254,8 +1245,8 @@ impl Store for SqliteStore {
             {
                 return Err(name_taken(name));
             }
-            let json_patch = |patch: Patch<Value>, current: Option<Box<RawValue>>| match patch {
-                Patch::Keep => current.map(|raw| raw.get().to_owned()),
+            let json_patch = |patch: Patch<Value>, current: Option<String>| match patch {
+                Patch::Keep => current,
                 Patch::Clear => None,
                 Patch::Set(value) => (!value.is_null()).then(|| to_json_text(&value)),
             };
@@ -1267,10 +1258,8 @@ impl Store for SqliteStore {
                  WHERE pk = ?1
                  RETURNING {CASE_RETURNING}"
             );
-            let new_tags = tags
-                .clone()
-                .apply(Some(current.tags.clone()))
-                .unwrap_or_default();
+            let current_tags: Vec<String> = serde_json::from_str(&current.tags).map_err(backend)?;
+            let new_tags = tags.clone().apply(Some(current_tags)).unwrap_or_default();
             let (_, record) = tx
                 .query_row(
                     &sql,
@@ -1281,12 +1270,11 @@ impl Store for SqliteStore {
                             .inputs
                             .as_ref()
                             .map(to_json_text)
-                            .unwrap_or_else(|| current.inputs.get().to_owned()),
+                            .unwrap_or_else(|| current.inputs.clone()),
                         json_patch(update.expected_output, current.expected_output.clone()),
                         json_patch(update.metadata, current.metadata.clone()),
                         match update.evaluators {
-                            Patch::Keep =>
-                                current.evaluators.as_ref().map(|raw| raw.get().to_owned()),
+                            Patch::Keep => current.evaluators.clone(),
                             Patch::Clear => None,
                             Patch::Set(specs) => Some(to_json_text::<Vec<EvaluatorSpec>>(&specs)),
                         },
