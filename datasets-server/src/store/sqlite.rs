@@ -39,7 +39,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 /// Idle read connections kept open.
-const MAX_IDLE_READERS: usize = 8;
+/// Read connections; reads beyond as many wait for one (without holding a
+/// thread) rather than open and close connections of their own.
+const READERS: usize = 6;
 /// Cases per batch of a case stream.
 const STREAM_BATCH: usize = 256;
 /// Existing cases named when a schema change would invalidate them.
@@ -67,6 +69,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection.
+    read_permits: Arc<tokio::sync::Semaphore>,
     schemas: SchemaCache,
 }
 
@@ -90,6 +94,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 schemas: SchemaCache::default(),
             }),
         })
@@ -125,11 +130,13 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let permit = self.inner.reader_permit().await?;
         let inner = self.inner.clone();
         run_blocking(move || {
             let conn = inner.take_reader()?;
             let result = f(&conn);
             inner.put_reader(conn);
+            drop(permit);
             result
         })
         .await
@@ -144,10 +151,20 @@ impl Inner {
         open_connection(&self.path, true)
     }
 
+    /// Waits for a read connection to be free.
+    async fn reader_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, StoreError> {
+        self.read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".to_owned()))
+    }
+
+    /// Returns a connection to the pool (one left inside a transaction by
+    /// a failure is closed instead).
     fn put_reader(&self, conn: Connection) {
-        let mut readers = lock(&self.readers);
-        if readers.len() < MAX_IDLE_READERS && conn.is_autocommit() {
-            readers.push(conn);
+        if conn.is_autocommit() {
+            lock(&self.readers).push(conn);
         }
     }
 
@@ -1058,10 +1075,12 @@ impl Store for SqliteStore {
         filter: CaseFilter,
     ) -> Result<(DatasetDetail, CaseStream), StoreError> {
         let dataset = dataset.to_owned();
+        let permit = self.inner.reader_permit().await?;
         let inner = self.inner.clone();
         let (head_tx, head_rx) = oneshot::channel();
         let (rows_tx, rows_rx) = mpsc::channel(4);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = match inner.take_reader() {
                 Ok(conn) => conn,
                 Err(err) => {
