@@ -602,6 +602,87 @@ async fn conditional_updates_and_deletes_apply_only_at_the_named_version() {
 }
 
 #[tokio::test]
+async fn uploads_send_chunks_side_by_side_when_asked_and_count_what_was_written() {
+    let server = EmbeddedServer::start().unwrap();
+    let proxy = support::Proxy::start(&server.base_url());
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(proxy.base_url())
+        .max_request_bytes(4 * 1024)
+        .build()
+        .unwrap();
+    qa(&client).await;
+    proxy.take_log();
+    let names = |range: std::ops::Range<usize>| range.map(|i| format!("c{i}")).collect::<Vec<_>>();
+    let cases: Vec<NewCase> = names(0..300)
+        .iter()
+        .map(|name| case(name, &"q".repeat(50)))
+        .collect();
+    // The first three chunks wait at the proxy, so chunks sent together
+    // are seen together.
+    proxy.inject(std::iter::repeat_n(
+        support::Fault::Delay(std::time::Duration::from_millis(150)),
+        3,
+    ));
+    let added = client
+        .add_cases("qa-golden-set", cases)
+        .concurrency(3)
+        .progress(true)
+        .await
+        .unwrap();
+    let log = proxy.take_log();
+    assert!(log.len() >= 6, "{} chunks", log.len());
+    assert_eq!(proxy.peak_in_flight(), 3, "three chunks at once, no more");
+    // Answers come back in the caller's order, whatever order chunks landed in.
+    assert_eq!(
+        added
+            .iter()
+            .map(|c| c.name.clone().unwrap())
+            .collect::<Vec<_>>(),
+        names(0..300)
+    );
+    let mut stored: Vec<String> = client
+        .list_cases("qa-golden-set")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name.unwrap())
+        .collect();
+    stored.sort();
+    let mut expected = names(0..300);
+    expected.sort();
+    assert_eq!(stored, expected, "every case exactly once");
+
+    // A bad case stops the upload; the error counts what did land.
+    let mut next: Vec<NewCase> = names(300..600).iter().map(|n| case(n, "q")).collect();
+    next[150].inputs = json!({"question": false});
+    let err = client
+        .add_cases("qa-golden-set", next)
+        .concurrency(3)
+        .await
+        .unwrap_err();
+    let Error::Chunk {
+        first_case,
+        len,
+        written,
+        ..
+    } = err
+    else {
+        panic!("expected a chunk error, got {err:?}");
+    };
+    assert!(first_case <= 150 && 150 < first_case + len);
+    assert!(written >= first_case, "the chunks before it all landed");
+    assert_eq!(
+        client
+            .get_dataset("qa-golden-set")
+            .await
+            .unwrap()
+            .case_count as usize,
+        300 + written
+    );
+}
+
+#[tokio::test]
 async fn a_case_stream_follows_the_cursor_a_page_at_a_time() {
     let server = EmbeddedServer::start().unwrap();
     let proxy = support::Proxy::start(&server.base_url());

@@ -80,8 +80,10 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// A chunked upload failed part-way; see `add_cases` and `import_cases`.
-    /// Chunks before `chunk` were written (each chunk is one transaction);
-    /// `chunk` and those after it were not.
+    /// Each chunk is one transaction: `chunk` was not written. Sent one at
+    /// a time (the default), the chunks before it were written and those
+    /// after it were not sent; with `.concurrency(n)`, chunks already in
+    /// flight may also have landed, and `written` counts them.
     #[error("chunk {} of {chunks} (cases {first_case}..{}) failed after {written} case(s) were written: {source}",
         .chunk + 1, .first_case + .len)]
     Chunk {
@@ -93,7 +95,7 @@ pub enum Error {
         first_case: usize,
         /// Cases in the failed chunk.
         len: usize,
-        /// Cases written by the chunks before it.
+        /// Cases written by the chunks that succeeded.
         written: usize,
         /// Why the chunk failed (422 locations are indexes in the caller's list).
         #[source]

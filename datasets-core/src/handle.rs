@@ -181,6 +181,7 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
             mode: self.mode.clone(),
             cases: cases.iter().map(Case::to_new_case).collect(),
             tags: Vec::new(),
+            upload: Default::default(),
             schema: PhantomData,
         }
     }
@@ -262,6 +263,7 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
             cases: dataset.to_new_cases(),
             evaluators: dataset.evaluators.clone(),
             report_evaluators: dataset.report_evaluators.clone(),
+            upload: Default::default(),
             schema: PhantomData,
         }
     }
@@ -338,6 +340,7 @@ pub struct AddCases<D, M = Async> {
     mode: M,
     cases: Vec<Result<NewCase>>,
     tags: Vec<String>,
+    upload: client::UploadOptions,
     schema: PhantomData<fn() -> D>,
 }
 
@@ -345,6 +348,19 @@ impl<D: DatasetSchema, M> AddCases<D, M> {
     /// Tags added to every case.
     pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+
+    /// Uploads up to `requests` chunks at once; see
+    /// [`client::AddCases::concurrency`].
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.upload.concurrency = requests.max(1);
+        self
+    }
+
+    /// Draws a progress bar of the cases written on stderr.
+    pub fn progress(mut self, show: bool) -> Self {
+        self.upload.progress = show;
         self
     }
 
@@ -356,6 +372,7 @@ impl<D: DatasetSchema, M> AddCases<D, M> {
             dataset: D::NAME.to_owned(),
             cases,
             tags: self.tags,
+            upload: self.upload,
         }
         .run()
         .await?;
@@ -619,10 +636,24 @@ pub struct Push<D, M = Async> {
     cases: Result<Vec<NewCase>>,
     evaluators: Vec<EvaluatorSpec>,
     report_evaluators: Vec<EvaluatorSpec>,
+    upload: client::UploadOptions,
     schema: PhantomData<fn() -> D>,
 }
 
 impl<D: DatasetSchema, M> Push<D, M> {
+    /// Uploads up to `requests` chunks of cases at once; see
+    /// [`client::AddCases::concurrency`].
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.upload.concurrency = requests.max(1);
+        self
+    }
+
+    /// Draws a progress bar of the cases written on stderr.
+    pub fn progress(mut self, show: bool) -> Self {
+        self.upload.progress = show;
+        self
+    }
+
     async fn run(self) -> Result<crate::wire::DatasetDetail> {
         let cases = self.cases?;
         let dataset = NewDataset {
@@ -632,6 +663,7 @@ impl<D: DatasetSchema, M> Push<D, M> {
         };
         let mut push = self.client.push_dataset(dataset, cases);
         push.on_case_conflict = OnConflict::Update;
+        push.upload = self.upload;
         push.await
     }
 }

@@ -20,6 +20,8 @@ pub mod eval;
 pub mod handle;
 pub mod names;
 mod patch;
+#[cfg(any(feature = "client", feature = "eval"))]
+mod progress;
 #[cfg(feature = "client")]
 pub mod schema;
 pub mod wire;

@@ -9,6 +9,7 @@ pub mod faults;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,6 +55,8 @@ struct ProxyState {
     http: reqwest::Client,
     faults: Mutex<VecDeque<Fault>>,
     log: Mutex<Vec<Recorded>>,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
 }
 
 /// The proxy: faults are injected into the next requests, in order.
@@ -71,6 +74,8 @@ impl Proxy {
             http: reqwest::Client::new(),
             faults: Mutex::new(VecDeque::new()),
             log: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -117,6 +122,28 @@ impl Proxy {
     pub fn take_log(&self) -> Vec<Recorded> {
         std::mem::take(&mut *self.state.log.lock().unwrap())
     }
+
+    /// The most requests the proxy has held at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.state.peak_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight<'a>(&'a ProxyState);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a ProxyState) -> Self {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Proxy {
@@ -131,6 +158,7 @@ impl Drop for Proxy {
 }
 
 async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Response {
+    let _in_flight = InFlight::enter(&state);
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     let query: Vec<(String, String)> = parts

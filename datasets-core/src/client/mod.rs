@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub(crate) use ops::UploadOptions;
 pub use ops::{
     AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteDataset, ExportDataset,
     GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset, UpdateCase,

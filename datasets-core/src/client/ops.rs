@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::answer::{DecodeElement, ElementSink, ExportRest, decode_element};
 use super::pages::{CaseIter, CaseStream, Pager};
 use super::split::Target;
-use super::{Async, Call, DatasetsClient, dataset_segment, decode, finish, segment};
+use super::{Async, Call, DatasetsClient, dataset_segment, finish, segment};
 use crate::Patch;
 use crate::error::{Error, Result};
 use crate::wire::{
@@ -51,67 +51,179 @@ fn case_path(reference: &str, case: Uuid) -> Result<String> {
     dataset_path(reference, &format!("cases/{}/", segment(&case.to_string())))
 }
 
+/// How a multi-case upload is sent: see [`AddCases::concurrency`] and
+/// [`AddCases::progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UploadOptions {
+    pub(crate) concurrency: usize,
+    pub(crate) progress: bool,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 1,
+            progress: false,
+        }
+    }
+}
+
+/// One request's worth of cases.
+struct Chunk {
+    index: usize,
+    first_case: usize,
+    len: usize,
+    body: Vec<u8>,
+}
+
+/// Cuts cases into request bodies under `budget` bytes, encoding each only
+/// when it is about to be sent.
+struct Chunker<'a> {
+    cases: &'a [NewCase],
+    next_case: usize,
+    next_chunk: usize,
+    budget: usize,
+}
+
+impl Iterator for Chunker<'_> {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Result<Chunk>> {
+        const HEAD: &[u8] = br#"{"cases":["#;
+        const TAIL: &[u8] = b"]}";
+        if self.next_case >= self.cases.len() && self.next_chunk > 0 {
+            return None;
+        }
+        let first_case = self.next_case;
+        let mut body = HEAD.to_vec();
+        while let Some(case) = self.cases.get(self.next_case) {
+            let at = body.len();
+            if self.next_case > first_case {
+                body.push(b',');
+            }
+            if let Err(err) = serde_json::to_writer(&mut body, case) {
+                let index = self.next_case;
+                self.next_case = self.cases.len();
+                return Some(Err(Error::InvalidArgument(format!(
+                    "case {index} cannot be encoded: {err}"
+                ))));
+            }
+            if self.next_case > first_case && body.len() + TAIL.len() > self.budget {
+                body.truncate(at);
+                break;
+            }
+            self.next_case += 1;
+        }
+        body.extend_from_slice(TAIL);
+        let chunk = Chunk {
+            index: self.next_chunk,
+            first_case,
+            len: self.next_case - first_case,
+            body,
+        };
+        self.next_chunk += 1;
+        Some(Ok(chunk))
+    }
+}
+
 /// Sends cases in chunks whose bodies stay under the client's
 /// `max_request_bytes`, one request (and so one server transaction) per
-/// chunk, in order. See [`DatasetsClient::add_cases`] for what a failure
-/// leaves behind.
+/// chunk, each chunk encoded only as it is sent and its answer decoded as
+/// it arrives. See [`DatasetsClient::add_cases`] for the order cases land
+/// in and what a failure leaves behind.
 async fn upload_in_chunks(
     client: &DatasetsClient,
     path: String,
     query: Vec<(&'static str, String)>,
     cases: &[NewCase],
+    options: UploadOptions,
 ) -> Result<Vec<CaseDetail>> {
-    const HEAD: &[u8] = br#"{"cases":["#;
-    const TAIL: &[u8] = b"]}";
-    let budget = client.max_request_bytes();
-    let mut chunks: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    let mut body = HEAD.to_vec();
-    let (mut first, mut len) = (0usize, 0usize);
-    for (index, case) in cases.iter().enumerate() {
-        let encoded = serde_json::to_vec(case).map_err(|err| {
-            Error::InvalidArgument(format!("case {index} cannot be encoded: {err}"))
-        })?;
-        if len > 0 && body.len() + 1 + encoded.len() + TAIL.len() > budget {
-            body.extend_from_slice(TAIL);
-            chunks.push((first, len, std::mem::replace(&mut body, HEAD.to_vec())));
-            first = index;
-            len = 0;
-        }
-        if len > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(&encoded);
-        len += 1;
-    }
-    body.extend_from_slice(TAIL);
-    chunks.push((first, len, body));
+    use futures_util::StreamExt;
 
-    let count = chunks.len();
+    let budget = client.max_request_bytes();
+    let progress = options
+        .progress
+        .then(|| crate::progress::Progress::new(Some(true), cases.len(), "Uploading cases".into()));
+    // After a failure, no further chunk is sent; those in flight finish.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let chunker = Chunker {
+        cases,
+        next_case: 0,
+        next_chunk: 0,
+        budget,
+    }
+    .take_while(|_| !stop.load(std::sync::atomic::Ordering::Relaxed));
+    let send = |chunk: Result<Chunk>| {
+        let (path, query) = (path.clone(), query.clone());
+        async move {
+            let chunk = chunk?;
+            let mut call = Call::new(Method::POST, path);
+            call.query = query;
+            call.body = Some(chunk.body.into());
+            let mut sink = ElementSink::new(Target::Root, |index, bytes| {
+                decode_element::<CaseDetail>("list of cases", "", index, bytes)
+            });
+            let result = match client.execute_streaming(&call, &mut sink).await {
+                Ok(()) => sink.finish("list of cases").map(|(cases, _)| cases),
+                Err(err) => Err(offset_case_indexes(err, chunk.first_case)),
+            };
+            Ok::<_, Error>((chunk.index, chunk.first_case, chunk.len, result))
+        }
+    };
+    let mut answers = futures_util::stream::iter(chunker)
+        .map(send)
+        .buffered(options.concurrency.max(1));
     let mut written = Vec::with_capacity(cases.len());
-    for (chunk, (first_case, len, body)) in chunks.into_iter().enumerate() {
-        let mut call = Call::new(Method::POST, path.clone());
-        call.query = query.clone();
-        call.body = Some(body.into());
-        let result = match client.execute(&call).await {
-            Ok(answer) => decode::<Vec<CaseDetail>>("list of cases", &answer),
-            Err(err) => Err(offset_case_indexes(err, first_case)),
+    let mut failure: Option<(usize, usize, usize, Error)> = None;
+    while let Some(answer) = answers.next().await {
+        let (index, first_case, len, result) = match answer {
+            Ok(answer) => answer,
+            // A case that cannot be encoded: nothing of its chunk was sent.
+            Err(err) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                failure.get_or_insert((usize::MAX, 0, 0, err));
+                continue;
+            }
         };
         match result {
-            Ok(cases) => written.extend(cases),
-            Err(source) if chunk == 0 => return Err(source),
-            Err(source) => {
-                return Err(Error::Chunk {
-                    chunk,
-                    chunks: count,
-                    first_case,
-                    len,
-                    written: written.len(),
-                    source: Box::new(source),
-                });
+            Ok(cases) => {
+                if let Some(progress) = &progress {
+                    progress.advance_by(cases.len());
+                }
+                written.extend(cases);
+            }
+            Err(err) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                if failure.as_ref().is_none_or(|(failed, ..)| index < *failed) {
+                    failure = Some((index, first_case, len, err));
+                }
             }
         }
     }
-    Ok(written)
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
+    match failure {
+        None => Ok(written),
+        // Nothing was written: the error as it is.
+        Some((usize::MAX, _, _, err)) => Err(err),
+        Some((_, _, _, err)) if written.is_empty() => Err(err),
+        Some((chunk, first_case, len, source)) => Err(Error::Chunk {
+            chunk,
+            // Counted only now, on the rare path, to not encode twice.
+            chunks: Chunker {
+                cases,
+                next_case: 0,
+                next_chunk: 0,
+                budget,
+            }
+            .count(),
+            first_case,
+            len,
+            written: written.len(),
+            source: Box::new(source),
+        }),
+    }
 }
 
 /// Makes `["body", "cases", i, ...]` locations of a chunk's 422 point into
@@ -541,6 +653,7 @@ pub struct AddCases<M = Async> {
     pub(crate) dataset: String,
     pub(crate) cases: Vec<NewCase>,
     pub(crate) tags: Vec<String>,
+    pub(crate) upload: UploadOptions,
 }
 
 impl<M> AddCases<M> {
@@ -550,12 +663,27 @@ impl<M> AddCases<M> {
         self
     }
 
+    /// Sends up to `requests` chunks at once (default 1). With 1, cases land
+    /// in the order given; with more, each chunk's cases keep their order
+    /// but chunks may land in any order, which can be faster over a slow
+    /// link. See [`DatasetsClient::add_cases`].
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.upload.concurrency = requests.max(1);
+        self
+    }
+
+    /// Draws a progress bar of the cases written on stderr.
+    pub fn progress(mut self, show: bool) -> Self {
+        self.upload.progress = show;
+        self
+    }
+
     pub(crate) async fn run(mut self) -> Result<Vec<CaseDetail>> {
         let path = dataset_path(&self.dataset, "cases/bulk/")?;
         for case in &mut self.cases {
             merge_tags(case, &self.tags);
         }
-        upload_in_chunks(&self.client, path, Vec::new(), &self.cases).await
+        upload_in_chunks(&self.client, path, Vec::new(), &self.cases, self.upload).await
     }
 }
 finish!(AddCases => Vec<CaseDetail>);
@@ -820,6 +948,7 @@ pub struct ImportCases<M = Async> {
     pub(crate) dataset: String,
     pub(crate) cases: Vec<NewCase>,
     pub(crate) on_conflict: OnConflict,
+    pub(crate) upload: UploadOptions,
 }
 
 impl<M> ImportCases<M> {
@@ -830,10 +959,22 @@ impl<M> ImportCases<M> {
         self
     }
 
+    /// Sends up to `requests` chunks at once; see [`AddCases::concurrency`].
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.upload.concurrency = requests.max(1);
+        self
+    }
+
+    /// Draws a progress bar of the cases written on stderr.
+    pub fn progress(mut self, show: bool) -> Self {
+        self.upload.progress = show;
+        self
+    }
+
     pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let path = dataset_path(&self.dataset, "import/")?;
         let query = vec![("on_conflict", self.on_conflict.as_str().to_owned())];
-        upload_in_chunks(&self.client, path, query, &self.cases).await
+        upload_in_chunks(&self.client, path, query, &self.cases, self.upload).await
     }
 }
 finish!(ImportCases => Vec<CaseDetail>);
@@ -867,6 +1008,7 @@ pub struct PushDataset<M = Async> {
     pub(crate) dataset: NewDataset,
     pub(crate) cases: Vec<NewCase>,
     pub(crate) on_case_conflict: OnConflict,
+    pub(crate) upload: UploadOptions,
 }
 
 impl<M> PushDataset<M> {
@@ -874,6 +1016,18 @@ impl<M> PushDataset<M> {
     /// [`OnConflict::Update`], so pushing twice is idempotent for named cases).
     pub fn on_case_conflict(mut self, on_conflict: OnConflict) -> Self {
         self.on_case_conflict = on_conflict;
+        self
+    }
+
+    /// Uploads up to `requests` chunks of cases at once; see [`AddCases::concurrency`].
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.upload.concurrency = requests.max(1);
+        self
+    }
+
+    /// Draws a progress bar of the cases written on stderr.
+    pub fn progress(mut self, show: bool) -> Self {
+        self.upload.progress = show;
         self
     }
 
@@ -920,6 +1074,7 @@ impl<M> PushDataset<M> {
                 dataset: name.clone(),
                 cases: self.cases,
                 on_conflict: self.on_case_conflict,
+                upload: self.upload,
             }
             .run()
             .await?;
@@ -1046,6 +1201,13 @@ macro_rules! operations {
         /// your list. A failure of the first chunk is returned as is, since
         /// nothing was written. To make a retry safe, name the cases and
         /// re-send them with `import_cases(..).on_conflict($crate::wire::OnConflict::Update)`.
+        ///
+        /// `.concurrency(n)` sends up to `n` chunks at once. Cases within a
+        /// chunk keep their order, but chunks may then land in any order
+        /// (the answer is still in your order); after a failure no new chunk
+        /// is sent, those in flight finish, and `written` counts every case
+        /// that landed, including any from chunks after the failed one.
+        /// `.progress(true)` draws a bar of the cases written on stderr.
         pub fn add_cases(
             &self,
             dataset: impl Into<String>,
@@ -1057,6 +1219,7 @@ macro_rules! operations {
                 dataset: dataset.into(),
                 cases,
                 tags: ::std::vec::Vec::new(),
+                upload: ::core::default::Default::default(),
             }
         }
 
@@ -1134,6 +1297,7 @@ macro_rules! operations {
                 dataset: dataset.into(),
                 cases,
                 on_conflict: $crate::wire::OnConflict::Error,
+                upload: ::core::default::Default::default(),
             }
         }
 
@@ -1152,6 +1316,7 @@ macro_rules! operations {
                 dataset,
                 cases,
                 on_case_conflict: $crate::wire::OnConflict::Update,
+                upload: ::core::default::Default::default(),
             }
         }
     };

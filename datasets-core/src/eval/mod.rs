@@ -38,8 +38,6 @@ mod evaluator;
 #[cfg(feature = "eval")]
 mod file;
 #[cfg(feature = "eval")]
-mod progress;
-#[cfg(feature = "eval")]
 mod render;
 #[cfg(feature = "eval")]
 mod report;

@@ -19,12 +19,12 @@ use super::Dataset;
 use super::evaluator::{
     EvaluationValue, Evaluator, EvaluatorContext, EvaluatorOutput, EvaluatorRegistry,
 };
-use super::progress::Progress;
 use super::report::{
     EvaluationReport, EvaluationResult, EvaluatorFailure, FailureKind, ReportCase,
     ReportCaseFailure,
 };
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::wire::EvaluatorSpec;
 
 tokio::task_local! {

@@ -36,7 +36,11 @@ impl Progress {
     }
 
     pub(crate) fn advance(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.advance_by(1);
+    }
+
+    pub(crate) fn advance_by(&self, steps: usize) {
+        let done = self.done.fetch_add(steps, Ordering::Relaxed) + steps;
         self.draw(done, done == self.total);
     }
 
@@ -57,18 +61,55 @@ impl Progress {
             return;
         }
         *last = Some(now);
-        let filled = (done * WIDTH).checked_div(self.total).unwrap_or(WIDTH);
+        let line = self.line(done, self.started.elapsed());
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(line.as_bytes());
+        let _ = stderr.flush();
+    }
+
+    /// The bar's text after `done` steps, `elapsed` in.
+    fn line(&self, done: usize, elapsed: Duration) -> String {
+        let filled = (done * WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
         let bar = format!("{}{}", "━".repeat(filled), "╌".repeat(WIDTH - filled));
-        let elapsed = self.started.elapsed().as_secs();
-        let line = format!(
+        let elapsed = elapsed.as_secs();
+        format!(
             "\r{} {bar} {done}/{} {}:{:02}",
             self.label,
             self.total,
             elapsed / 60,
             elapsed % 60
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_fills_in_proportion_and_never_overflows() {
+        let progress = Progress::new(Some(false), 200, "Uploading cases".into());
+        let line = progress.line(50, Duration::from_secs(75));
+        assert_eq!(
+            line,
+            format!(
+                "\rUploading cases {}{} 50/200 1:15",
+                "━".repeat(7),
+                "╌".repeat(23)
+            )
         );
-        let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(line.as_bytes());
-        let _ = stderr.flush();
+        assert!(
+            progress
+                .line(200, Duration::ZERO)
+                .contains(&"━".repeat(WIDTH))
+        );
+        // More steps than announced (a retried chunk) still draws a full bar.
+        assert!(progress.line(250, Duration::ZERO).contains("250/200"));
+        // Nothing to do is done.
+        let empty = Progress::new(Some(false), 0, "Nothing".into());
+        assert!(empty.line(0, Duration::ZERO).contains(&"━".repeat(WIDTH)));
     }
 }
