@@ -68,6 +68,8 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// The one permit to use `writer`.
+    write_permit: Arc<tokio::sync::Semaphore>,
     readers: Mutex<Vec<Connection>>,
     /// One permit per read connection.
     read_permits: Arc<tokio::sync::Semaphore>,
@@ -93,6 +95,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
+                write_permit: Arc::new(tokio::sync::Semaphore::new(1)),
                 readers: Mutex::new(Vec::new()),
                 read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 schemas: SchemaCache::default(),
@@ -111,8 +114,18 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>, &Inner) -> Result<T, StoreError> + Send + 'static,
     {
+        // Writers queue here, in order and without a thread each; only the
+        // one holding the permit takes a thread for the connection.
+        let permit = self
+            .inner
+            .write_permit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".to_owned()))?;
         let inner = self.inner.clone();
         run_blocking(move || {
+            let _permit = permit;
             let mut conn = lock(&inner.writer);
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
