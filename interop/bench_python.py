@@ -13,31 +13,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
 from importlib.metadata import version
 
 from pydantic_evals import Case, Dataset
 
 from logfire.experimental.api_client import LogfireAPIClient
 
+from qa_types import AnswerOutput, CaseMetadata, QuestionInput
 
-@dataclass
-class QuestionInput:
-    question: str
-    context: str | None = None
-
-
-@dataclass
-class AnswerOutput:
-    answer: str
-    confidence: float
-
-
-@dataclass
-class CaseMetadata:
-    category: str
-    difficulty: str
-    reviewed: bool = False
 
 
 def main() -> None:

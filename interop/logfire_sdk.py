@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass
 
 from pydantic_evals import Case, Dataset
 from pydantic_evals.evaluators import EqualsExpected, IsInstance
@@ -23,24 +22,8 @@ from logfire.experimental.api_client import (
     LogfireAPIClient,
 )
 
+from qa_types import AnswerOutput, CaseMetadata, QuestionInput
 
-@dataclass
-class QuestionInput:
-    question: str
-    context: str | None = None
-
-
-@dataclass
-class AnswerOutput:
-    answer: str
-    confidence: float
-
-
-@dataclass
-class CaseMetadata:
-    category: str
-    difficulty: str
-    reviewed: bool = False
 
 
 NAME = 'qa-golden-set'

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +28,8 @@ from pydantic_evals import Case, Dataset
 from pydantic_evals.evaluators import Contains, Equals, EqualsExpected, IsInstance, MaxDuration
 from pydantic_evals.evaluators.spec import EvaluatorSpec
 
+from qa_types import AnswerOutput, CaseMetadata, QuestionInput
 
-@dataclass
-class QuestionInput:
-    question: str
-    context: str | None = None
-
-
-@dataclass
-class AnswerOutput:
-    answer: str
-    confidence: float
-
-
-@dataclass
-class CaseMetadata:
-    category: str
-    difficulty: str
-    reviewed: bool = False
 
 
 QaDataset = Dataset[QuestionInput, AnswerOutput, CaseMetadata]

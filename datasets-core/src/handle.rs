@@ -351,18 +351,7 @@ impl<D: DatasetSchema, M> AddCases<D, M> {
         self
     }
 
-    /// Uploads up to `requests` chunks at once; see
-    /// [`client::AddCases::concurrency`].
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.upload.concurrency = requests.max(1);
-        self
-    }
-
-    /// Draws a progress bar of the cases written on stderr.
-    pub fn progress(mut self, show: bool) -> Self {
-        self.upload.progress = show;
-        self
-    }
+    client::upload_options!();
 
     async fn run(self) -> Result<Vec<StoredCaseOf<D>>> {
         let cases = self.cases.into_iter().collect::<Result<Vec<_>>>()?;
@@ -641,18 +630,7 @@ pub struct Push<D, M = Async> {
 }
 
 impl<D: DatasetSchema, M> Push<D, M> {
-    /// Uploads up to `requests` chunks of cases at once; see
-    /// [`client::AddCases::concurrency`].
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.upload.concurrency = requests.max(1);
-        self
-    }
-
-    /// Draws a progress bar of the cases written on stderr.
-    pub fn progress(mut self, show: bool) -> Self {
-        self.upload.progress = show;
-        self
-    }
+    client::upload_options!();
 
     async fn run(self) -> Result<crate::wire::DatasetDetail> {
         let cases = self.cases?;

@@ -17,12 +17,12 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub(crate) use ops::UploadOptions;
 pub use ops::{
     AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteDataset, ExportDataset,
     GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset, UpdateCase,
     UpdateDataset,
 };
+pub(crate) use ops::{UploadOptions, upload_options};
 pub use pages::{CaseIter, CaseStream, DEFAULT_PAGE_SIZE};
 pub use retry::RetryPolicy;
 

@@ -68,6 +68,30 @@ impl Default for UploadOptions {
     }
 }
 
+/// The `.concurrency(n)` and `.progress(show)` methods of a builder that
+/// uploads cases through an `upload: UploadOptions` field.
+macro_rules! upload_options {
+    () => {
+        /// Sends up to `requests` chunks at once (default 1). With 1, cases
+        /// land in the order given; with more, each chunk's cases keep their
+        /// order but chunks may land in any order, which can be faster over
+        /// a slow link. See
+        /// [`DatasetsClient::add_cases`](crate::DatasetsClient::add_cases)
+        /// for what a failed chunk leaves written.
+        pub fn concurrency(mut self, requests: usize) -> Self {
+            self.upload.concurrency = requests.max(1);
+            self
+        }
+
+        /// Draws a progress bar of the cases written on stderr.
+        pub fn progress(mut self, show: bool) -> Self {
+            self.upload.progress = show;
+            self
+        }
+    };
+}
+pub(crate) use upload_options;
+
 /// One request's worth of cases.
 struct Chunk {
     index: usize,
@@ -663,20 +687,7 @@ impl<M> AddCases<M> {
         self
     }
 
-    /// Sends up to `requests` chunks at once (default 1). With 1, cases land
-    /// in the order given; with more, each chunk's cases keep their order
-    /// but chunks may land in any order, which can be faster over a slow
-    /// link. See [`DatasetsClient::add_cases`].
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.upload.concurrency = requests.max(1);
-        self
-    }
-
-    /// Draws a progress bar of the cases written on stderr.
-    pub fn progress(mut self, show: bool) -> Self {
-        self.upload.progress = show;
-        self
-    }
+    upload_options!();
 
     pub(crate) async fn run(mut self) -> Result<Vec<CaseDetail>> {
         let path = dataset_path(&self.dataset, "cases/bulk/")?;
@@ -959,17 +970,7 @@ impl<M> ImportCases<M> {
         self
     }
 
-    /// Sends up to `requests` chunks at once; see [`AddCases::concurrency`].
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.upload.concurrency = requests.max(1);
-        self
-    }
-
-    /// Draws a progress bar of the cases written on stderr.
-    pub fn progress(mut self, show: bool) -> Self {
-        self.upload.progress = show;
-        self
-    }
+    upload_options!();
 
     pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let path = dataset_path(&self.dataset, "import/")?;
@@ -1019,17 +1020,7 @@ impl<M> PushDataset<M> {
         self
     }
 
-    /// Uploads up to `requests` chunks of cases at once; see [`AddCases::concurrency`].
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.upload.concurrency = requests.max(1);
-        self
-    }
-
-    /// Draws a progress bar of the cases written on stderr.
-    pub fn progress(mut self, show: bool) -> Self {
-        self.upload.progress = show;
-        self
-    }
+    upload_options!();
 
     pub(crate) async fn run(self) -> Result<DatasetDetail> {
         let name = self.dataset.name.clone();
