@@ -674,6 +674,21 @@ struct Scored {
     labels: BTreeMap<String, EvaluationResult<String>>,
 }
 
+/// One named result of an evaluator, from the spec that gave it.
+fn result<T>(
+    name: &str,
+    value: T,
+    reason: Option<String>,
+    source: &Option<EvaluatorSpec>,
+) -> EvaluationResult<T> {
+    EvaluationResult {
+        name: name.to_owned(),
+        value,
+        reason,
+        source: source.clone(),
+    }
+}
+
 impl Scored {
     fn add(&mut self, named: NamedOutput, source: Option<EvaluatorSpec>) {
         for raw in named.output.results {
@@ -686,33 +701,17 @@ impl Scored {
             }
             self.seen.insert(name.clone());
             let reason = raw.reason;
-            let source = source.clone();
             match raw.value {
                 EvaluationValue::Assertion(value) => {
-                    let result = EvaluationResult {
-                        name: name.clone(),
-                        value,
-                        reason,
-                        source,
-                    };
+                    let result = result(&name, value, reason, &source);
                     self.assertions.insert(name, result);
                 }
                 EvaluationValue::Score(value) => {
-                    let result = EvaluationResult {
-                        name: name.clone(),
-                        value,
-                        reason,
-                        source,
-                    };
+                    let result = result(&name, value, reason, &source);
                     self.scores.insert(name, result);
                 }
                 EvaluationValue::Label(value) => {
-                    let result = EvaluationResult {
-                        name: name.clone(),
-                        value,
-                        reason,
-                        source,
-                    };
+                    let result = result(&name, value, reason, &source);
                     self.labels.insert(name, result);
                 }
             }
