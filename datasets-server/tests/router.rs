@@ -718,6 +718,86 @@ async fn bulk_is_all_or_nothing_and_names_every_invalid_case() {
     assert_eq!(app.case_count("qa").await, 7);
 }
 
+/// Requests of many cases are checked on a second thread while the first
+/// writes them; the guarantees are the same as for a few.
+#[tokio::test]
+async fn large_bulk_and_import_requests_keep_every_guarantee() {
+    let app = TestApp::new().await;
+    app.create_dataset(qa_dataset("qa")).await;
+    let many = |from: usize, to: usize| -> Vec<Value> {
+        (from..to).map(|i| qa_case(&format!("c{i}"))).collect()
+    };
+
+    // Invalid cases far apart, the first after many valid ones: every one
+    // is named, nothing is stored.
+    let mut cases = many(0, 3_000);
+    cases[1_500]["inputs"] = json!({});
+    cases[2_999]["metadata"]["difficulty"] = json!(3);
+    let (status, body) = app
+        .post("/v1/datasets/qa/cases/bulk/", json!({"cases": cases}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        locs(&body),
+        [
+            "body.cases.1500.inputs",
+            "body.cases.2999.metadata.difficulty"
+        ]
+    );
+    assert_eq!(app.case_count("qa").await, 0);
+
+    // All valid: all written, answered in order.
+    let (status, created) = app
+        .post(
+            "/v1/datasets/qa/cases/bulk/",
+            json!({"cases": many(0, 3_000)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let names: Vec<String> = created
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        (0..3_000).map(|i| format!("c{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(app.case_count("qa").await, 3_000);
+
+    // A taken name deep in a large request is a 409 and writes nothing,
+    // even when an invalid case follows it.
+    let mut cases = many(3_000, 5_000);
+    cases[1_200] = qa_case("c7");
+    cases[1_900]["inputs"] = json!({});
+    let (status, body) = app
+        .post("/v1/datasets/qa/cases/bulk/", json!({"cases": cases}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("c7"));
+    assert_eq!(app.case_count("qa").await, 3_000);
+
+    // A large upsert: existing names updated in place, new ones added.
+    let mut cases = many(2_000, 4_000);
+    for case in &mut cases {
+        case["tags"] = json!(["second"]);
+    }
+    let (status, imported) = app
+        .post(
+            "/v1/datasets/qa/import/?on_conflict=update",
+            json!({"cases": cases}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    let imported = imported.as_array().unwrap();
+    assert_eq!(imported.len(), 2_000);
+    assert_eq!(imported[0]["name"], "c2000");
+    assert_eq!(imported[0]["version"], 2, "updated in place");
+    assert_eq!(imported[1_999]["version"], 1, "new");
+    assert_eq!(app.case_count("qa").await, 4_000);
+}
+
 #[tokio::test]
 async fn update_a_case_partially() {
     let app = TestApp::new().await;

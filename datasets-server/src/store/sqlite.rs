@@ -432,6 +432,10 @@ fn replace_tags(
     insert_tags(conn, dataset_pk, case_pk, tags)
 }
 
+/// The statement that indexes a case's tags.
+const INSERT_TAG: &str =
+    "INSERT OR IGNORE INTO case_tags (case_pk, dataset_pk, tag) VALUES (?1, ?2, ?3)";
+
 /// Indexes a new case's tags.
 fn insert_tags(
     conn: &Connection,
@@ -442,11 +446,16 @@ fn insert_tags(
     if tags.is_empty() {
         return Ok(());
     }
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO case_tags (case_pk, dataset_pk, tag) VALUES (?1, ?2, ?3)",
-        )
-        .map_err(backend)?;
+    let mut insert = conn.prepare_cached(INSERT_TAG).map_err(backend)?;
+    write_tags(&mut insert, dataset_pk, case_pk, tags)
+}
+
+fn write_tags(
+    insert: &mut rusqlite::Statement<'_>,
+    dataset_pk: i64,
+    case_pk: i64,
+    tags: &[String],
+) -> Result<(), StoreError> {
     for tag in tags {
         insert
             .execute(params![case_pk, dataset_pk, tag])
@@ -535,6 +544,72 @@ fn check_incoming(
     Ok(())
 }
 
+/// Requests of at least this many cases check and encode them on a second
+/// thread while this one writes them, so that the two cores of a small
+/// machine share the work; below it a thread costs more than it saves.
+const PIPELINE_MIN_CASES: usize = 256;
+
+/// Checks each case of a request against the schemas and hands the valid
+/// ones, encoded, to `write`, in order. After the first invalid case nothing
+/// more is written but every case is still checked, so that the 422 names
+/// them all (the caller's transaction then rolls back). An error of `write`
+/// ends it at once.
+fn each_valid_case(
+    schemas: &CompiledSchemas,
+    cases: &IncomingCases,
+    incoming: Vec<IncomingCase>,
+    mut write: impl FnMut(EncodedCase) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    // Checks the cases; `send` gets the valid ones before the first invalid
+    // one, and answers false to stop everything (the write failed).
+    let check = |incoming: Vec<IncomingCase>, send: &mut dyn FnMut(EncodedCase) -> bool| {
+        let mut issues = Vec::new();
+        for (index, case) in incoming.into_iter().enumerate() {
+            if !schemas.is_empty() {
+                check_incoming(schemas, cases, &case, index, &mut issues)?;
+            }
+            if issues.is_empty() && !send(EncodedCase::new(cases, case)) {
+                break;
+            }
+        }
+        Ok::<_, StoreError>(issues)
+    };
+    let issues = if incoming.len() < PIPELINE_MIN_CASES {
+        let mut failed = None;
+        let issues = check(incoming, &mut |case| match write(case) {
+            Ok(()) => true,
+            Err(err) => {
+                failed = Some(err);
+                false
+            }
+        })?;
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        issues
+    } else {
+        std::thread::scope(|scope| {
+            let (to_writer, encoded) = std::sync::mpsc::sync_channel(1024);
+            let checker = scope.spawn(move || {
+                // A send fails once the writer has stopped.
+                check(incoming, &mut |case| to_writer.send(case).is_ok())
+            });
+            for case in encoded {
+                // Returning drops the receiver, which stops the checker.
+                write(case)?;
+            }
+            checker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?
+    };
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(cap_issues(issues)))
+    }
+}
+
 /// Tags keep their first-seen order, without repeats.
 fn dedup_tags(tags: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
@@ -560,23 +635,44 @@ impl Stamp {
     }
 }
 
+/// The statements that write new cases, prepared once per request rather
+/// than looked up in the statement cache for every case.
+struct CaseInserts<'c> {
+    conn: &'c Connection,
+    case: rusqlite::CachedStatement<'c>,
+    tag: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> CaseInserts<'c> {
+    fn new(conn: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn,
+            case: conn
+                .prepare_cached(
+                    "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata,
+                         evaluators, source_trace_id, source_span_id, tags, version, created_at,
+                         updated_at, created_by, updated_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?12)",
+                )
+                .map_err(backend)?,
+            tag: conn.prepare_cached(INSERT_TAG).map_err(backend)?,
+        })
+    }
+}
+
 fn insert_case(
-    tx: &Connection,
+    inserts: &mut CaseInserts<'_>,
     dataset: &DatasetRow,
     stamp: &Stamp,
     case: EncodedCase,
 ) -> Result<(i64, CaseRecord), StoreError> {
     let tags = case.tags.unwrap_or_default();
     let tags_json = to_json_text(&tags);
-    tx.prepare_cached(
-        "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata, evaluators,
-             source_trace_id, source_span_id, tags, version, created_at, updated_at,
-             created_by, updated_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?12)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            case.id.to_string(),
+    let mut id = uuid::Uuid::encode_buffer();
+    inserts
+        .case
+        .execute(params![
+            &*case.id.hyphenated().encode_lower(&mut id),
             dataset.pk,
             case.name,
             case.inputs,
@@ -589,17 +685,16 @@ fn insert_case(
             stamp.at_text,
             stamp.actor_text,
         ])
-    })
-    .map_err(|err| match err {
-        rusqlite::Error::SqliteFailure(e, _)
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            name_taken(case.name.as_deref().unwrap_or_default())
-        }
-        other => backend(other),
-    })?;
-    let pk = tx.last_insert_rowid();
-    insert_tags(tx, dataset.pk, pk, &tags)?;
+        .map_err(|err| match err {
+            rusqlite::Error::SqliteFailure(e, _)
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                name_taken(case.name.as_deref().unwrap_or_default())
+            }
+            other => backend(other),
+        })?;
+    let pk = inserts.conn.last_insert_rowid();
+    write_tags(&mut inserts.tag, dataset.pk, pk, &tags)?;
     let record = CaseRecord {
         id: case.id,
         dataset_id: dataset.detail.id,
@@ -1194,20 +1289,10 @@ impl Store for SqliteStore {
             let upsert = mode == InsertMode::Import(OnConflict::Update);
             let mut records = Vec::with_capacity(cases.cases.len());
             let mut pks = Vec::with_capacity(cases.cases.len());
-            let mut issues = Vec::new();
             let mut inserted = 0i64;
             let incoming = std::mem::take(&mut cases.cases);
-            // One pass: validate each case and write it; after the first
-            // invalid one, only validate, so the 422 names every invalid case,
-            // and the transaction is rolled back.
-            for (index, case) in incoming.into_iter().enumerate() {
-                if !schemas.is_empty() {
-                    check_incoming(&schemas, &cases, &case, index, &mut issues)?;
-                }
-                if !issues.is_empty() {
-                    continue;
-                }
-                let case = EncodedCase::new(&cases, case);
+            let mut inserts = CaseInserts::new(tx)?;
+            each_valid_case(&schemas, &cases, incoming, |case| {
                 // Only an upsert looks names up; otherwise a taken name fails
                 // the insert on the unique index, which is cheaper than asking.
                 let existing = match &case.name {
@@ -1218,15 +1303,13 @@ impl Store for SqliteStore {
                     Some(pk) => (pk, overwrite_case(tx, &dataset, pk, &stamp, case)?),
                     None => {
                         inserted += 1;
-                        insert_case(tx, &dataset, &stamp, case)?
+                        insert_case(&mut inserts, &dataset, &stamp, case)?
                     }
                 };
                 pks.push(pk);
                 records.push(record);
-            }
-            if !issues.is_empty() {
-                return Err(StoreError::Invalid(cap_issues(issues)));
-            }
+                Ok(())
+            })?;
             tx.prepare_cached("UPDATE datasets SET case_count = case_count + ?2 WHERE pk = ?1")
                 .and_then(|mut stmt| stmt.execute(params![dataset.pk, inserted]))
                 .map_err(backend)?;
