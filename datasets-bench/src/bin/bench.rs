@@ -14,6 +14,9 @@
 //! - the store's limit: the same rows, with the same tables and indexes,
 //!   inserted straight into SQLite in one transaction through a prepared
 //!   statement, then scanned back; import as a fraction of that rate;
+//! - both done `--repeat` times (3 by default), into a fresh dataset and a
+//!   fresh database file each time, the median reported (every run is in
+//!   the JSON), since one run on a small machine varies by ±10%;
 //! - export: `GET /export/`, the whole answer read;
 //! - paginated listing: the client's case stream, 1,000 per page, decoded;
 //! - get-case latency under 32 concurrent clients, p50 and p99;
@@ -52,6 +55,10 @@ struct Args {
     /// Get-case requests per size, spread over 32 clients.
     #[arg(long, default_value_t = 20_000)]
     gets: usize,
+    /// Imports (and raw SQLite inserts) per size, each into a fresh
+    /// dataset (and database file); the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
     /// Where to write the results.
     #[arg(long, default_value = "target/datasets-bench")]
     out: PathBuf,
@@ -70,7 +77,7 @@ fn main() {
     let mut sizes = Vec::new();
     for &n in &args.sizes {
         eprintln!("\n== {n} cases");
-        sizes.push(runtime.block_on(size_run(&binary, n, args.gets)));
+        sizes.push(runtime.block_on(size_run(&binary, n, args.gets, args.repeat.max(1))));
     }
     let python = if args.no_python {
         None
@@ -118,42 +125,62 @@ fn bodies(n: usize) -> Vec<Vec<u8>> {
     bodies
 }
 
-async fn size_run(binary: &Path, n: usize, gets: usize) -> Value {
+async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value {
     let server = ServerChild::start(binary);
     let client = server.client();
     let http = reqwest::Client::new();
     let base = server.base_url.clone();
-    client
-        .create_dataset("bench")
-        .body(serde_json::from_value(dataset_body("bench")).unwrap())
-        .await
-        .unwrap();
-
     let bodies = bodies(n);
     let megabytes: f64 = bodies.iter().map(Vec::len).sum::<usize>() as f64 / 1048576.0;
-    eprintln!("import: {} requests, {megabytes:.1} MiB", bodies.len());
-    let started = Instant::now();
-    for body in bodies {
-        let answer = http
-            .post(format!("{base}/v1/datasets/bench/cases/bulk/"))
-            .bearer_auth(KEY)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+    let mut imports = Vec::new();
+    let mut raw_inserts = Vec::new();
+    let mut raw_scans = Vec::new();
+    // The first dataset, "bench-0", is the one exported, listed and read.
+    for round in 0..repeat {
+        let dataset = format!("bench-{round}");
+        client
+            .create_dataset(&dataset)
+            .body(serde_json::from_value(dataset_body(&dataset)).unwrap())
             .await
             .unwrap();
-        assert_eq!(answer.status().as_u16(), 201);
-        answer.bytes().await.unwrap();
-    }
-    let import = started.elapsed();
+        eprintln!(
+            "import {}/{repeat}: {} requests, {megabytes:.1} MiB",
+            round + 1,
+            bodies.len()
+        );
+        let started = Instant::now();
+        for body in &bodies {
+            let answer = http
+                .post(format!("{base}/v1/datasets/{dataset}/cases/bulk/"))
+                .bearer_auth(KEY)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 201);
+            answer.bytes().await.unwrap();
+        }
+        imports.push(started.elapsed());
 
-    eprintln!("store limit: the same rows straight into SQLite...");
-    let (raw_insert, raw_scan) = raw_sqlite(n, server.folder());
+        eprintln!(
+            "store limit {}/{repeat}: the same rows straight into SQLite...",
+            round + 1
+        );
+        let (insert, scan) = raw_sqlite(n, &server.folder().join(format!("raw-{round}.db")));
+        raw_inserts.push(insert);
+        raw_scans.push(scan);
+    }
+    let (import, raw_insert, raw_scan) = (
+        median(&mut imports),
+        median(&mut raw_inserts),
+        median(&mut raw_scans),
+    );
 
     eprintln!("export...");
     let started = Instant::now();
     let answer = http
-        .get(format!("{base}/v1/datasets/bench/export/"))
+        .get(format!("{base}/v1/datasets/bench-0/export/"))
         .bearer_auth(KEY)
         .send()
         .await
@@ -163,7 +190,7 @@ async fn size_run(binary: &Path, n: usize, gets: usize) -> Value {
 
     eprintln!("paginated listing...");
     let started = Instant::now();
-    let mut stream = client.list_cases("bench").page_size(1_000).stream();
+    let mut stream = client.list_cases("bench-0").page_size(1_000).stream();
     let mut listed = 0usize;
     let mut ids = Vec::new();
     while let Some(case) = stream.next().await {
@@ -187,7 +214,7 @@ async fn size_run(binary: &Path, n: usize, gets: usize) -> Value {
             for _ in 0..gets / CLIENTS {
                 let id = ids[rng.usize(0..ids.len())];
                 let began = Instant::now();
-                client.get_case("bench", id).await.unwrap();
+                client.get_case("bench-0", id).await.unwrap();
                 times.push(began.elapsed());
             }
             times
@@ -204,9 +231,12 @@ async fn size_run(binary: &Path, n: usize, gets: usize) -> Value {
     json!({
         "cases": n,
         "import_s": seconds(import),
+        "repeat": repeat,
+        "import_s_all": imports.iter().map(|d| seconds(*d)).collect::<Vec<_>>(),
         "import_cases_per_s": rate(import),
         "import_mib": megabytes,
         "raw_sqlite_insert_s": seconds(raw_insert),
+        "raw_sqlite_insert_s_all": raw_inserts.iter().map(|d| seconds(*d)).collect::<Vec<_>>(),
         "raw_sqlite_cases_per_s": rate(raw_insert),
         "import_fraction_of_raw": seconds(raw_insert) / seconds(import),
         "raw_sqlite_scan_s": seconds(raw_scan),
@@ -221,11 +251,17 @@ async fn size_run(binary: &Path, n: usize, gets: usize) -> Value {
     })
 }
 
+/// The middle of `times` (sorted in place).
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
 /// The same rows as an import of `n` cases, with the server's tables and
-/// indexes, inserted in one transaction through prepared statements, then
-/// read back: the store's own speed limit.
-fn raw_sqlite(n: usize, folder: &Path) -> (Duration, Duration) {
-    let conn = rusqlite::Connection::open(folder.join("raw.db")).unwrap();
+/// indexes, inserted in one transaction through prepared statements into a
+/// new database at `path`, then read back: the store's own speed limit.
+fn raw_sqlite(n: usize, path: &Path) -> (Duration, Duration) {
+    let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA temp_store = MEMORY;",
@@ -400,6 +436,11 @@ fn render(sizes: &[Value], python: Option<&Value>) -> String {
             f("get_case_p50_ms"),
             f("get_case_p99_ms"),
             f("server_peak_rss_mib"),
+        ));
+    }
+    if let Some(repeat) = sizes.first().and_then(|size| size["repeat"].as_u64()) {
+        out.push_str(&format!(
+            "\nImport and store limit: the median of {repeat} runs each.\n"
         ));
     }
     if let Some(python) = python {
