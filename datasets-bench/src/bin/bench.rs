@@ -19,7 +19,8 @@
 //!   the JSON), since one run on a small machine varies by ±10%;
 //! - export: `GET /export/`, the whole answer read;
 //! - paginated listing: the client's case stream, 1,000 per page, decoded;
-//! - get-case latency under 32 concurrent clients, p50 and p99;
+//! - get-case latency under 32 concurrent clients, p50 and p99, after ten
+//!   untimed requests per client that open and warm its connection;
 //! - the server's peak resident memory.
 //!
 //! Then, on one fresh server, 10,000 cases pushed and exported typed by the
@@ -65,6 +66,8 @@ struct Args {
 }
 
 const CLIENTS: usize = 32;
+/// Untimed get-case requests per client before the timed ones.
+const WARM_UP_GETS: usize = 10;
 const REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() {
@@ -210,6 +213,11 @@ async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value 
         let (client, ids) = (server.client(), ids.clone());
         workers.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(worker as u64);
+            // Untimed: each client's connection is opened and warm.
+            for _ in 0..WARM_UP_GETS {
+                let id = ids[rng.usize(0..ids.len())];
+                client.get_case("bench-0", id).await.unwrap();
+            }
             let mut times = Vec::with_capacity(gets / CLIENTS);
             for _ in 0..gets / CLIENTS {
                 let id = ids[rng.usize(0..ids.len())];
