@@ -3,50 +3,15 @@
 //! create have exactly one winner, conditional updates exactly one, and no
 //! request is ever answered 500.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::http::Api;
 use datasets_server::EmbeddedServer;
 use serde_json::{Value, json};
 
 const WRITERS: usize = 8;
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    fn new(server: &EmbeddedServer) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: server.base_url().to_owned(),
-            key: server.api_key().to_owned(),
-        }
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_upserts_of_the_same_names_never_duplicate_or_lose_an_update() {

@@ -2,72 +2,40 @@
 //! case exactly once, in order, while another client inserts; tag filters;
 //! bad limits and cursors. Over a real socket.
 
+mod common;
+
 use std::collections::BTreeSet;
 
+use common::http::Api;
 use datasets_server::{EmbeddedServer, MAX_PAGE_SIZE};
 use serde_json::{Value, json};
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
+/// One page of dataset `qa`: status, cases, next cursor.
+async fn one_page(api: &Api, query: &str) -> (u16, Value, Option<String>) {
+    let path = format!("/v1/datasets/qa/cases/?{query}");
+    let (status, headers, body) = api.answer(reqwest::Method::GET, &path, &[], None).await;
+    let next = headers
+        .get("next-cursor")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, body, next)
 }
 
-impl Api {
-    fn new(server: &EmbeddedServer) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: server.base_url().to_owned(),
-            key: server.api_key().to_owned(),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let answer = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(answer.status().is_success());
-        answer.json().await.unwrap()
-    }
-
-    /// One page: status, cases, next cursor.
-    async fn page(&self, query: &str) -> (u16, Value, Option<String>) {
-        let answer = self
-            .http
-            .get(format!("{}/v1/datasets/qa/cases/?{query}", self.base))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap();
-        let next = answer
-            .headers()
-            .get("next-cursor")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (answer.status().as_u16(), answer.json().await.unwrap(), next)
-    }
-
-    /// Every page of a listing.
-    async fn all_pages(&self, query: &str) -> (Vec<Value>, usize) {
-        let (mut cases, mut pages) = (Vec::new(), 0);
-        let mut cursor: Option<String> = None;
-        loop {
-            let query = match &cursor {
-                Some(cursor) => format!("{query}&cursor={cursor}"),
-                None => query.to_owned(),
-            };
-            let (status, page, next) = self.page(&query).await;
-            assert_eq!(status, 200, "{page}");
-            pages += 1;
-            cases.extend(page.as_array().unwrap().iter().cloned());
-            match next {
-                Some(next) => cursor = Some(next),
-                None => return (cases, pages),
-            }
+/// Every page of a listing of `qa`, and how many pages there were.
+async fn all_pages(api: &Api, query: &str) -> (Vec<Value>, usize) {
+    let (mut cases, mut pages) = (Vec::new(), 0);
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(cursor) => format!("{query}&cursor={cursor}"),
+            None => query.to_owned(),
+        };
+        let (status, page, next) = one_page(api, &query).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        cases.extend(page.as_array().unwrap().iter().cloned());
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return (cases, pages),
         }
     }
 }
@@ -97,7 +65,7 @@ async fn pages_hold_every_case_once_in_order_while_another_client_inserts() {
             tokio::task::yield_now().await;
         }
     });
-    let (listed, pages) = api.all_pages("limit=37").await;
+    let (listed, pages) = all_pages(&api, "limit=37").await;
     writer.await.unwrap();
 
     let numbers: Vec<u64> = listed
@@ -118,7 +86,7 @@ async fn pages_hold_every_case_once_in_order_while_another_client_inserts() {
     }
     assert!(pages >= 1000 / 37, "{pages} pages");
     // Once the writer is done, a listing sees everything.
-    let (all, _) = api.all_pages("limit=500").await;
+    let (all, _) = all_pages(&api, "limit=500").await;
     assert_eq!(all.len(), 1500);
 }
 
@@ -129,21 +97,21 @@ async fn pages_follow_the_tag_filter_and_stop_without_a_cursor() {
     api.post("/v1/datasets/", json!({"name": "qa"})).await;
     api.post("/v1/datasets/qa/cases/bulk/", numbered(0, 100))
         .await;
-    let (odd, pages) = api.all_pages("tags=odd&limit=10").await;
+    let (odd, pages) = all_pages(&api, "tags=odd&limit=10").await;
     assert_eq!((odd.len(), pages), (50, 5));
     assert!(odd.iter().all(|c| c["tags"] == json!(["odd"])));
     // An exact last page ends without a cursor: no empty page to fetch.
-    let (_, page, next) = api.page("limit=100").await;
+    let (_, page, next) = one_page(&api, "limit=100").await;
     assert_eq!((page.as_array().unwrap().len(), next), (100, None));
     // Without limit or cursor, the whole list, as the protocol has it.
-    let (status, everything, next) = api.page("").await;
+    let (status, everything, next) = one_page(&api, "").await;
     assert_eq!(
         (status, everything.as_array().unwrap().len(), next),
         (200, 100, None)
     );
     // A cursor alone pages with the default size.
-    let (_, first, cursor) = api.page("limit=1").await;
-    let (_, rest, _) = api.page(&format!("cursor={}", cursor.unwrap())).await;
+    let (_, first, cursor) = one_page(&api, "limit=1").await;
+    let (_, rest, _) = one_page(&api, &format!("cursor={}", cursor.unwrap())).await;
     assert_eq!(rest.as_array().unwrap().len(), 99);
     assert_ne!(rest[0]["id"], first[0]["id"]);
 }
@@ -162,7 +130,7 @@ async fn bad_limits_and_cursors_are_422_at_their_query_parameter() {
         ("cursor=abc", "cursor"),
         ("limit=5&cursor=v1.zz", "cursor"),
     ] {
-        let (status, body, _) = api.page(query).await;
+        let (status, body, _) = one_page(&api, query).await;
         assert_eq!(status, 422, "{query}: {body}");
         assert_eq!(
             body["detail"][0]["loc"],
