@@ -7,4 +7,4 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 DATASETS_INTEROP_PYTHON="$(bash scripts/interop-venv.sh)"
 export DATASETS_INTEROP_PYTHON
-cargo test --workspace
+cargo test --workspace --no-fail-fast

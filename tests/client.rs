@@ -741,10 +741,9 @@ async fn a_case_stream_follows_the_cursor_a_page_at_a_time() {
 
 #[tokio::test]
 async fn an_export_larger_than_the_body_limit_arrives_whole() {
-    let server = EmbeddedServer::with_config(datasets_server::ServerConfig {
-        body_limit: 64 * 1024,
-    })
-    .unwrap();
+    let server =
+        EmbeddedServer::with_config(datasets_server::ServerConfig::default().body_limit(64 * 1024))
+            .unwrap();
     let client = DatasetsClient::builder()
         .api_key(server.api_key())
         .base_url(server.base_url())

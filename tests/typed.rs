@@ -232,7 +232,7 @@ async fn the_server_enforces_what_the_schema_says_and_rust_cannot() {
         .add_case(Case::new(question("q")).expected_output(answer("a", 1.5)))
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(422));
+    assert_eq!(err.status(), Some(422), "{err:?}");
     let issue = &err.issues()[0];
     assert_eq!(
         issue.to_string().split(':').next().unwrap(),
@@ -263,7 +263,7 @@ async fn a_stored_case_that_no_longer_fits_names_its_id_and_path() {
     assert!(text.contains("`expected_output.confidence`"), "{text}");
     // And ensure refuses to put a schema on it that its case breaks.
     let err = client.dataset::<QaGoldenSet>().ensure().await.unwrap_err();
-    assert_eq!(err.status(), Some(422));
+    assert_eq!(err.status(), Some(422), "{err:?}");
     assert!(err.to_string().contains(&raw.id.to_string()), "{err}");
 }
 

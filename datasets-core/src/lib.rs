@@ -24,6 +24,7 @@ mod patch;
 mod progress;
 #[cfg(feature = "client")]
 pub mod schema;
+pub mod strict;
 pub mod wire;
 
 pub use case::{Case, StoredCase};

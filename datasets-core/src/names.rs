@@ -4,11 +4,31 @@
 pub const DATASET_NAME_MAX_LEN: usize = 255;
 
 /// The rule a dataset name must follow, as written in error messages.
-pub const DATASET_NAME_RULE: &str = "names must match ^[a-zA-Z0-9][a-zA-Z0-9._-]*$ and be at most 255 characters: \
-     start with a letter or digit, then letters, digits, dots, hyphens and underscores";
+pub const DATASET_NAME_RULE: &str = "names must match ^[a-zA-Z0-9][a-zA-Z0-9._-]*$, be at most 255 characters \
+     and not be a UUID: start with a letter or digit, then letters, digits, dots, hyphens and underscores";
+
+/// Whether `name` is written as a UUID (32 hex digits, or 8-4-4-4-12 with
+/// hyphens, in either case): the forms a path segment resolves as a dataset
+/// id, so a dataset named so would shadow, or be shadowed by, another's id.
+pub fn is_uuid_like(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    match bytes.len() {
+        32 => bytes.iter().all(u8::is_ascii_hexdigit),
+        36 => bytes.iter().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        }),
+        _ => false,
+    }
+}
 
 /// Checks a dataset name against the API's rule (`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`,
-/// at most 255 characters). The error says which rule the name breaks.
+/// at most 255 characters), and that it is not written as a UUID: a path
+/// segment that is a UUID names a dataset by id, so such a name would open
+/// another dataset. The error says which rule the name breaks.
 ///
 /// ```
 /// use datasets_core::validate_dataset_name;
@@ -16,6 +36,7 @@ pub const DATASET_NAME_RULE: &str = "names must match ^[a-zA-Z0-9][a-zA-Z0-9._-]
 /// assert!(validate_dataset_name("qa-golden-set").is_ok());
 /// assert!(validate_dataset_name("-leading-dash").is_err());
 /// assert!(validate_dataset_name("has space").is_err());
+/// assert!(validate_dataset_name("67e55044-10b1-426f-9247-bb680e5fe0c8").is_err());
 /// ```
 pub fn validate_dataset_name(name: &str) -> Result<(), String> {
     let Some(first) = name.chars().next() else {
@@ -40,6 +61,11 @@ pub fn validate_dataset_name(name: &str) -> Result<(), String> {
             "dataset name {name:?} contains {bad:?}; {DATASET_NAME_RULE}"
         ));
     }
+    if is_uuid_like(name) {
+        return Err(format!(
+            "dataset name {name:?} is a UUID, which names a dataset by its id; {DATASET_NAME_RULE}"
+        ));
+    }
     Ok(())
 }
 
@@ -49,7 +75,18 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_alphabet() {
-        for name in ["a", "0", "qa-golden-set", "v1.2_final", &"x".repeat(255)] {
+        for name in [
+            "a",
+            "0",
+            "qa-golden-set",
+            "v1.2_final",
+            &"x".repeat(255),
+            // Near UUIDs are names: one digit short, a non-hex letter, hyphens misplaced.
+            "67e55044-10b1-426f-9247-bb680e5fe0c",
+            "67e55044-10b1-426f-9247-bb680e5fe0cg",
+            "67e5504410b1-426f-9247-bb680e5fe0c8-",
+            "67e5504410b1426f9247bb680e5fe0c",
+        ] {
             assert!(validate_dataset_name(name).is_ok(), "{name}");
         }
     }
@@ -63,6 +100,9 @@ mod tests {
             ("a b", "contains ' '"),
             ("a/b", "contains '/'"),
             ("é", "starts with 'é'"),
+            ("67e55044-10b1-426f-9247-bb680e5fe0c8", "is a UUID"),
+            ("67E55044-10B1-426F-9247-BB680E5FE0C8", "is a UUID"),
+            ("67e5504410b1426f9247bb680e5fe0c8", "is a UUID"),
         ];
         for (name, reason) in cases {
             let err = validate_dataset_name(name).unwrap_err();

@@ -159,9 +159,29 @@ mod datasets_rule {
         if !first.is_ascii_alphanumeric() {
             return Some(format!("it starts with {first:?}"));
         }
-        name.chars()
+        if let Some(bad) = name
+            .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-            .map(|bad| format!("it contains {bad:?}"))
+        {
+            return Some(format!("it contains {bad:?}"));
+        }
+        is_uuid_like(name).then(|| "it is a UUID, which names a dataset by its id".to_owned())
+    }
+
+    /// As `datasets_core::names::is_uuid_like`.
+    fn is_uuid_like(name: &str) -> bool {
+        let bytes = name.as_bytes();
+        match bytes.len() {
+            32 => bytes.iter().all(u8::is_ascii_hexdigit),
+            36 => bytes.iter().enumerate().all(|(i, b)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_hexdigit()
+                }
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -192,5 +212,14 @@ mod tests {
                 .contains("starts with")
         );
         assert!(datasets_rule::name_problem("").is_some());
+        assert!(
+            datasets_rule::name_problem("67e55044-10b1-426f-9247-bb680e5fe0c8")
+                .unwrap()
+                .contains("UUID")
+        );
+        assert_eq!(
+            datasets_rule::name_problem("67e55044-10b1-426f-9247-bb680e5fe0cx"),
+            None
+        );
     }
 }

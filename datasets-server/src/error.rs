@@ -41,6 +41,9 @@ pub enum ApiError {
     /// 413: the body is over the configured limit.
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// 408: the body stopped arriving; the connection is closed after it.
+    #[error("the request body stalled: nothing arrived for {0:?}; send it again")]
+    RequestTimeout(std::time::Duration),
     /// 422: well-formed but invalid (names, schemas, query values).
     #[error("invalid request")]
     Invalid(Vec<ValidationIssue>),
@@ -75,6 +78,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,6 +130,15 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        // The rest of an unread body would be taken for the next request.
+        if matches!(
+            self,
+            ApiError::RequestTimeout(_) | ApiError::PayloadTooLarge(_)
+        ) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

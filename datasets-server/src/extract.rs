@@ -2,9 +2,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use datasets_core::strict::{self, Strict};
 use datasets_core::wire::{LocSegment, ValidationIssue};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -22,27 +24,124 @@ use crate::store::Idempotency;
 #[derive(Debug)]
 pub(crate) struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = read_body(req, state).await?;
-        parse_json(&bytes).map(JsonBody)
+        parse_json_apart(bytes).await.map(JsonBody)
     }
 }
 
-/// Reads a body within the configured limit.
+/// Bodies at least this long are checked and parsed on the blocking pool:
+/// the scan and the parse are linear, but a few megabytes of them would hold
+/// an async worker (and every request queued on it) for milliseconds.
+pub(crate) const APART_MIN_BYTES: usize = 256 * 1024;
+
+/// [`parse_json`] of an owned body, on the blocking pool when it is large.
+pub(crate) async fn parse_json_apart<T: DeserializeOwned + Send + 'static>(
+    bytes: Bytes,
+) -> Result<T, ApiError> {
+    run_apart(bytes.len(), move || parse_json::<T>(&bytes)).await
+}
+
+/// Runs `work` here when `len` is small, else on the blocking pool.
+pub(crate) async fn run_apart<T: Send + 'static>(
+    len: usize,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if len < APART_MIN_BYTES {
+        return work();
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| ApiError::Internal(format!("body check failed: {err}")))?
+}
+
+/// Whether a `Content-Type` names JSON: `application/json` or
+/// `application/<anything>+json`, with any parameters.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+/// Reads a body within the configured limit and time.
+///
+/// - A `Content-Type` other than JSON is a 422 at `["body"]` (as Logfire's
+///   API answers); without one, the body is read as JSON.
+/// - A `Content-Length` over the limit is a 413 before anything is read; a
+///   body that grows past it while arriving, a 413 as soon as it does.
+/// - A body from which nothing arrives for the body timeout is a 408.
 async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(state.config.body_limit)
-        } else {
-            ApiError::BadRequest(vec![ValidationIssue::new(
+    let limit = state.config.body_limit;
+    let timeout = state.config.body_timeout;
+    if let Some(value) = req.headers().get(header::CONTENT_TYPE) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        if !is_json_media_type(&text) {
+            return Err(ApiError::invalid(
                 vec!["body".into()],
-                rejection.body_text(),
-                "body_unreadable",
-            )])
+                format!(
+                    "the body must be JSON, sent as Content-Type: application/json, \
+                     not {:?}",
+                    text.chars().take(100).collect::<String>()
+                ),
+                "content_type",
+            ));
         }
+    }
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut stream = req.into_body().into_data_stream();
+    let mut first: Option<Bytes> = None;
+    let mut more: Vec<u8> = Vec::new();
+    let mut received = 0usize;
+    loop {
+        let chunk = match tokio::time::timeout(timeout, stream.next()).await {
+            Err(_) => return Err(ApiError::RequestTimeout(timeout)),
+            Ok(None) => break,
+            Ok(Some(Err(err))) => {
+                return Err(ApiError::BadRequest(vec![ValidationIssue::new(
+                    vec!["body".into()],
+                    format!("the body could not be read: {err}"),
+                    "body_unreadable",
+                )]));
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        received += chunk.len();
+        if received > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        match &first {
+            None => first = Some(chunk),
+            Some(head) => {
+                if more.is_empty() {
+                    let capacity = announced.map_or(0, |n| n as usize).max(received);
+                    more.reserve(capacity);
+                    more.extend_from_slice(head);
+                }
+                more.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(if more.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        Bytes::from(more)
     })
 }
 
@@ -67,14 +166,14 @@ pub(crate) struct IdempotentJson<T> {
     pub(crate) idempotency: Option<Idempotency>,
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for IdempotentJson<T> {
+impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for IdempotentJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let IdempotentBody { bytes, idempotency } =
             IdempotentBody::from_request(req, state).await?;
         Ok(Self {
-            body: parse_json(&bytes)?,
+            body: parse_json_apart(bytes).await?,
             idempotency,
         })
     }
@@ -171,7 +270,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
 /// Parses a JSON body, locating any error. What a parser would accept
 /// silently but changes or hides data (duplicate keys, integers beyond 64
-/// bits, nesting past [`json_guard::MAX_DEPTH`]) is refused first.
+/// bits, nesting past [`json_guard::MAX_DEPTH`], lone surrogates) is refused
+/// first. The body must be one JSON document (whitespace aside), and every
+/// struct of `T` a JSON object ([`strict`]).
 pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
     if let Err(rejection) = json_guard::check(bytes) {
         let mut loc = vec![LocSegment::from("body")];
@@ -183,11 +284,24 @@ pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, A
         )]));
     }
     // Tracking the path costs on every value; only a failed parse needs it.
-    if let Ok(value) = serde_json::from_slice(bytes) {
-        return Ok(value);
+    let error = match strict::from_slice(bytes) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    if serde_path_to_error::deserialize::<_, T>(Strict(&mut *deserializer)).is_ok() {
+        // Only what follows the document was wrong.
+        return Err(ApiError::BadRequest(vec![ValidationIssue::new(
+            vec!["body".into()],
+            format!(
+                "the body must be exactly one JSON value: {}",
+                strip_position(&error.to_string())
+            ),
+            "json_invalid",
+        )]));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize::<_, T>(deserializer).map_err(|err| {
+    serde_path_to_error::deserialize::<_, T>(Strict(deserializer)).map_err(|err| {
         let inner = err.inner();
         let issue = if inner.is_data() {
             let mut loc = vec![LocSegment::from("body")];
@@ -201,9 +315,7 @@ pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, A
                     serde_path_to_error::Segment::Unknown => loc.push("?".into()),
                 }
             }
-            let msg = inner.to_string();
-            // serde_json appends " at line L column C"; the loc says where.
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            let msg = strip_position(&inner.to_string());
             let kind = if msg.starts_with("missing field") {
                 "missing"
             } else {
@@ -221,6 +333,15 @@ pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, A
     })
 }
 
+/// serde_json appends " at line L column C"; the `loc` says where.
+fn strip_position(message: &str) -> String {
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
+}
+
 /// The query string as ordered `(key, value)` pairs, repeated keys kept.
 pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
@@ -230,4 +351,82 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The path parameters of a route, by name, percent-decoded.
+///
+/// Unlike axum's `Path`, a segment that is not UTF-8 once decoded is no
+/// error of its own: it is decoded lossily (with U+FFFD), which no dataset
+/// name or id can hold, so the route answers the protocol's JSON 404
+/// (`Dataset not found`, `Case not found`) as for any other unknown name.
+#[derive(Debug, Clone)]
+pub(crate) struct Segments(Vec<(String, String)>);
+
+impl Segments {
+    /// The parameter `name`; empty when the route has none so named.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    /// The `{dataset}` parameter.
+    pub(crate) fn dataset(&self) -> &str {
+        self.get("dataset")
+    }
+
+    /// The `{case_id}` parameter.
+    pub(crate) fn case(&self) -> &str {
+        self.get("case_id")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Segments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let template = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|matched| matched.as_str().to_owned())
+            .ok_or(ApiError::RouteNotFound)?;
+        let path = parts.uri.path();
+        let params = template
+            .split('/')
+            .zip(path.split('/'))
+            .filter_map(|(pattern, segment)| {
+                let name = pattern.strip_prefix('{')?.strip_suffix('}')?;
+                let bytes: Vec<u8> = percent_decode(segment);
+                Some((
+                    name.to_owned(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            })
+            .collect();
+        Ok(Segments(params))
+    }
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as is.
+fn percent_decode(segment: &str) -> Vec<u8> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }

@@ -2,12 +2,18 @@
 //! parser accepts silently but the server must not: nesting past a depth
 //! limit, an object with the same key twice (parsers keep the last, so what
 //! is stored is not what a reader of the body sees), integers beyond 64
-//! bits (parsers round them to the nearest double, changing the value) and
-//! numbers beyond a double's range.
+//! bits (parsers round them to the nearest double, changing the value),
+//! numbers beyond a double's range, and strings holding a lone UTF-16
+//! surrogate escape (`"\ud800"`: no Unicode text, so a value kept as sent
+//! could never be read back as a string).
 //!
-//! It reads the body once, without allocating for values, and locates what
-//! it finds by JSON path. Syntax errors are left to the parser, which
-//! describes them better; the scan stops at the first one.
+//! It reads the body once, in time linear in its length (keys of large
+//! objects are compared through a hash set), without allocating for
+//! values, and locates what it finds by JSON path. Syntax errors are left to
+//! the parser, which describes them better; the scan stops at the first one.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 use datasets_core::wire::LocSegment;
 
@@ -22,22 +28,51 @@ pub struct Rejection {
     /// What is wrong.
     pub message: String,
     /// What is wrong, for programs: `json_too_deep`, `json_duplicate_key`,
-    /// `json_integer_too_large`, `json_number_out_of_range`.
+    /// `json_integer_too_large`, `json_number_out_of_range`,
+    /// `json_invalid_unicode`.
     pub kind: &'static str,
 }
 
-/// A key of the object being read: a span of the body when it has no
-/// escapes (the usual case, no allocation), else its decoded text.
-#[derive(Debug)]
-enum Key {
-    Span(usize, usize),
-    Owned(Vec<u8>),
+/// A key of the object being read: the body's bytes when it has no escapes
+/// (the usual case, no allocation), else its decoded text.
+type Key<'a> = Cow<'a, [u8]>;
+
+/// Objects with more keys than this compare keys through a hash set; below
+/// it, a scan of the few seen is faster than hashing.
+const LINEAR_KEYS: usize = 16;
+
+/// The keys of an object seen so far.
+#[derive(Default)]
+struct SeenKeys<'a> {
+    few: Vec<Key<'a>>,
+    many: HashSet<Key<'a>>,
 }
 
-enum Frame {
+impl<'a> SeenKeys<'a> {
+    fn contains(&self, key: &[u8]) -> bool {
+        if self.many.is_empty() {
+            self.few.iter().any(|seen| &**seen == key)
+        } else {
+            self.many.contains(key)
+        }
+    }
+
+    fn insert(&mut self, key: Key<'a>) {
+        if self.many.is_empty() && self.few.len() < LINEAR_KEYS {
+            self.few.push(key);
+        } else {
+            if self.many.is_empty() {
+                self.many.extend(self.few.drain(..));
+            }
+            self.many.insert(key);
+        }
+    }
+}
+
+enum Frame<'a> {
     Object {
-        keys: Vec<Key>,
-        current: Option<Key>,
+        keys: SeenKeys<'a>,
+        current: Option<Key<'a>>,
     },
     Array {
         index: usize,
@@ -47,7 +82,7 @@ enum Frame {
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'a>>,
 }
 
 /// Scans `body`; `Ok` also when it is not JSON at all (the parser says why).
@@ -69,22 +104,7 @@ enum Stop {
     Rejected(Rejection),
 }
 
-impl Scanner<'_> {
-    fn key_text(&self, key: &Key) -> String {
-        let bytes = match key {
-            Key::Span(start, end) => &self.bytes[*start..*end],
-            Key::Owned(bytes) => bytes,
-        };
-        String::from_utf8_lossy(bytes).into_owned()
-    }
-
-    fn key_bytes<'k>(&'k self, key: &'k Key) -> &'k [u8] {
-        match key {
-            Key::Span(start, end) => &self.bytes[*start..*end],
-            Key::Owned(bytes) => bytes,
-        }
-    }
-
+impl<'a> Scanner<'a> {
     /// The path to the value being read.
     fn path(&self) -> Vec<LocSegment> {
         self.stack
@@ -92,7 +112,7 @@ impl Scanner<'_> {
             .filter_map(|frame| match frame {
                 Frame::Object { current, .. } => current
                     .as_ref()
-                    .map(|key| LocSegment::Key(self.key_text(key))),
+                    .map(|key| LocSegment::Key(String::from_utf8_lossy(key).into_owned())),
                 Frame::Array { index } => Some(LocSegment::Index(*index as u64)),
             })
             .collect()
@@ -138,7 +158,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn enter(&mut self, frame: Frame) -> Result<(), Stop> {
+    fn enter(&mut self, frame: Frame<'a>) -> Result<(), Stop> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(self.reject(
                 format!("JSON nested deeper than {MAX_DEPTH} levels"),
@@ -152,7 +172,7 @@ impl Scanner<'_> {
     fn object(&mut self) -> Result<(), Stop> {
         self.at += 1;
         self.enter(Frame::Object {
-            keys: Vec::new(),
+            keys: SeenKeys::default(),
             current: None,
         })?;
         if self.peek()? == b'}' {
@@ -166,10 +186,7 @@ impl Scanner<'_> {
             }
             let key = self.string()?;
             let duplicate = match self.stack.last() {
-                Some(Frame::Object { keys, .. }) => {
-                    let new = self.key_bytes(&key);
-                    keys.iter().any(|seen| self.key_bytes(seen) == new)
-                }
+                Some(Frame::Object { keys, .. }) => keys.contains(&key),
                 _ => false,
             };
             if let Some(Frame::Object { current, .. }) = self.stack.last_mut() {
@@ -186,7 +203,7 @@ impl Scanner<'_> {
             if let Some(Frame::Object { keys, current }) = self.stack.last_mut()
                 && let Some(key) = current.take()
             {
-                keys.push(key);
+                keys.insert(key);
             }
             match self.peek()? {
                 b',' => self.at += 1,
@@ -227,8 +244,9 @@ impl Scanner<'_> {
         }
     }
 
-    /// Reads a string, returning it as a key (decoded only when it has escapes).
-    fn string(&mut self) -> Result<Key, Stop> {
+    /// Reads a string, returning it as a key (decoded only when it has
+    /// escapes). A `\\u` escape of a UTF-16 surrogate must be half of a pair.
+    fn string(&mut self) -> Result<Key<'a>, Stop> {
         self.at += 1;
         let start = self.at;
         let mut escaped = false;
@@ -238,20 +256,63 @@ impl Scanner<'_> {
                 Some(b'"') => break,
                 Some(b'\\') => {
                     escaped = true;
-                    self.at += 2;
+                    if self.bytes.get(self.at + 1) == Some(&b'u') {
+                        self.unicode_escape()?;
+                    } else {
+                        self.at += 2;
+                    }
                 }
                 Some(_) => self.at += 1,
             }
         }
         let end = self.at;
         self.at += 1;
+        let bytes: &'a [u8] = self.bytes;
         if !escaped {
-            return Ok(Key::Span(start, end));
+            return Ok(Cow::Borrowed(&bytes[start..end]));
         }
         // Decode with the parser's own rules, so `"a"` and `"\u0061"` are one key.
-        let quoted = &self.bytes[start - 1..end + 1];
+        let quoted = &bytes[start - 1..end + 1];
         let decoded: String = serde_json::from_slice(quoted).map_err(|_| Stop::Syntax)?;
-        Ok(Key::Owned(decoded.into_bytes()))
+        Ok(Cow::Owned(decoded.into_bytes()))
+    }
+
+    /// Reads the `\\uXXXX` escape at `self.at` (and its pair's second half,
+    /// for a surrogate), refusing a surrogate that is not half of a pair.
+    fn unicode_escape(&mut self) -> Result<(), Stop> {
+        let hex = |at: usize| -> Option<u16> {
+            let digits = self.bytes.get(at..at + 4)?;
+            u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+        };
+        let Some(unit) = hex(self.at + 2) else {
+            return Err(Stop::Syntax);
+        };
+        self.at += 6;
+        let lone = match unit {
+            0xD800..=0xDBFF => {
+                let low = (self.bytes.get(self.at..self.at + 2) == Some(b"\\u"))
+                    .then(|| hex(self.at + 2))
+                    .flatten()
+                    .filter(|low| (0xDC00..=0xDFFF).contains(low));
+                if low.is_some() {
+                    self.at += 6;
+                }
+                low.is_none()
+            }
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            return Err(self.reject(
+                format!(
+                    "the string holds the escape \\u{unit:04x}, half of a UTF-16 surrogate \
+                     pair without its other half, which is no Unicode text; escape the \
+                     character as a pair or send it as UTF-8"
+                ),
+                "json_invalid_unicode",
+            ));
+        }
+        Ok(())
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<(), Stop> {
@@ -349,6 +410,62 @@ pub fn minify(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A stored JSON text read for checking: parsed as it is, or, when it holds
+/// lone surrogate escapes (which servers before the guard refused them
+/// stored as sent), parsed with each replaced by `\ufffd`. Stored text is
+/// never changed by this; it only lets a re-check read every row.
+pub fn parse_stored(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let repaired = replace_lone_surrogates(text);
+            if repaired == text {
+                return Err(err);
+            }
+            serde_json::from_str(&repaired)
+        }
+    }
+}
+
+/// `text` with every `\uXXXX` escape of a lone UTF-16 surrogate replaced
+/// by `\ufffd`, the replacement character.
+fn replace_lone_surrogates(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let unit = |at: usize| -> Option<u16> {
+        if bytes.get(at..at + 2)? != b"\\u" {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(bytes.get(at + 2..at + 6)?).ok()?, 16).ok()
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match unit(i) {
+            Some(0xD800..=0xDBFF)
+                if unit(i + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) =>
+            {
+                i += 12;
+            }
+            Some(0xD800..=0xDFFF) => {
+                out.push_str(&text[start..i]);
+                out.push_str("\\ufffd");
+                i += 6;
+                start = i;
+            }
+            Some(_) => i += 6,
+            // Another escape: skip the backslash and the escaped character.
+            None => i += 2,
+        }
+    }
+    out.push_str(&text[start.min(text.len())..]);
+    out
+}
+
 fn shorten(text: &str) -> String {
     if text.len() <= 40 {
         text.to_owned()
@@ -400,6 +517,63 @@ mod tests {
         // Escapes are decoded before comparing.
         let r = rejected(r#"{"name": "x", "n\u0061me": "y"}"#);
         assert_eq!(path(&r), "name");
+    }
+
+    #[test]
+    fn rejects_lone_surrogate_escapes_where_they_are() {
+        for (body, where_) in [
+            (r#"{"inputs": {"q": "\ud800"}}"#, "inputs.q"),
+            (r#"{"inputs": {"q": "a\udc00b"}}"#, "inputs.q"),
+            (r#"{"inputs": ["ok", "\uD83D"]}"#, "inputs.1"),
+            (r#"{"inputs": "\ud800\u0041"}"#, "inputs"),
+            (r#"{"inputs": "\udc00\ud800"}"#, "inputs"),
+            // In a key, the object holding it is named.
+            (r#"{"metadata": {"\ud800": 1}}"#, "metadata"),
+        ] {
+            let r = rejected(body);
+            assert_eq!(
+                (path(&r).as_str(), r.kind),
+                (where_, "json_invalid_unicode"),
+                "{body}"
+            );
+        }
+        // Pairs, escaped or not, and other escapes are text.
+        for body in [
+            r#"{"q": "\ud83d\ude00", "r": "😀", "s": "\u00e9\n\\u", "\ud83d\ude00": 1}"#,
+            r#"["\\ud800"]"#,
+        ] {
+            assert_eq!(check(body.as_bytes()), Ok(()), "{body}");
+        }
+    }
+
+    #[test]
+    fn stored_lone_surrogates_are_read_for_checking() {
+        let value =
+            parse_stored(r#"{"q": "a\ud800b", "\udc00": ["\ud83d\ude00", "\\ud800"]}"#).unwrap();
+        assert_eq!(value["q"], "a\u{fffd}b");
+        assert_eq!(value["\u{fffd}"][0], "😀");
+        assert_eq!(value["\u{fffd}"][1], "\\ud800");
+        assert!(parse_stored("{not json").is_err());
+    }
+
+    #[test]
+    fn many_keys_are_checked_in_linear_time() {
+        // 200,000 distinct keys: quadratic comparison would take minutes.
+        let mut body = String::from("{");
+        for i in 0..200_000 {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&format!("\"k{i}\":{i}"));
+        }
+        body.push('}');
+        assert_eq!(check(body.as_bytes()), Ok(()));
+        let duplicate = body.replacen('}', ",\"k199999\":0}", 1);
+        let r = rejected(&duplicate);
+        assert_eq!(
+            (path(&r).as_str(), r.kind),
+            ("k199999", "json_duplicate_key")
+        );
     }
 
     #[test]

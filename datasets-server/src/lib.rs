@@ -19,6 +19,7 @@
 //! ```
 
 pub mod auth;
+mod conn;
 mod embedded;
 pub mod error;
 mod extract;
@@ -28,7 +29,7 @@ pub mod store;
 pub mod validation;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
@@ -47,19 +48,75 @@ use crate::store::{NewApiKey, Store, StoreError};
 
 /// The default request body limit: 32 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// The default time for a request's line and headers to arrive: 10 s.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a request body may send nothing: 20 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(20);
+/// The default time an idle keep-alive connection is kept open: 60 s.
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default number of connections served at once: 1024.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Settings of a running server.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
-    /// Largest accepted request body, in bytes; larger bodies get a 413.
+    /// Largest accepted request body, in bytes; larger bodies get a 413
+    /// (at once, when the `Content-Length` announces one).
     pub body_limit: usize,
+    /// Time for a request's line and headers to arrive, from its first byte
+    /// (from the accept, for a connection's first request); a connection
+    /// past it is answered 408 and closed.
+    pub header_timeout: Duration,
+    /// Longest wait for the next part of a request body; past it, 408.
+    pub body_timeout: Duration,
+    /// An idle keep-alive connection is closed after this long.
+    pub keep_alive_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             body_limit: DEFAULT_BODY_LIMIT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The largest accepted request body, in bytes.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Time for a request's line and headers to arrive.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// Longest wait for the next part of a request body.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// How long an idle keep-alive connection is kept open.
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
     }
 }
 
@@ -189,15 +246,16 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` resolves.
+/// Serves `app(state)` on `listener` until `shutdown` resolves, under the
+/// connection limits of the state's [`ServerConfig`] (header, body and
+/// keep-alive timeouts, a cap on connections, `TCP_NODELAY` on each).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let config = Arc::clone(&state.config);
+    conn::serve(listener, app(state), config, shutdown).await
 }
 
 /// The body of the fuzz target over request decoding and validation
@@ -248,6 +306,10 @@ pub mod fuzzing {
             else {
                 continue;
             };
+            // What is accepted is one JSON document, and an object.
+            let whole: Value =
+                serde_json::from_slice(data).expect("an accepted body is one JSON value");
+            assert!(whole.is_object(), "an accepted body is an object: {whole}");
             for (index, case) in cases.cases.iter().enumerate() {
                 let base = [LocSegment::from("body"), "cases".into(), index.into()];
                 let value = |range: &std::ops::Range<usize>| -> Value {

@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use datasets_server::auth::Scopes;
 use datasets_server::store::{SqliteStore, Store};
-use datasets_server::{AppState, DEFAULT_BODY_LIMIT, ServerConfig};
+use datasets_server::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, ServerConfig};
 use uuid::Uuid;
 
 // A request of many cases makes millions of small allocations; mimalloc
@@ -53,6 +54,20 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes (413 beyond).
     #[arg(long, env = "DATASETS_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
     body_limit: usize,
+    /// Time for a request's line and headers to arrive (408 and close
+    /// beyond): seconds, or a number with `ms`, `s` or `m`.
+    #[arg(long, env = "DATASETS_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// Longest wait for more of a request body (408 beyond).
+    #[arg(long, env = "DATASETS_BODY_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    body_timeout: Duration,
+    /// An idle keep-alive connection is closed after this long.
+    #[arg(long, env = "DATASETS_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    keep_alive_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, env = "DATASETS_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = parse_positive)]
+    max_connections: usize,
     /// A key that must exist after start (read+write, project `default`).
     #[arg(long, env = "DATASETS_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
@@ -120,6 +135,37 @@ fn main() -> ExitCode {
     }
 }
 
+/// A count flag: a whole number from 1.
+fn parse_positive(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("{text:?} is not a whole number from 1"))
+}
+
+/// A duration flag: seconds (`10`, `0.5`), or a number with `ms`, `s` or `m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit.trim() {
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        other => return Err(format!("unknown unit {other:?}; use ms, s or m, e.g. 10s")),
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n > 0.0)
+        .and_then(|n| Duration::try_from_secs_f64(n * scale).ok())
+        .ok_or_else(|| format!("{text:?} is not a positive duration, e.g. 10s or 500ms"))
+}
+
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn open(db: &DbArg) -> Result<SqliteStore, Box<dyn std::error::Error>> {
@@ -130,9 +176,12 @@ async fn serve(args: ServeArgs) -> CliResult {
     let store = open(&args.db)?;
     let state = AppState::new(
         store,
-        ServerConfig {
-            body_limit: args.body_limit,
-        },
+        ServerConfig::default()
+            .body_limit(args.body_limit)
+            .header_timeout(args.header_timeout)
+            .body_timeout(args.body_timeout)
+            .keep_alive_timeout(args.keep_alive_timeout)
+            .max_connections(args.max_connections),
     );
     if let Some(key) = state.bootstrap(args.bootstrap_key.as_deref()).await? {
         println!("Created project `default` and its first API key (shown only this once):");

@@ -44,7 +44,7 @@ fn loc(body: &Value) -> Vec<Value> {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_and_store_nothing() {
-    let app = TestApp::with_config(ServerConfig { body_limit: 4096 }).await;
+    let app = TestApp::with_config(ServerConfig::default().body_limit(4096)).await;
     app.create_dataset(json!({"name": "qa"})).await;
     let cases: Vec<Value> = (0..500)
         .map(|i| json!({"inputs": {"n": i}, "name": format!("case-{i}")}))

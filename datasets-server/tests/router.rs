@@ -538,20 +538,51 @@ async fn deleting_a_dataset_takes_its_cases() {
 }
 
 #[tokio::test]
-async fn an_id_wins_over_a_name_that_looks_like_one() {
+async fn a_name_that_is_a_uuid_is_refused_and_ids_open_their_dataset() {
     let app = TestApp::new().await;
     let first = app.create_dataset(json!({"name": "first"})).await;
     let first_id = first["id"].as_str().unwrap();
-    // A dataset whose *name* is the other dataset's id.
-    app.create_dataset(json!({"name": first_id})).await;
-    let (_, got) = app.get(&format!("/v1/datasets/{first_id}/")).await;
-    assert_eq!(got["name"], "first");
-    let upper = first_id.to_uppercase();
-    let (status, got) = app.get(&format!("/v1/datasets/{upper}/")).await;
+    // A name that is another dataset's id (in any of the forms a path
+    // segment resolves as an id) would shadow it: refused, on create and rename.
+    let simple = first_id.replace('-', "");
+    for name in [first_id.to_owned(), first_id.to_uppercase(), simple] {
+        let (status, body) = app.post("/v1/datasets/", json!({"name": name})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(locs(&body), ["body.name"]);
+        assert!(
+            body["detail"][0]["msg"]
+                .as_str()
+                .unwrap()
+                .contains("is a UUID"),
+            "{body}"
+        );
+        let (status, body) = app
+            .call(
+                Method::PATCH,
+                "/v1/datasets/first/",
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(
+            (status, locs(&body)),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec!["body.name".to_owned()]
+            )
+        );
+    }
+    let (status, list) = app.get("/v1/datasets/").await;
     assert_eq!(
-        (status, got["name"].clone()),
-        (StatusCode::OK, json!("first"))
+        (status, list.as_array().unwrap().len()),
+        (StatusCode::OK, 1)
     );
+    for path in [first_id.to_owned(), first_id.to_uppercase()] {
+        let (status, got) = app.get(&format!("/v1/datasets/{path}/")).await;
+        assert_eq!(
+            (status, got["name"].clone()),
+            (StatusCode::OK, json!("first"))
+        );
+    }
 }
 
 // ---------------------------------------------------------------- cases
@@ -1071,7 +1102,7 @@ async fn export_has_exactly_the_pydantic_evals_shape() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
-    let app = TestApp::with_config(ServerConfig { body_limit: 1024 }).await;
+    let app = TestApp::with_config(ServerConfig::default().body_limit(1024)).await;
     app.create_dataset(json!({"name": "qa"})).await;
     let big = json!({"cases": [{"inputs": "x".repeat(2000)}]});
     let (status, body) = app.post("/v1/datasets/qa/cases/bulk/", big).await;

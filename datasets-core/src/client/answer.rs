@@ -78,11 +78,11 @@ pub(crate) fn decode_element<T: DeserializeOwned>(
     index: usize,
     bytes: &[u8],
 ) -> Result<T> {
-    if let Ok(value) = serde_json::from_slice(bytes) {
+    if let Ok(value) = crate::strict::from_slice(bytes) {
         return Ok(value);
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+    serde_path_to_error::deserialize(crate::strict::Strict(deserializer)).map_err(|err| {
         let inner = err.path().to_string();
         let inner = if inner == "." {
             String::new()

@@ -522,7 +522,16 @@ impl From<Error> for Failure {
 /// Decodes a JSON body, naming the path that failed.
 pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| Error::decode(what, err, body))
+    let value = serde_path_to_error::deserialize(crate::strict::Strict(&mut *deserializer))
+        .map_err(|err| Error::decode(what, err, body))?;
+    deserializer.end().map_err(|err| Error::Decode {
+        what: what.to_owned(),
+        case_id: None,
+        path: None,
+        message: crate::error::strip_position(&err.to_string()),
+        excerpt: crate::error::excerpt(body),
+    })?;
+    Ok(value)
 }
 
 fn transport(err: reqwest::Error) -> Error {
@@ -601,6 +610,9 @@ pub(crate) fn segment(value: &str) -> String {
 /// Checks a dataset reference (an id or a name) before it goes into a path:
 /// both match the name rule, so anything else can never be found.
 pub(crate) fn dataset_segment(reference: &str) -> Result<String> {
+    if crate::names::is_uuid_like(reference) {
+        return Ok(segment(reference));
+    }
     crate::validate_dataset_name(reference).map_err(|reason| {
         Error::InvalidArgument(format!(
             "{reference:?} is neither a dataset id nor a valid name: {reason}"

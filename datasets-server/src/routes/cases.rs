@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,9 @@ use super::{IDEMPOTENT_REPLAYED, route_both};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{IdempotentBody, IfMatch, JsonBody, parse_json, query_pairs};
+use crate::extract::{
+    IdempotentBody, IfMatch, JsonBody, Segments, parse_json, query_pairs, run_apart,
+};
 use crate::store::{
     CaseFilter, CasePosition, CaseRecord, CaseStream, IncomingCase, IncomingCases, InsertMode,
     Written,
@@ -129,6 +131,11 @@ pub(crate) fn incoming(body: Bytes, listed: bool) -> Result<IncomingCases, ApiEr
     Ok(IncomingCases { body, cases })
 }
 
+/// [`incoming`], on the blocking pool when the body is large.
+async fn incoming_apart(body: Bytes, listed: bool) -> Result<IncomingCases, ApiError> {
+    run_apart(body.len(), move || incoming(body, listed)).await
+}
+
 /// Most cases in one page.
 pub const MAX_PAGE_SIZE: usize = 10_000;
 /// Cases in a page when `cursor` is given without `limit`.
@@ -136,17 +143,58 @@ const DEFAULT_PAGE_SIZE: usize = 1_000;
 /// The header carrying the cursor of the next page.
 pub(crate) const NEXT_CURSOR: HeaderName = HeaderName::from_static("next-cursor");
 
-/// A page cursor as clients see it: opaque, versioned.
-fn encode_cursor(position: CasePosition) -> String {
-    format!("v1.{:x}", position.0)
+/// Where a listing stands, as a cursor holds it: the position after the
+/// last case given, and the listing it belongs to (the dataset, and a hash
+/// of the tag filter), so that a cursor passed to another listing is
+/// refused instead of silently paging through the wrong cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    position: CasePosition,
+    dataset: Uuid,
+    filter: u64,
 }
 
-fn decode_cursor(cursor: &str) -> Option<CasePosition> {
-    let hex = cursor.strip_prefix("v1.")?;
-    i64::from_str_radix(hex, 16)
+/// A hash of a tag filter, the same for the same set of tags in any order.
+fn filter_hash(tags: &[String]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&str> = tags.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut hash = Sha256::new();
+    for tag in sorted {
+        hash.update(tag.as_bytes());
+        hash.update([0]);
+    }
+    let digest = hash.finalize();
+    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
+/// A page cursor as clients see it: opaque, versioned.
+fn encode_cursor(cursor: Cursor) -> String {
+    format!(
+        "v2.{:x}.{}.{:016x}",
+        cursor.position.0,
+        cursor.dataset.simple(),
+        cursor.filter
+    )
+}
+
+fn decode_cursor(text: &str) -> Option<Cursor> {
+    let mut parts = text.strip_prefix("v2.")?.split('.');
+    let position = i64::from_str_radix(parts.next()?, 16)
         .ok()
-        .filter(|pk| *pk >= 0)
-        .map(CasePosition)
+        .filter(|pk| *pk >= 0)?;
+    let dataset = Uuid::try_parse(parts.next()?).ok()?;
+    let filter = u64::from_str_radix(parts.next()?, 16).ok()?;
+    parts.next().is_none().then_some(Cursor {
+        position: CasePosition(position),
+        dataset,
+        filter,
+    })
+}
+
+fn cursor_issue(msg: &str) -> ApiError {
+    ApiError::invalid(vec!["query".into(), "cursor".into()], msg, "invalid_cursor")
 }
 
 /// `GET .../cases/`: every case (having any of the `tags`), streamed; or,
@@ -155,7 +203,7 @@ fn decode_cursor(cursor: &str) -> Option<CasePosition> {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut tags = Vec::new();
@@ -180,21 +228,18 @@ async fn list(
             }
             "cursor" => {
                 cursor = Some(decode_cursor(&value).ok_or_else(|| {
-                    ApiError::invalid(
-                        vec!["query".into(), "cursor".into()],
-                        "not a cursor this server gave; start again without one",
-                        "invalid_cursor",
-                    )
+                    cursor_issue("not a cursor this server gave; start again without one")
                 })?);
             }
             _ => {}
         }
     }
+    let filter_hash = filter_hash(&tags);
     let filter = CaseFilter { tags };
     if limit.is_none() && cursor.is_none() {
         let (_, cases) = state
             .store
-            .stream_cases(principal.project_id, &dataset, filter)
+            .stream_cases(principal.project_id, path.dataset(), filter)
             .await?;
         return Ok(stream_json(b"[".to_vec(), cases, write_case, b"]".to_vec()));
     }
@@ -202,12 +247,25 @@ async fn list(
         .store
         .page_cases(
             principal.project_id,
-            &dataset,
+            path.dataset(),
             filter,
-            cursor,
+            cursor.map(|cursor| cursor.position),
             limit.unwrap_or(DEFAULT_PAGE_SIZE),
         )
         .await?;
+    if let Some(cursor) = cursor {
+        if cursor.dataset != page.dataset_id {
+            return Err(cursor_issue(
+                "this cursor belongs to another dataset's listing; start again without one",
+            ));
+        }
+        if cursor.filter != filter_hash {
+            return Err(cursor_issue(
+                "this cursor belongs to a listing with other tags; pass the same tags as \
+                 the request that gave it, or start again without one",
+            ));
+        }
+    }
     let mut body = Vec::with_capacity(page.cases.len() * 512 + 2);
     body.push(b'[');
     for (i, case) in page.cases.iter().enumerate() {
@@ -219,7 +277,11 @@ async fn list(
     body.push(b']');
     let mut response = json_response(StatusCode::OK, body);
     if let Some(next) = page.next
-        && let Ok(value) = HeaderValue::from_str(&encode_cursor(next))
+        && let Ok(value) = HeaderValue::from_str(&encode_cursor(Cursor {
+            position: next,
+            dataset: page.dataset_id,
+            filter: filter_hash,
+        }))
     {
         response.headers_mut().insert(NEXT_CURSOR, value);
     }
@@ -229,16 +291,16 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
     IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
-    let cases = incoming(bytes, false)?;
+    let cases = incoming_apart(bytes, false).await?;
     let created = state
         .store
         .insert_cases(
             principal.project_id,
             principal.key_id,
-            &dataset,
+            path.dataset(),
             cases,
             InsertMode::Create,
             idempotency,
@@ -287,16 +349,16 @@ fn with_etag(case: &CaseRecord, mut response: Response) -> Response {
 async fn bulk(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
     IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
-    let cases = incoming(bytes, true)?;
+    let cases = incoming_apart(bytes, true).await?;
     let created = state
         .store
         .insert_cases(
             principal.project_id,
             principal.key_id,
-            &dataset,
+            path.dataset(),
             cases,
             InsertMode::Create,
             idempotency,
@@ -308,7 +370,7 @@ async fn bulk(
 async fn import(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
     RawQuery(query): RawQuery,
     IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
@@ -320,13 +382,13 @@ async fn import(
             })?;
         }
     }
-    let cases = incoming(bytes, true)?;
+    let cases = incoming_apart(bytes, true).await?;
     let cases = state
         .store
         .insert_cases(
             principal.project_id,
             principal.key_id,
-            &dataset,
+            path.dataset(),
             cases,
             InsertMode::Import(on_conflict),
             idempotency,
@@ -338,12 +400,12 @@ async fn import(
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path((dataset, case)): Path<(String, String)>,
+    path: Segments,
 ) -> Result<Response, ApiError> {
-    let case = case_id(&state, &principal, &dataset, &case).await?;
+    let case = case_id(&state, &principal, path.dataset(), path.case()).await?;
     let case = state
         .store
-        .get_case(principal.project_id, &dataset, case)
+        .get_case(principal.project_id, path.dataset(), case)
         .await?;
     Ok(with_etag(
         &case,
@@ -354,7 +416,7 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path((dataset, case)): Path<(String, String)>,
+    path: Segments,
     IfMatch(expected_version): IfMatch,
     JsonBody(update): JsonBody<CaseUpdate>,
 ) -> Result<Response, ApiError> {
@@ -363,13 +425,13 @@ async fn update(
     if !issues.is_empty() {
         return Err(ApiError::Invalid(issues));
     }
-    let case = case_id(&state, &principal, &dataset, &case).await?;
+    let case = case_id(&state, &principal, path.dataset(), path.case()).await?;
     let case = state
         .store
         .update_case(
             principal.project_id,
             principal.key_id,
-            &dataset,
+            path.dataset(),
             case,
             update,
             expected_version,
@@ -384,13 +446,13 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    Path((dataset, case)): Path<(String, String)>,
+    path: Segments,
     IfMatch(expected_version): IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    let case = case_id(&state, &principal, &dataset, &case).await?;
+    let case = case_id(&state, &principal, path.dataset(), path.case()).await?;
     state
         .store
-        .delete_case(principal.project_id, &dataset, case, expected_version)
+        .delete_case(principal.project_id, path.dataset(), case, expected_version)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -398,11 +460,11 @@ async fn remove(
 async fn export(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
 ) -> Result<Response, ApiError> {
     let (detail, cases) = state
         .store
-        .stream_cases(principal.project_id, &dataset, CaseFilter::default())
+        .stream_cases(principal.project_id, path.dataset(), CaseFilter::default())
         .await?;
     let mut head = b"{\"name\":".to_vec();
     serde_json::to_writer(&mut head, &detail.name).map_err(internal)?;

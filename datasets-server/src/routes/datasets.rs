@@ -1,6 +1,6 @@
 //! `/v1/datasets/` and `/v1/datasets/{dataset}/`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -13,7 +13,7 @@ use super::{route_both, written};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{IdempotentJson, JsonBody};
+use crate::extract::{IdempotentJson, JsonBody, Segments};
 use crate::validation::{SchemaKind, check_schemas};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -78,12 +78,12 @@ async fn create(
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
 ) -> Result<Json<DatasetDetail>, ApiError> {
     Ok(Json(
         state
             .store
-            .get_dataset(principal.project_id, &dataset)
+            .get_dataset(principal.project_id, path.dataset())
             .await?,
     ))
 }
@@ -91,7 +91,7 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
     JsonBody(update): JsonBody<DatasetUpdate>,
 ) -> Result<Json<DatasetDetail>, ApiError> {
     match &update.name {
@@ -113,7 +113,12 @@ async fn update(
     .await?;
     let updated = state
         .store
-        .update_dataset(principal.project_id, principal.key_id, &dataset, update)
+        .update_dataset(
+            principal.project_id,
+            principal.key_id,
+            path.dataset(),
+            update,
+        )
         .await?;
     Ok(Json(updated))
 }
@@ -121,11 +126,11 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    Path(dataset): Path<String>,
+    path: Segments,
 ) -> Result<StatusCode, ApiError> {
     state
         .store
-        .delete_dataset(principal.project_id, &dataset)
+        .delete_dataset(principal.project_id, path.dataset())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

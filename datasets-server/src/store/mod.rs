@@ -379,6 +379,8 @@ pub struct CasePosition(pub i64);
 /// One page of cases, and where the next one starts if there are more.
 #[derive(Debug)]
 pub struct CasePage {
+    /// The id of the dataset listed, to which a cursor is bound.
+    pub dataset_id: Uuid,
     /// The cases, in insertion order.
     pub cases: Vec<CaseRecord>,
     /// The position after the last case, when more cases follow.

@@ -1242,6 +1242,7 @@ impl Store for SqliteStore {
                 rows.truncate(limit);
                 let next = more.then(|| CasePosition(rows.last().map_or(after, |(pk, _)| *pk)));
                 Ok(CasePage {
+                    dataset_id: dataset.detail.id,
                     cases: rows.into_iter().map(|(_, case)| case).collect(),
                     next,
                 })
@@ -1484,15 +1485,29 @@ fn recheck_cases(
     let mut rejected = Vec::new();
     let mut rejected_count = 0usize;
     while let Some(row) = rows.next().map_err(backend)? {
-        let parse = |index: usize| -> Result<Option<Value>, StoreError> {
-            parse_json(row.get(index).map_err(backend)?).map_err(backend)
-        };
-        let inputs = parse(2)?.unwrap_or(Value::Null);
         let mut issues = Vec::new();
+        // A stored value is read leniently: no row may fail the request.
+        let mut parse = |index: usize, field: &str| -> Result<Option<Value>, StoreError> {
+            let text: Option<String> = row.get(index).map_err(backend)?;
+            Ok(text.and_then(|text| match crate::json_guard::parse_stored(&text) {
+                Ok(value) => Some(value),
+                Err(err) => {
+                    issues.push(ValidationIssue::new(
+                        vec![field.into()],
+                        format!("its stored value cannot be read as JSON ({err}); update or delete it"),
+                        "stored_value_unreadable",
+                    ));
+                    None
+                }
+            }))
+        };
+        let inputs = parse(2, "inputs")?.unwrap_or(Value::Null);
+        let expected_output = parse(3, "expected_output")?;
+        let metadata = parse(4, "metadata")?;
         compiled.check_case(
             &inputs,
-            parse(3)?.as_ref(),
-            parse(4)?.as_ref(),
+            expected_output.as_ref(),
+            metadata.as_ref(),
             &[],
             &mut issues,
         );
