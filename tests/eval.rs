@@ -204,30 +204,47 @@ async fn builtin_evaluators_follow_pydantic_evals() {
 }
 
 #[tokio::test]
-async fn typed_outputs_are_compared_as_json_and_named_by_their_rust_type() {
+async fn typed_outputs_are_models_as_pydantic_evals_sees_a_base_model() {
+    // A struct output is what a pydantic BaseModel is to pydantic-evals: an
+    // instance of its class and of BaseModel, not of dict; equal to another
+    // instance with equal fields, never to a dict; dumped to a dict for
+    // Contains; shown by its str, `answer='4' confidence=1.0`.
     let dataset: Qa = Dataset::new("typed", vec![case("What is 2+2?", "4")]);
     let report = dataset
         .evaluate(|_: QuestionInput| async { a("4", 1.0) })
         .evaluator(EqualsExpected::default())
         .evaluator(IsInstance::new("AnswerOutput"))
+        .evaluator(IsInstance::new("BaseModel"))
         .evaluator(IsInstance::new("dict"))
         .evaluator(Contains::new(json!({"answer": "4"})))
+        .evaluator(Contains {
+            as_strings: true,
+            ..Contains::new(json!("answer='4' confidence=1.0"))
+        })
         .evaluator(Equals::new(json!({"confidence": 1, "answer": "4"})))
         .progress(false)
         .await;
-    let results = &report.cases[0].assertions;
-    let names: Vec<&str> = results.keys().map(String::as_str).collect();
+    let results: Vec<(&str, bool, Option<&str>)> = report.cases[0]
+        .assertions
+        .iter()
+        .map(|(name, r)| (name.as_str(), r.value, r.reason.as_deref()))
+        .collect();
     assert_eq!(
-        names,
+        results,
         [
-            "Contains",
-            "Equals",
-            "EqualsExpected",
-            "IsInstance",
-            "IsInstance_2"
+            ("Contains", true, None),
+            ("Contains_2", true, None),
+            ("Equals", false, None),
+            ("EqualsExpected", true, None),
+            ("IsInstance", true, None),
+            ("IsInstance_2", true, None),
+            (
+                "IsInstance_3",
+                false,
+                Some("output is of type AnswerOutput")
+            ),
         ]
     );
-    assert!(results.values().all(|r| r.value), "{results:?}");
 }
 
 #[test]

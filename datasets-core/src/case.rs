@@ -112,14 +112,23 @@ impl<I: Serialize, O: Serialize, M: Serialize> Case<I, O, M> {
 }
 
 mod erased {
-    /// Encodes any `Serialize` value through one closure type.
+    /// Encodes any `Serialize` value through one closure type; an error
+    /// names the path inside the value (`answer.id: number out of range`).
     pub(super) trait Encode {
-        fn encode(&self) -> serde_json::Result<serde_json::Value>;
+        fn encode(&self) -> Result<serde_json::Value, String>;
     }
 
     impl<T: serde::Serialize> Encode for T {
-        fn encode(&self) -> serde_json::Result<serde_json::Value> {
-            serde_json::to_value(self)
+        fn encode(&self) -> Result<serde_json::Value, String> {
+            serde_path_to_error::serialize(self, serde_json::value::Serializer).map_err(|err| {
+                let path = err.path().to_string();
+                let inner = err.into_inner();
+                if path.is_empty() || path == "." {
+                    inner.to_string()
+                } else {
+                    format!("at `{path}`: {inner}")
+                }
+            })
         }
     }
 }

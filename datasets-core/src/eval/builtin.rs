@@ -17,6 +17,7 @@ use super::evaluator::{
     BoxError, Evaluator, EvaluatorContext, EvaluatorFuture, EvaluatorOutput, EvaluatorRegistry,
     spec_kwargs,
 };
+use super::py::{self, PyValue};
 use crate::wire::EvaluatorSpec;
 
 /// JSON equality as Python compares the decoded values: numbers by value
@@ -47,87 +48,29 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// A JSON value as Python's `repr` shows the decoded value: `'text'`,
-/// `None`, `True`, `[1, 2]`, `{'key': 'value'}`.
+/// `None`, `True`, `[1, 2]`, `{'key': 'value'}` (keys in their order).
 pub fn py_repr(value: &Value) -> String {
-    let mut out = String::new();
-    write_repr(value, &mut out);
-    out
-}
-
-fn write_repr(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("None"),
-        Value::Bool(true) => out.push_str("True"),
-        Value::Bool(false) => out.push_str("False"),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(text) => write_str_repr(text, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_repr(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_str_repr(key, out);
-                out.push_str(": ");
-                write_repr(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// Python's `repr` of a `str`: single quotes unless the text has a single
-/// quote and no double quote.
-fn write_str_repr(text: &str, out: &mut String) {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
+    PyValue::from(value.clone()).repr()
 }
 
 /// pydantic-evals' `_truncated_repr`: the repr, cut in the middle to about
 /// `max` characters.
-fn truncated_repr(value: &Value, max: usize) -> String {
-    let repr = py_repr(value);
-    let count = repr.chars().count();
-    if count <= max {
+fn truncated_repr(value: &PyValue, max: usize) -> String {
+    let repr = value.repr();
+    let chars: Vec<char> = repr.chars().collect();
+    if chars.len() <= max {
         return repr;
     }
-    let head: String = repr.chars().take(max / 2).collect();
-    let tail: String = repr.chars().skip(count - max / 2).collect();
+    // Python's `r[: max // 2] + '...' + r[-max // 2 :]`; `-max // 2` floors.
+    let head: String = chars[..max / 2].iter().collect();
+    let tail_len = max.div_ceil(2);
+    let tail: String = chars[chars.len() - tail_len..].iter().collect();
     format!("{head}...{tail}")
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Value, BoxError> {
-    serde_json::to_value(value)
-        .map_err(|err| format!("the output cannot be compared as JSON: {err}").into())
+/// The output as Python holds it: a struct as a model, fields in order.
+fn to_py<T: Serialize>(value: &T) -> Result<PyValue, BoxError> {
+    py::to_py(value).map_err(|err| format!("the output cannot be compared: {err}").into())
 }
 
 fn evaluation_name(kwargs: &mut Map<String, Value>) -> Result<Option<String>, String> {
@@ -174,7 +117,8 @@ impl<I: Sync, O: Serialize + Sync, M: Sync> Evaluator<I, O, M> for Equals {
     }
 
     fn evaluate<'a>(&'a self, ctx: &'a EvaluatorContext<I, O, M>) -> EvaluatorFuture<'a> {
-        ready(to_json(&ctx.output).map(|output| json_eq(&output, &self.value).into()))
+        let value = PyValue::from(self.value.clone());
+        ready(to_py(&ctx.output).map(|output| output.py_eq(&value).into()))
     }
 }
 
@@ -195,10 +139,7 @@ impl<I: Sync, O: Serialize + Sync, M: Sync> Evaluator<I, O, M> for EqualsExpecte
         let Some(expected) = &ctx.expected_output else {
             return ready(Ok(EvaluatorOutput::none()));
         };
-        ready(
-            to_json(&ctx.output)
-                .and_then(|output| Ok(json_eq(&output, &to_json(expected)?).into())),
-        )
+        ready(to_py(&ctx.output).and_then(|output| Ok(output.py_eq(&to_py(expected)?).into())))
     }
 }
 
@@ -231,14 +172,13 @@ impl Contains {
         }
     }
 
-    /// Checks an output: `None` if it contains the value, else why not.
-    pub fn check(&self, output: &Value) -> Option<String> {
-        let as_string = |value: &Value| match value {
-            Value::String(text) => text.clone(),
-            other => py_repr(other),
-        };
-        if self.as_strings || (self.value.is_string() && output.is_string()) {
-            let (mut haystack, mut needle) = (as_string(output), as_string(&self.value));
+    /// Checks an output: `None` if it contains the value, else why not, in
+    /// pydantic-evals' words.
+    pub fn check(&self, output: &PyValue) -> Option<String> {
+        let value = PyValue::from(self.value.clone());
+        let both_text = matches!((&value, output), (PyValue::Str(_), PyValue::Str(_)));
+        if self.as_strings || both_text {
+            let (mut haystack, mut needle) = (output.str(), value.str());
             if !self.case_sensitive {
                 haystack = haystack.to_lowercase();
                 needle = needle.to_lowercase();
@@ -246,50 +186,63 @@ impl Contains {
             return (!haystack.contains(&needle)).then(|| {
                 format!(
                     "Output string {} does not contain expected string {}",
-                    truncated_repr(&Value::String(haystack), 100),
-                    truncated_repr(&Value::String(needle), 100)
+                    truncated_repr(&PyValue::Str(haystack), 100),
+                    truncated_repr(&PyValue::Str(needle), 100)
                 )
             });
         }
-        match (output, &self.value) {
-            (Value::Object(map), Value::Object(expected)) => {
-                expected.iter().find_map(|(key, value)| {
-                    let key_repr = truncated_repr(&Value::String(key.clone()), 30);
-                    match map.get(key) {
-                        None => Some(format!("Output does not contain expected key {key_repr}")),
-                        Some(actual) if !json_eq(actual, value) => Some(format!(
-                            "Output has different value for key {key_repr}: {} != {}",
-                            truncated_repr(actual, 100),
-                            truncated_repr(value, 100)
-                        )),
-                        Some(_) => None,
+        match output {
+            PyValue::Dict(_) | PyValue::Model(..) => {
+                // pydantic dumps a model to a dict first.
+                let PyValue::Dict(entries) = output.dump() else {
+                    unreachable!("a dump of a dict or model is a dict")
+                };
+                let dumped = PyValue::Dict(entries.clone());
+                match &value {
+                    PyValue::Dict(expected) => expected.iter().find_map(|(key, value)| {
+                        let key_repr = truncated_repr(&PyValue::Str(key.clone()), 30);
+                        match entries.iter().find(|(k, _)| k == key) {
+                            None => {
+                                Some(format!("Output does not contain expected key {key_repr}"))
+                            }
+                            Some((_, actual)) if !actual.py_eq(value) => Some(format!(
+                                "Output has different value for key {key_repr}: {} != {}",
+                                truncated_repr(actual, 100),
+                                truncated_repr(value, 100)
+                            )),
+                            Some(_) => None,
+                        }
+                    }),
+                    key if !key.is_hashable() => Some(format!(
+                        "Containment check failed: unhashable type: '{}'",
+                        key.type_name()
+                    )),
+                    key => {
+                        let found = entries
+                            .iter()
+                            .any(|(k, _)| PyValue::Str(k.clone()).py_eq(key));
+                        (!found).then(|| {
+                            format!(
+                                "Output {} does not contain provided value as a key",
+                                truncated_repr(&dumped, 200)
+                            )
+                        })
                     }
-                })
+                }
             }
-            (Value::Object(map), key) => {
-                let found = key.as_str().is_some_and(|k| map.contains_key(k));
-                (!found).then(|| {
-                    format!(
-                        "Output {} does not contain provided value as a key",
-                        truncated_repr(output, 200)
-                    )
-                })
-            }
-            (Value::Array(items), value) => {
-                (!items.iter().any(|item| json_eq(item, value))).then(|| {
-                    format!(
-                        "Output {} does not contain provided value",
-                        truncated_repr(output, 200)
-                    )
-                })
-            }
-            (Value::String(_), value) => Some(format!(
+            PyValue::List(items) => (!items.iter().any(|item| item.py_eq(&value))).then(|| {
+                format!(
+                    "Output {} does not contain provided value",
+                    truncated_repr(output, 200)
+                )
+            }),
+            PyValue::Str(_) => Some(format!(
                 "Containment check failed: 'in <string>' requires string as left operand, not {}",
-                python_type(value)
+                value.type_name()
             )),
-            (other, _) => Some(format!(
+            other => Some(format!(
                 "Containment check failed: argument of type '{}' is not iterable",
-                python_type(other)
+                other.type_name()
             )),
         }
     }
@@ -301,36 +254,22 @@ impl<I: Sync, O: Serialize + Sync, M: Sync> Evaluator<I, O, M> for Contains {
     }
 
     fn evaluate<'a>(&'a self, ctx: &'a EvaluatorContext<I, O, M>) -> EvaluatorFuture<'a> {
-        ready(
-            to_json(&ctx.output).map(|output| match self.check(&output) {
-                None => EvaluatorOutput::assertion(true),
-                Some(reason) => EvaluatorOutput::assertion(false).reason(reason),
-            }),
-        )
-    }
-}
-
-/// The Python type name of a decoded JSON value.
-fn python_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
+        ready(to_py(&ctx.output).map(|output| match self.check(&output) {
+            None => EvaluatorOutput::assertion(true),
+            Some(reason) => EvaluatorOutput::assertion(false).reason(reason),
+        }))
     }
 }
 
 /// `IsInstance(type_name, evaluation_name=None)`: the output is of the named
 /// type.
 ///
-/// A name matches the output's Rust type (the last path segment without
-/// generics, e.g. `AnswerOutput`, as a Python class name would), or the
-/// Python type of its JSON value with that type's bases, as Python's
-/// `isinstance` sees them: `str`, `int`, `float`, `bool` (also an `int`),
-/// `list`, `dict`, `NoneType`, and `object` for anything.
+/// A name matches a class of the output's Python MRO, as pydantic-evals
+/// walks `type(output).__mro__`: a struct is a model named as the Rust
+/// type (e.g. `AnswerOutput`), whose bases are `BaseModel` and `object`;
+/// other values have Python's types: `str`, `int` (at any size), `float`,
+/// `bool` (also an `int`), `list`, `dict`, `NoneType`, all `object`s. A
+/// map, an enum or `serde_json::Value` is the Python type of its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IsInstance {
     /// The type name to match.
@@ -348,21 +287,12 @@ impl IsInstance {
         }
     }
 
-    /// The names a value of Rust type `rust_type` with JSON form `value`
-    /// answers to, the most specific first.
-    pub fn type_names(rust_type: &str, value: &Value) -> Vec<String> {
-        let base = rust_type.split('<').next().unwrap_or(rust_type);
-        let rust_name = base.rsplit("::").next().unwrap_or(base);
-        let mut names = Vec::new();
-        if rust_name != "Value" {
-            names.push(rust_name.to_owned());
-        }
-        names.push(python_type(value).to_owned());
-        if value.is_boolean() {
-            names.push("int".to_owned());
-        }
-        names.push("object".to_owned());
-        names
+    /// Checks an output: `None` if a class of its Python MRO has the name,
+    /// else pydantic-evals' reason.
+    pub fn check(&self, output: &PyValue) -> Option<String> {
+        let mro = output.mro();
+        (!mro.contains(&self.type_name.as_str()))
+            .then(|| format!("output is of type {}", output.type_name()))
     }
 }
 
@@ -372,13 +302,9 @@ impl<I: Sync, O: Serialize + Sync, M: Sync> Evaluator<I, O, M> for IsInstance {
     }
 
     fn evaluate<'a>(&'a self, ctx: &'a EvaluatorContext<I, O, M>) -> EvaluatorFuture<'a> {
-        ready(to_json(&ctx.output).map(|output| {
-            let names = Self::type_names(std::any::type_name::<O>(), &output);
-            if names.contains(&self.type_name) {
-                EvaluatorOutput::assertion(true)
-            } else {
-                EvaluatorOutput::assertion(false).reason(format!("output is of type {}", names[0]))
-            }
+        ready(to_py(&ctx.output).map(|output| match self.check(&output) {
+            None => EvaluatorOutput::assertion(true),
+            Some(reason) => EvaluatorOutput::assertion(false).reason(reason),
         }))
     }
 }
@@ -558,7 +484,7 @@ mod tests {
             r#"{'a': [1, 2.5, None, True], 'b': "it's"}"#
         );
         assert_eq!(py_repr(&json!("say \"hi\"\n")), r#"'say "hi"\n'"#);
-        let long = Value::String("x".repeat(300));
+        let long = PyValue::Str("x".repeat(300));
         let cut = truncated_repr(&long, 100);
         assert_eq!(cut.chars().count(), 103);
         assert!(cut.starts_with("'xxx") && cut.ends_with("xx'") && cut.contains("..."));

@@ -16,8 +16,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::Dataset;
+use super::py::{PyValue, from_py, to_py};
 use super::spec::{spec_to_value, specs_from_value};
-use crate::case::{Case, decode_field, decode_optional};
+use super::{json_text, yaml_load};
+use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::wire::EvaluatorSpec;
 
@@ -123,20 +125,24 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O
     }
 
     fn parse(text: &str, format: Format, source: &str) -> Result<Self> {
-        let value: Value = match format {
-            Format::Json => serde_json::from_str(text)
-                .map_err(|err| file_error(source, None, err.to_string()))?,
-            Format::Yaml => serde_norway::from_str(text)
-                .map_err(|err| file_error(source, None, err.to_string()))?,
-        };
-        let Value::Object(mut top) = value else {
+        let value =
+            match format {
+                Format::Json => json_text::parse(text)
+                    .map_err(|err| file_error(source, None, err.to_string()))?,
+                Format::Yaml => yaml_load::load(text)
+                    .map_err(|err| file_error(source, None, err.to_string()))?,
+            };
+        let PyValue::Dict(mut top) = value else {
             return Err(file_error(
                 source,
                 None,
                 "a dataset file must hold a mapping",
             ));
         };
-        if let Some(key) = top.keys().find(|k| !DATASET_KEYS.contains(&k.as_str())) {
+        if let Some((key, _)) = top
+            .iter()
+            .find(|(k, _)| !DATASET_KEYS.contains(&k.as_str()))
+        {
             return Err(file_error(
                 source,
                 Some(key.clone()),
@@ -144,19 +150,20 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O
             ));
         }
         let name = optional_string(&mut top, "name", "name", source)?;
-        let spec_error = |(at, message): (String, String)| file_error(source, Some(at), message);
-        let evaluators =
-            specs_from_value(top.get("evaluators"), "evaluators").map_err(spec_error)?;
-        let report_evaluators = specs_from_value(top.get("report_evaluators"), "report_evaluators")
-            .map_err(spec_error)?;
-        let raw_cases = match top.remove("cases") {
-            Some(Value::Array(cases)) => cases,
+        let evaluators = specs(take(&mut top, "evaluators"), "evaluators", source)?;
+        let report_evaluators = specs(
+            take(&mut top, "report_evaluators"),
+            "report_evaluators",
+            source,
+        )?;
+        let raw_cases = match take(&mut top, "cases") {
+            Some(PyValue::List(cases)) => cases,
             None => return Err(file_error(source, Some("cases".into()), "missing `cases`")),
             Some(other) => {
                 return Err(file_error(
                     source,
                     Some("cases".into()),
-                    format!("`cases` must be a list, not {other}"),
+                    format!("`cases` must be a list, not {}", other.type_name()),
                 ));
             }
         };
@@ -165,6 +172,20 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O
             .enumerate()
             .map(|(index, raw)| Self::parse_case(index, raw, source))
             .collect::<Result<Vec<_>>>()?;
+        // pydantic-evals refuses two cases of one name (unnamed ones aside).
+        for (index, case) in cases.iter().enumerate() {
+            let Some(name) = &case.name else { continue };
+            if let Some(first) = cases[..index]
+                .iter()
+                .position(|earlier| earlier.name.as_ref() == Some(name))
+            {
+                return Err(file_error(
+                    source,
+                    Some(format!("cases[{index}].name")),
+                    format!("duplicate case name {name:?}: cases {first} and {index} have it"),
+                ));
+            }
+        }
         Ok(Dataset {
             name,
             cases,
@@ -173,66 +194,99 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O
         })
     }
 
-    fn parse_case(index: usize, raw: Value, source: &str) -> Result<Case<I, O, M>> {
+    fn parse_case(index: usize, raw: PyValue, source: &str) -> Result<Case<I, O, M>> {
         let at = |field: &str| format!("cases[{index}].{field}");
-        let Value::Object(mut case) = raw else {
+        let PyValue::Dict(mut case) = raw else {
             return Err(file_error(
                 source,
                 Some(format!("cases[{index}]")),
                 "a case must be a mapping",
             ));
         };
-        if let Some(key) = case.keys().find(|k| !CASE_KEYS.contains(&k.as_str())) {
+        if let Some((key, _)) = case.iter().find(|(k, _)| !CASE_KEYS.contains(&k.as_str())) {
             return Err(file_error(
                 source,
                 Some(at(key)),
                 format!("unknown case key `{key}`; expected one of {CASE_KEYS:?}"),
             ));
         }
-        // The decoders name the field's inner path; the file's path goes in front.
-        let relocate = |err: Error| match err {
-            Error::Decode { path, message, .. } => file_error(
-                source,
-                Some(format!("cases[{index}].{}", path.unwrap_or_default())),
-                message,
-            ),
-            other => other,
-        };
-        let inputs = case
-            .remove("inputs")
+        let inputs = take(&mut case, "inputs")
             .ok_or_else(|| file_error(source, Some(at("inputs")), "missing `inputs`"))?;
         let name = optional_string(&mut case, "name", &at("name"), source)?;
-        let evaluators = specs_from_value(case.get("evaluators"), &at("evaluators"))
-            .map_err(|(place, message)| file_error(source, Some(place), message))?;
+        let evaluators = specs(take(&mut case, "evaluators"), &at("evaluators"), source)?;
         Ok(Case {
             name,
-            inputs: decode_field(None, "inputs", inputs).map_err(relocate)?,
+            inputs: decode(inputs, &at("inputs"), source)?,
             expected_output: decode_optional(
-                None,
-                "expected_output",
-                case.remove("expected_output"),
-            )
-            .map_err(relocate)?,
-            metadata: decode_optional(None, "metadata", case.remove("metadata"))
-                .map_err(relocate)?,
+                take(&mut case, "expected_output"),
+                &at("expected_output"),
+                source,
+            )?,
+            metadata: decode_optional(take(&mut case, "metadata"), &at("metadata"), source)?,
             evaluators,
         })
     }
 }
 
+/// Decodes a value of the file as `T`, an error naming the file and the
+/// path (`cases[2].inputs.question`) and what was wrong.
+fn decode<T: DeserializeOwned>(value: PyValue, at: &str, source: &str) -> Result<T> {
+    from_py(value).map_err(|err| {
+        let inner = err.path().to_string();
+        let path = if inner.is_empty() || inner == "." {
+            at.to_owned()
+        } else {
+            format!("{at}.{inner}")
+        };
+        file_error(source, Some(path), err.into_inner().to_string())
+    })
+}
+
+/// As [`decode`], with `None` (or no value) meaning none.
+fn decode_optional<T: DeserializeOwned>(
+    value: Option<PyValue>,
+    at: &str,
+    source: &str,
+) -> Result<Option<T>> {
+    match value {
+        None | Some(PyValue::None) => Ok(None),
+        Some(value) => decode(value, at, source).map(Some),
+    }
+}
+
+/// Takes `key` out of a mapping's entries.
+fn take(map: &mut Vec<(String, PyValue)>, key: &str) -> Option<PyValue> {
+    let at = map.iter().position(|(k, _)| k == key)?;
+    Some(map.remove(at).1)
+}
+
+/// Evaluator specs as a file holds them (short or long forms).
+fn specs(value: Option<PyValue>, at: &str, source: &str) -> Result<Vec<EvaluatorSpec>> {
+    let value = value
+        .map(|value| value.to_json(at))
+        .transpose()
+        .map_err(|message| file_error(source, Some(at.to_owned()), message))?;
+    specs_from_value(value.as_ref(), at)
+        .map_err(|(place, message)| file_error(source, Some(place), message))
+}
+
 fn optional_string(
-    map: &mut Map<String, Value>,
+    map: &mut Vec<(String, PyValue)>,
     key: &str,
     at: &str,
     source: &str,
 ) -> Result<Option<String>> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
+    match take(map, key) {
+        None | Some(PyValue::None) => Ok(None),
+        Some(PyValue::Str(text)) => Ok(Some(text)),
         Some(other) => Err(file_error(
             source,
             Some(at.to_owned()),
-            format!("`{key}` must be a string, not {other}"),
+            format!(
+                "`{key}` must be a string, not {} {}",
+                other.type_name(),
+                other.repr()
+            ),
         )),
     }
 }
@@ -284,14 +338,15 @@ impl<I: Serialize, O: Serialize, M: Serialize> Dataset<I, O, M> {
             evaluators: short_forms(&self.evaluators),
             report_evaluators: short_forms(&self.report_evaluators),
         };
-        let cannot =
-            |err: String| Error::InvalidArgument(format!("the dataset cannot be written: {err}"));
+        // Through the harness's own value, which keeps fields in their
+        // declared order and integers of any size exact.
+        let value = to_py(&file).map_err(|err| {
+            Error::InvalidArgument(format!("the dataset cannot be written: {err}"))
+        })?;
         match format {
-            Format::Json => serde_json::to_string_pretty(&file)
-                .map(|text| text + "\n")
-                .map_err(|err| cannot(err.to_string())),
+            Format::Json => Ok(json_text::write_pretty(&value) + "\n"),
             Format::Yaml => {
-                let body = super::yaml::to_string(&file).map_err(|err| cannot(err.to_string()))?;
+                let body = super::yaml::write(&value);
                 Ok(match schema_reference {
                     Some(reference) => format!("{YAML_SCHEMA_PREFIX}{reference}\n{body}"),
                     None => body,

@@ -38,6 +38,10 @@ mod evaluator;
 #[cfg(feature = "eval")]
 mod file;
 #[cfg(feature = "eval")]
+mod json_text;
+#[cfg(feature = "eval")]
+pub mod py;
+#[cfg(feature = "eval")]
 mod render;
 #[cfg(feature = "eval")]
 mod report;
@@ -47,6 +51,8 @@ mod run;
 mod spec;
 #[cfg(feature = "eval")]
 mod yaml;
+#[cfg(feature = "eval")]
+mod yaml_load;
 
 #[cfg(feature = "eval")]
 pub use builtin::{Contains, Equals, EqualsExpected, IsInstance, MaxDuration, json_eq, py_repr};
@@ -57,6 +63,8 @@ pub use evaluator::{
 };
 #[cfg(feature = "eval")]
 pub use file::{FileOptions, Format};
+#[cfg(feature = "eval")]
+pub use py::PyValue;
 #[cfg(feature = "eval")]
 pub use render::RenderOptions;
 #[cfg(feature = "eval")]

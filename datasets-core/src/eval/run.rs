@@ -404,6 +404,8 @@ where
             let name = case
                 .name
                 .clone()
+                // pydantic-evals' `case.name or f'Case {i}'`: an empty name too.
+                .filter(|name| !name.is_empty())
                 .unwrap_or_else(|| format!("Case {}", index + 1));
             if self.repeat == 1 {
                 runs.push(Run {

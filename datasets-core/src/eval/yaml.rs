@@ -2,9 +2,9 @@
 //! same, PyYAML included.
 //!
 //! pydantic-evals reads files with PyYAML, which resolves plain scalars by
-//! YAML 1.1's rules: `yes`, `off`, `1_000`, `12:30:00`, `2024-01-01` and
-//! `1e3` are booleans, numbers and dates there, though YAML 1.2 writers
-//! (serde_norway among them) leave such strings unquoted. This writer
+//! YAML 1.1's rules: `yes`, `off`, `1_000`, `12:30:00` and `2024-01-01` are
+//! booleans, numbers and dates there, while YAML 1.2 readers take `1e3` and
+//! `0o17` for numbers, which PyYAML leaves as text. This writer
 //! leaves a string plain only when it starts with a letter, holds nothing
 //! but letters, digits, single spaces and ``_-./(),?!'+;=*`` and is no
 //! reserved word;
@@ -15,104 +15,29 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use super::py::{PyValue, float_repr};
 
 /// The longest key, in bytes, written in the implicit `key: value` form
 /// (YAML allows 1024 characters; libyaml counts bytes).
 const MAX_IMPLICIT_KEY: usize = 1000;
 
-/// A serialized value with its maps in order.
-enum Node {
-    Null,
-    Bool(bool),
-    Number(serde_json::Number),
-    String(String),
-    List(Vec<Node>),
-    Map(Vec<(String, Node)>),
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NodeVisitor;
-
-        impl<'de> Visitor<'de> for NodeVisitor {
-            type Value = Node;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-
-            fn visit_none<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node::Bool(v))
-            }
-
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node::Number(v.into()))
-            }
-
-            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node::Number(v.into()))
-            }
-
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(serde_json::Number::from_f64(v).map_or(Node::Null, Node::Number))
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::String(v.to_owned()))
-            }
-
-            fn visit_string<E>(self, v: String) -> Result<Node, E> {
-                Ok(Node::String(v))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Node::List(items))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Node::Map(entries))
-            }
-        }
-
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-/// `value` as a YAML document in block style.
-pub(crate) fn to_string<T: Serialize>(value: &T) -> serde_json::Result<String> {
-    // Through JSON text, which keeps the order in which fields serialize.
-    let node: Node = serde_json::from_str(&serde_json::to_string(value)?)?;
+/// `value` as a YAML document in block style; models as mappings.
+pub(crate) fn write(value: &PyValue) -> String {
     let mut out = String::new();
-    match &node {
-        Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0, false),
-        Node::List(items) if !items.is_empty() => write_list(&mut out, items, 0, false),
+    match value {
+        PyValue::Dict(entries) | PyValue::Model(_, entries) if !entries.is_empty() => {
+            write_map(&mut out, entries, 0, false)
+        }
+        PyValue::List(items) if !items.is_empty() => write_list(&mut out, items, 0, false),
         scalar => {
             out.push_str(&inline(scalar));
             out.push('\n');
         }
     }
-    Ok(out)
+    out
 }
 
-fn write_map(out: &mut String, entries: &[(String, Node)], indent: usize, first_inline: bool) {
+fn write_map(out: &mut String, entries: &[(String, PyValue)], indent: usize, first_inline: bool) {
     for (i, (key, value)) in entries.iter().enumerate() {
         if i > 0 || !first_inline {
             out.push_str(&" ".repeat(indent));
@@ -131,13 +56,13 @@ fn write_map(out: &mut String, entries: &[(String, Node)], indent: usize, first_
         }
         out.push(':');
         match value {
-            Node::Map(entries) if !entries.is_empty() => {
+            PyValue::Dict(entries) | PyValue::Model(_, entries) if !entries.is_empty() => {
                 out.push('\n');
                 write_map(out, entries, indent + 2, false);
             }
             // Lists under a key sit at the key's indentation, as PyYAML
             // writes them (under an explicit key, indented).
-            Node::List(items) if !items.is_empty() => {
+            PyValue::List(items) if !items.is_empty() => {
                 out.push('\n');
                 write_list(out, items, indent + if explicit { 2 } else { 0 }, false);
             }
@@ -150,15 +75,17 @@ fn write_map(out: &mut String, entries: &[(String, Node)], indent: usize, first_
     }
 }
 
-fn write_list(out: &mut String, items: &[Node], indent: usize, first_inline: bool) {
+fn write_list(out: &mut String, items: &[PyValue], indent: usize, first_inline: bool) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 || !first_inline {
             out.push_str(&" ".repeat(indent));
         }
         out.push_str("- ");
         match item {
-            Node::Map(entries) if !entries.is_empty() => write_map(out, entries, indent + 2, true),
-            Node::List(items) if !items.is_empty() => write_list(out, items, indent + 2, true),
+            PyValue::Dict(entries) | PyValue::Model(_, entries) if !entries.is_empty() => {
+                write_map(out, entries, indent + 2, true)
+            }
+            PyValue::List(items) if !items.is_empty() => write_list(out, items, indent + 2, true),
             scalar => {
                 out.push_str(&inline(scalar));
                 out.push('\n');
@@ -168,39 +95,34 @@ fn write_list(out: &mut String, items: &[Node], indent: usize, first_inline: boo
 }
 
 /// A scalar, or an empty collection, on one line.
-fn inline(node: &Node) -> String {
-    match node {
-        Node::Null => "null".to_owned(),
-        Node::Bool(flag) => flag.to_string(),
-        Node::Number(number) => self::number(number),
-        Node::String(text) => string(text),
-        Node::List(_) => "[]".to_owned(),
-        Node::Map(_) => "{}".to_owned(),
+fn inline(value: &PyValue) -> String {
+    match value {
+        PyValue::None => "null".to_owned(),
+        PyValue::Bool(flag) => flag.to_string(),
+        PyValue::Int(n) => n.to_string(),
+        PyValue::BigInt(digits) => digits.clone(),
+        PyValue::Float(x) => float(*x),
+        PyValue::Str(text) => string(text),
+        PyValue::List(_) => "[]".to_owned(),
+        PyValue::Dict(_) | PyValue::Model(..) => "{}".to_owned(),
     }
 }
 
-/// Integers as they are; floats with a `.` and a signed exponent.
-fn number(number: &serde_json::Number) -> String {
-    let text = number.to_string();
-    if !number.is_f64() {
-        return text;
+/// A float as PyYAML writes one: Python's `repr`, lowercase, with `.0`
+/// before an exponent that has no point (`1.0e-07`), `.inf`, `.nan`.
+fn float(x: f64) -> String {
+    if x.is_nan() {
+        return ".nan".to_owned();
     }
-    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
-        None => (text.as_str(), None),
-    };
-    let mut out = mantissa.to_owned();
-    if !out.contains('.') {
-        out.push_str(".0");
+    if x.is_infinite() {
+        return if x > 0.0 { ".inf" } else { "-.inf" }.to_owned();
     }
-    if let Some(exponent) = exponent {
-        out.push('e');
-        if !exponent.starts_with(['-', '+']) {
-            out.push('+');
-        }
-        out.push_str(exponent);
+    let text = float_repr(x).to_ascii_lowercase();
+    if !text.contains('.') && text.contains('e') {
+        text.replacen('e', ".0e", 1)
+    } else {
+        text
     }
-    out
 }
 
 /// Words some YAML reader takes for a boolean, a null or a float.
@@ -254,26 +176,44 @@ fn string(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::yaml_load::load;
     use super::*;
-    use serde_json::json;
+
+    fn dict(entries: Vec<(&str, PyValue)>) -> PyValue {
+        PyValue::Dict(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
+    }
 
     #[test]
     fn writes_block_yaml_in_field_order() {
-        #[derive(Serialize)]
-        struct Doc {
-            name: &'static str,
-            cases: serde_json::Value,
-            empty: Vec<u8>,
-        }
-        let doc = Doc {
-            name: "qa",
-            cases: json!([{"inputs": {"q": "What?"}, "tags": ["a", ["b", "c"]], "n": null}]),
-            empty: Vec::new(),
-        };
+        let doc = dict(vec![
+            ("name", PyValue::Str("qa".into())),
+            (
+                "cases",
+                PyValue::List(vec![dict(vec![
+                    ("inputs", dict(vec![("q", PyValue::Str("What?".into()))])),
+                    (
+                        "tags",
+                        PyValue::List(vec![
+                            PyValue::Str("a".into()),
+                            PyValue::List(vec![PyValue::Str("b".into()), PyValue::Str("c".into())]),
+                        ]),
+                    ),
+                    ("n", PyValue::None),
+                ])]),
+            ),
+            ("empty", PyValue::List(Vec::new())),
+        ]);
+        let text = write(&doc);
         assert_eq!(
-            to_string(&doc).unwrap(),
-            "name: qa\ncases:\n- inputs:\n    q: What?\n  \"n\": null\n  tags:\n  - a\n  - - b\n    - c\nempty: []\n"
+            text,
+            "name: qa\ncases:\n- inputs:\n    q: What?\n  tags:\n  - a\n  - - b\n    - c\n  \"n\": null\nempty: []\n"
         );
+        assert_eq!(load(&text).unwrap(), doc);
     }
 
     #[test]
@@ -286,14 +226,22 @@ mod tests {
             "12:30:00",
             "2024-01-01",
             "1e3",
+            "1E+3",
             ".inf",
             "",
             " x",
             "a: b",
             "a #b",
             "-x",
+            "~",
+            "0o17",
+            "-.5",
         ] {
             assert!(string(text).starts_with('"'), "{text}");
+            assert_eq!(
+                load(&format!("k: {}", string(text))).unwrap(),
+                dict(vec![("k", PyValue::Str(text.into()))])
+            );
         }
         for text in [
             "Paris",
@@ -313,32 +261,43 @@ mod tests {
     #[test]
     fn keys_past_yaml_s_limit_take_the_explicit_form() {
         let long = "k".repeat(1500);
-        let doc = json!({ long.clone(): {"a": [1, 2]}, "b": "x".repeat(1500) });
-        let text = to_string(&doc).unwrap();
-        assert!(text.starts_with("b: "), "{text}");
+        let doc = dict(vec![
+            (
+                &long,
+                dict(vec![(
+                    "a",
+                    PyValue::List(vec![PyValue::Int(1), PyValue::Int(2)]),
+                )]),
+            ),
+            ("b", PyValue::Str("x".repeat(1500))),
+        ]);
+        let text = write(&doc);
         assert!(
-            text.contains(&format!("\n? {long}\n:\n  a:\n  - 1\n")),
+            text.contains(&format!("? {long}\n:\n  a:\n  - 1\n")),
             "{text}"
         );
-        let read: serde_json::Value = serde_norway::from_str(&text).unwrap();
-        assert_eq!(read, doc);
+        assert_eq!(load(&text).unwrap(), doc);
         // The limit counts bytes: 400 three-byte characters are past it.
-        let wide = json!({ "⌜".repeat(400): 1 });
-        let text = to_string(&wide).unwrap();
+        let wide = dict(vec![(&"⌜".repeat(400), PyValue::Int(1))]);
+        let text = write(&wide);
         assert!(text.starts_with("? "), "{text}");
-        assert_eq!(
-            serde_norway::from_str::<serde_json::Value>(&text).unwrap(),
-            wide
-        );
+        assert_eq!(load(&text).unwrap(), wide);
     }
 
     #[test]
-    fn floats_always_look_like_floats() {
-        let n = |x: f64| number(&serde_json::Number::from_f64(x).unwrap());
-        assert_eq!(n(1.0), "1.0");
-        assert_eq!(n(0.5), "0.5");
-        assert_eq!(n(1e-7), "1.0e-7");
-        assert_eq!(n(1e20), "1.0e+20");
-        assert_eq!(number(&7.into()), "7");
+    fn numbers_read_back_as_the_same_numbers() {
+        assert_eq!(float(1.0), "1.0");
+        assert_eq!(float(0.5), "0.5");
+        assert_eq!(float(1e-7), "1.0e-07");
+        assert_eq!(float(1e20), "1.0e+20");
+        assert_eq!(float(f64::NEG_INFINITY), "-.inf");
+        let numbers = PyValue::List(vec![
+            PyValue::Float(1e-7),
+            PyValue::Float(1.5e300),
+            PyValue::Float(-0.25),
+            PyValue::Int(i128::MAX),
+            PyValue::BigInt("-1000000000000000000000000000000000000000000".into()),
+        ]);
+        assert_eq!(load(&write(&numbers)).unwrap(), numbers);
     }
 }

@@ -1,0 +1,1062 @@
+//! Reading YAML as pydantic-evals reads it: PyYAML's `SafeLoader`, which
+//! resolves plain scalars by YAML 1.1's rules.
+//!
+//! The parser gives events (yaml-rust2); the scalars are resolved here with
+//! PyYAML's implicit resolvers, in its order: booleans (`yes`, `No`, `on`,
+//! `OFF`, ...), floats (`1.0e+3`, `1.`, `.5`, `1:20.5`, `.inf`; not `1e3`,
+//! `-.5` or `0o17`, which stay text), integers (`0b101`, `017` octal,
+//! `0x1F`, `1_000`, `1:20` sexagesimal), null (`~`, `null`, empty), the
+//! merge key `<<`, and timestamps (`2024-01-01`, `2024-01-01 12:00:00`),
+//! which become the ISO text pydantic writes for them. Quoted and block
+//! scalars are text; `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`,
+//! `!!timestamp`, `!!seq` and `!!map` tags are honoured. Anchors, aliases
+//! and merge keys (`<<: *base`, `<<: [*a, *b]`) work as in PyYAML; a
+//! repeated key keeps its first place and takes the last value.
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::py::{PyValue, float_repr, insert};
+
+/// A YAML error: what is wrong and where (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct YamlError {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.message, self.line, self.column
+        )
+    }
+}
+
+/// Parses one YAML document into the value PyYAML's `safe_load` gives.
+pub(crate) fn load(text: &str) -> Result<PyValue, YamlError> {
+    let mut sink = Sink::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut sink, true).map_err(|err| {
+        let mark = err.marker();
+        YamlError {
+            line: mark.line(),
+            column: mark.col() + 1,
+            message: err.info().to_owned(),
+        }
+    })?;
+    let mut builder = Builder {
+        events: sink.events,
+        at: 0,
+        anchors: Vec::new(),
+        next_id: 0,
+    };
+    builder.document()
+}
+
+#[derive(Default)]
+struct Sink {
+    events: Vec<(Event, Marker)>,
+}
+
+impl MarkedEventReceiver for Sink {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        self.events.push((event, mark));
+    }
+}
+
+/// A node as built: its value, and for a mapping's merge rules, the
+/// identities of its keys (PyYAML deduplicates merged keys by the identity
+/// of the key's text object).
+#[derive(Clone)]
+struct Node {
+    value: PyValue,
+    /// For a mapping: each key's identity, in order.
+    key_ids: Vec<KeyId>,
+    /// For a scalar: its identity when used as a key.
+    id: KeyId,
+    /// Whether it is a mapping (for merges).
+    mapping: bool,
+}
+
+/// What Python's `id()` of a key node's text would tell apart: the same
+/// node (through an alias) or a string CPython keeps one copy of (empty or
+/// one Latin-1 character).
+#[derive(Clone, PartialEq, Eq, Debug)]
+enum KeyId {
+    Node(usize),
+    Shared(String),
+}
+
+struct Builder {
+    events: Vec<(Event, Marker)>,
+    at: usize,
+    anchors: Vec<(usize, Node)>,
+    next_id: usize,
+}
+
+fn error(mark: &Marker, message: impl Into<String>) -> YamlError {
+    YamlError {
+        line: mark.line(),
+        column: mark.col() + 1,
+        message: message.into(),
+    }
+}
+
+const CORE: &str = "tag:yaml.org,2002:";
+
+impl Builder {
+    fn next(&mut self) -> Option<(Event, Marker)> {
+        let event = self.events.get(self.at).cloned();
+        self.at += 1;
+        event
+    }
+
+    fn document(&mut self) -> Result<PyValue, YamlError> {
+        // StreamStart, DocumentStart, the node, DocumentEnd, StreamEnd; an
+        // empty stream is `None`, as `safe_load` gives.
+        loop {
+            match self.next() {
+                None | Some((Event::StreamEnd, _)) => return Ok(PyValue::None),
+                Some((Event::StreamStart | Event::Nothing, _)) => {}
+                Some((Event::DocumentStart, _)) => break,
+                Some((_, mark)) => return Err(error(&mark, "expected a document")),
+            }
+        }
+        let node = self.node()?;
+        // `safe_load` reads one document; a second is an error there.
+        while let Some((event, mark)) = self.next() {
+            match event {
+                Event::DocumentEnd | Event::StreamEnd | Event::Nothing => {}
+                _ => {
+                    return Err(error(
+                        &mark,
+                        "expected a single document in the stream, but found another document",
+                    ));
+                }
+            }
+        }
+        Ok(node.value)
+    }
+
+    fn anchor(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.retain(|(id, _)| *id != anchor);
+            self.anchors.push((anchor, node.clone()));
+        }
+    }
+
+    fn fresh_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn node(&mut self) -> Result<Node, YamlError> {
+        let Some((event, mark)) = self.next() else {
+            return Err(YamlError {
+                line: 0,
+                column: 0,
+                message: "unexpected end of the document".into(),
+            });
+        };
+        match event {
+            Event::Alias(id) => self
+                .anchors
+                .iter()
+                .rev()
+                .find(|(anchor, _)| *anchor == id)
+                .map(|(_, node)| node.clone())
+                .ok_or_else(|| error(&mark, "found undefined alias")),
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar(&text, style, tag.as_ref(), &mark)?;
+                let shared = text.is_empty()
+                    || (text.chars().count() == 1 && text.chars().all(|c| (c as u32) < 256));
+                let id = if shared {
+                    KeyId::Shared(text)
+                } else {
+                    KeyId::Node(self.fresh_id())
+                };
+                let node = Node {
+                    value,
+                    key_ids: Vec::new(),
+                    id,
+                    mapping: false,
+                };
+                self.anchor(anchor, &node);
+                Ok(node)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                check_collection_tag(tag.as_ref(), "seq", &mark)?;
+                let mut items = Vec::new();
+                loop {
+                    if matches!(self.events.get(self.at), Some((Event::SequenceEnd, _))) {
+                        self.at += 1;
+                        break;
+                    }
+                    items.push(self.node()?.value);
+                }
+                let node = Node {
+                    value: PyValue::List(items),
+                    key_ids: Vec::new(),
+                    id: KeyId::Node(self.fresh_id()),
+                    mapping: false,
+                };
+                self.anchor(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, tag) => {
+                check_collection_tag(tag.as_ref(), "map", &mark)?;
+                let node = self.mapping(&mark)?;
+                self.anchor(anchor, &node);
+                Ok(node)
+            }
+            _ => Err(error(&mark, "unexpected event")),
+        }
+    }
+
+    fn mapping(&mut self, start: &Marker) -> Result<Node, YamlError> {
+        // (key id, key text, value) in document order; merges apart.
+        let mut own: Vec<(KeyId, String, PyValue)> = Vec::new();
+        let mut merged: Vec<(KeyId, String, PyValue)> = Vec::new();
+        loop {
+            if matches!(self.events.get(self.at), Some((Event::MappingEnd, _))) {
+                self.at += 1;
+                break;
+            }
+            let key_mark = self
+                .events
+                .get(self.at)
+                .map(|(_, mark)| *mark)
+                .unwrap_or(*start);
+            let is_merge = matches!(
+                self.events.get(self.at),
+                Some((Event::Scalar(text, TScalarStyle::Plain, _, None), _)) if text == "<<"
+            );
+            if is_merge {
+                self.at += 1;
+                let value_mark = self
+                    .events
+                    .get(self.at)
+                    .map(|(_, mark)| *mark)
+                    .unwrap_or(*start);
+                let source = self.merge_sources(&value_mark)?;
+                for node in source {
+                    let PyValue::Dict(entries) = node.value else {
+                        continue;
+                    };
+                    for (id, (key, value)) in node.key_ids.into_iter().zip(entries) {
+                        if !merged.iter().any(|(seen, _, _)| *seen == id) {
+                            merged.push((id, key, value));
+                        }
+                    }
+                }
+                continue;
+            }
+            let key = self.key_node(&key_mark)?;
+            let value = self.node()?.value;
+            own.push(key_and(key, value));
+        }
+        let mut entries: Vec<(String, PyValue)> = Vec::new();
+        let mut key_ids: Vec<KeyId> = Vec::new();
+        for (id, key, value) in merged.into_iter().chain(own) {
+            if !entries.iter().any(|(existing, _)| *existing == key) {
+                key_ids.push(id);
+            }
+            insert(&mut entries, key, value);
+        }
+        Ok(Node {
+            value: PyValue::Dict(entries),
+            key_ids,
+            id: KeyId::Node(self.fresh_id()),
+            mapping: true,
+        })
+    }
+
+    /// The value of a `<<` key: one mapping, or a list of mappings.
+    fn merge_sources(&mut self, mark: &Marker) -> Result<Vec<Node>, YamlError> {
+        let is_sequence = matches!(
+            self.events.get(self.at),
+            Some((Event::SequenceStart(..), _))
+        );
+        if !is_sequence {
+            let node = self.node()?;
+            if !node.mapping {
+                return Err(error(
+                    mark,
+                    "while constructing a mapping: expected a mapping or list of mappings for \
+                     merging",
+                ));
+            }
+            return Ok(vec![node]);
+        }
+        // A sequence of mappings (aliases, usually); read its items as nodes.
+        let (event, seq_mark) = self.next().expect("a sequence start");
+        let Event::SequenceStart(anchor, _) = event else {
+            unreachable!("checked above")
+        };
+        let mut nodes = Vec::new();
+        loop {
+            if matches!(self.events.get(self.at), Some((Event::SequenceEnd, _))) {
+                self.at += 1;
+                break;
+            }
+            let item_mark = self
+                .events
+                .get(self.at)
+                .map(|(_, mark)| *mark)
+                .unwrap_or(seq_mark);
+            let node = self.node()?;
+            if !node.mapping {
+                return Err(error(
+                    &item_mark,
+                    "while constructing a mapping: expected a mapping for merging",
+                ));
+            }
+            nodes.push(node);
+        }
+        if anchor > 0 {
+            let list = Node {
+                value: PyValue::List(nodes.iter().map(|n| n.value.clone()).collect()),
+                key_ids: Vec::new(),
+                id: KeyId::Node(self.fresh_id()),
+                mapping: false,
+            };
+            self.anchor(anchor, &list);
+        }
+        Ok(nodes)
+    }
+
+    /// A mapping key: a scalar (its text as a dict key), never a collection.
+    fn key_node(&mut self, mark: &Marker) -> Result<Node, YamlError> {
+        let is_value_key = matches!(
+            self.events.get(self.at),
+            Some((Event::Scalar(text, TScalarStyle::Plain, _, None), _)) if text == "="
+        );
+        if is_value_key {
+            // PyYAML reads a plain `=` key as the text "=".
+            self.at += 1;
+            return Ok(Node {
+                value: PyValue::Str("=".into()),
+                key_ids: Vec::new(),
+                id: KeyId::Shared("=".into()),
+                mapping: false,
+            });
+        }
+        let node = self.node()?;
+        if matches!(
+            node.value,
+            PyValue::List(_) | PyValue::Dict(_) | PyValue::Model(..)
+        ) {
+            return Err(error(
+                mark,
+                "while constructing a mapping: found an unhashable key (a list or mapping)",
+            ));
+        }
+        Ok(node)
+    }
+}
+
+fn key_and(key: Node, value: PyValue) -> (KeyId, String, PyValue) {
+    (key.id, key_text(&key.value), value)
+}
+
+/// A scalar key as its dict key's text, as pydantic writes it in JSON.
+fn key_text(value: &PyValue) -> String {
+    match value {
+        PyValue::Str(text) => text.clone(),
+        PyValue::None => "None".to_owned(),
+        PyValue::Bool(flag) => flag.to_string(),
+        PyValue::Int(n) => n.to_string(),
+        PyValue::BigInt(digits) => digits.clone(),
+        PyValue::Float(x) => float_repr(*x),
+        other => other.repr(),
+    }
+}
+
+fn check_collection_tag(tag: Option<&Tag>, kind: &str, mark: &Marker) -> Result<(), YamlError> {
+    match tag {
+        None => Ok(()),
+        Some(tag) if tag.handle == CORE && tag.suffix == kind => Ok(()),
+        Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => Ok(()),
+        Some(tag) => Err(error(
+            mark,
+            format!(
+                "could not determine a constructor for the tag '{}{}'",
+                tag.handle, tag.suffix
+            ),
+        )),
+    }
+}
+
+/// A scalar's value: by its tag if it has one, else by PyYAML's implicit
+/// resolvers if it is plain, else text.
+fn scalar(
+    text: &str,
+    style: TScalarStyle,
+    tag: Option<&Tag>,
+    mark: &Marker,
+) -> Result<PyValue, YamlError> {
+    let kind = match tag {
+        Some(tag) if tag.handle == CORE => tag.suffix.as_str(),
+        // The non-specific tag `!` makes a plain scalar text.
+        Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => "str",
+        Some(tag) => {
+            return Err(error(
+                mark,
+                format!(
+                    "could not determine a constructor for the tag '{}{}'",
+                    tag.handle, tag.suffix
+                ),
+            ));
+        }
+        None if style == TScalarStyle::Plain => resolve(text),
+        None => "str",
+    };
+    let wrong = || {
+        error(
+            mark,
+            format!("the scalar {text:?} is not a valid {kind} for its tag"),
+        )
+    };
+    match kind {
+        "str" => Ok(PyValue::Str(text.to_owned())),
+        "null" => Ok(PyValue::None),
+        "bool" => Ok(PyValue::Bool(matches!(
+            text.to_ascii_lowercase().as_str(),
+            "yes" | "true" | "on"
+        ))),
+        "int" => construct_int(text).ok_or_else(wrong),
+        "float" => construct_float(text).map(PyValue::Float).ok_or_else(wrong),
+        "timestamp" => construct_timestamp(text)
+            .map(PyValue::Str)
+            .ok_or_else(wrong),
+        "value" => Err(error(
+            mark,
+            "could not determine a constructor for the tag 'tag:yaml.org,2002:value' \
+             (PyYAML reads a plain `=` so; quote it)",
+        )),
+        "merge" => Err(error(
+            mark,
+            "a merge key `<<` is only allowed as a mapping key",
+        )),
+        other => Err(error(
+            mark,
+            format!("could not determine a constructor for the tag '{CORE}{other}'"),
+        )),
+    }
+}
+
+/// An implicit resolver: the tag, and whether a plain scalar matches.
+type Resolver = (&'static str, fn(&str) -> bool);
+
+/// The tag PyYAML's implicit resolvers give a plain scalar, tried in its
+/// order for the scalar's first character.
+fn resolve(text: &str) -> &'static str {
+    let first = text.chars().next();
+    let candidates: &[Resolver] = match first {
+        None => &[("null", is_null)],
+        Some(c) => match c {
+            'y' | 'Y' | 't' | 'T' | 'f' | 'F' | 'o' | 'O' => &[("bool", is_bool)],
+            'n' | 'N' => &[("bool", is_bool), ("null", is_null)],
+            '~' => &[("null", is_null)],
+            '-' | '+' => &[("float", is_float), ("int", is_int)],
+            '.' => &[("float", is_float)],
+            '0'..='9' => &[
+                ("float", is_float),
+                ("int", is_int),
+                ("timestamp", is_timestamp),
+            ],
+            '<' => &[("merge", |t| t == "<<")],
+            '=' => &[("value", |t| t == "=")],
+            _ => &[],
+        },
+    };
+    candidates
+        .iter()
+        .find(|(_, matches)| matches(text))
+        .map_or("str", |(tag, _)| tag)
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn is_bool(text: &str) -> bool {
+    matches!(
+        text,
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// A small cursor for the resolvers' patterns.
+struct Scan<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            at: 0,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.at == self.bytes.len()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn eat_if(&mut self, f: impl Fn(u8) -> bool) -> bool {
+        if self.peek().is_some_and(&f) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Zero or more bytes matching `f`; how many.
+    fn many(&mut self, f: impl Fn(u8) -> bool) -> usize {
+        let start = self.at;
+        while self.eat_if(&f) {}
+        self.at - start
+    }
+
+    fn sign(&mut self) {
+        let _ = self.eat(b'-') || self.eat(b'+');
+    }
+
+    /// `(?::[0-5]?[0-9])+`: at least one sexagesimal part.
+    fn sexagesimal_parts(&mut self) -> bool {
+        let mut parts = 0;
+        loop {
+            let save = self.at;
+            if !self.eat(b':') {
+                break;
+            }
+            let a = self.peek();
+            let b = self.bytes.get(self.at + 1).copied();
+            match (a, b) {
+                (Some(b'0'..=b'5'), Some(b'0'..=b'9')) => self.at += 2,
+                (Some(b'0'..=b'9'), _) => self.at += 1,
+                _ => {
+                    self.at = save;
+                    break;
+                }
+            }
+            parts += 1;
+        }
+        parts > 0
+    }
+
+    /// `(?:[eE][-+][0-9]+)?`
+    fn exponent(&mut self) -> bool {
+        let save = self.at;
+        if self.eat(b'e') || self.eat(b'E') {
+            if (self.eat(b'-') || self.eat(b'+')) && self.many(|b| b.is_ascii_digit()) > 0 {
+                return true;
+            }
+            self.at = save;
+            return false;
+        }
+        true
+    }
+}
+
+fn digit_or_underscore(b: u8) -> bool {
+    b.is_ascii_digit() || b == b'_'
+}
+
+/// PyYAML's float pattern.
+fn is_float(text: &str) -> bool {
+    let alternatives: [fn(&str) -> bool; 5] = [
+        // [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |t| {
+            let mut s = Scan::new(t);
+            s.sign();
+            s.eat_if(|b| b.is_ascii_digit())
+                && {
+                    s.many(digit_or_underscore);
+                    s.eat(b'.')
+                }
+                && {
+                    s.many(digit_or_underscore);
+                    s.exponent()
+                }
+                && s.done()
+        },
+        // \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |t| {
+            let mut s = Scan::new(t);
+            s.eat(b'.')
+                && s.eat_if(|b| b.is_ascii_digit())
+                && {
+                    s.many(digit_or_underscore);
+                    s.exponent()
+                }
+                && s.done()
+        },
+        // [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+        |t| {
+            let mut s = Scan::new(t);
+            s.sign();
+            s.eat_if(|b| b.is_ascii_digit())
+                && {
+                    s.many(digit_or_underscore);
+                    s.sexagesimal_parts()
+                }
+                && s.eat(b'.')
+                && {
+                    s.many(digit_or_underscore);
+                    s.done()
+                }
+        },
+        // [-+]?\.(?:inf|Inf|INF)
+        |t| {
+            let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+            matches!(t, ".inf" | ".Inf" | ".INF")
+        },
+        // \.(?:nan|NaN|NAN)
+        |t| matches!(t, ".nan" | ".NaN" | ".NAN"),
+    ];
+    alternatives.iter().any(|matches| matches(text))
+}
+
+/// PyYAML's int pattern.
+fn is_int(text: &str) -> bool {
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let bytes = body.as_bytes();
+    if let Some(rest) = body.strip_prefix("0b") {
+        return !rest.is_empty() && rest.bytes().all(|b| matches!(b, b'0' | b'1' | b'_'));
+    }
+    if let Some(rest) = body.strip_prefix("0x") {
+        return !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit() || b == b'_');
+    }
+    if body == "0" {
+        return true;
+    }
+    if bytes.first() == Some(&b'0') {
+        return bytes.len() > 1 && bytes[1..].iter().all(|b| matches!(b, b'0'..=b'7' | b'_'));
+    }
+    if !bytes.first().is_some_and(|b| matches!(b, b'1'..=b'9')) {
+        return false;
+    }
+    let mut s = Scan::new(body);
+    s.at = 1;
+    s.many(digit_or_underscore);
+    if s.done() {
+        return true;
+    }
+    s.sexagesimal_parts() && s.done()
+}
+
+/// PyYAML's timestamp pattern.
+fn is_timestamp(text: &str) -> bool {
+    let mut s = Scan::new(text);
+    let digits = |s: &mut Scan<'_>, min: usize, max: usize| {
+        let start = s.at;
+        while s.at - start < max && s.eat_if(|b| b.is_ascii_digit()) {}
+        s.at - start >= min
+    };
+    // YYYY-MM-DD alone.
+    if text.len() == 10 {
+        let mut d = Scan::new(text);
+        if digits(&mut d, 4, 4)
+            && d.eat(b'-')
+            && digits(&mut d, 2, 2)
+            && d.eat(b'-')
+            && digits(&mut d, 2, 2)
+            && d.done()
+        {
+            return true;
+        }
+    }
+    // YYYY-M-D (T| +)H:MM:SS(.f*)?( *(Z|±H(:MM)?))?
+    if !(digits(&mut s, 4, 4)
+        && s.eat(b'-')
+        && digits(&mut s, 1, 2)
+        && s.eat(b'-')
+        && digits(&mut s, 1, 2))
+    {
+        return false;
+    }
+    if !(s.eat(b'T') || s.eat(b't') || s.many(|b| b == b' ' || b == b'\t') > 0) {
+        return false;
+    }
+    if !(digits(&mut s, 1, 2)
+        && s.eat(b':')
+        && digits(&mut s, 2, 2)
+        && s.eat(b':')
+        && digits(&mut s, 2, 2))
+    {
+        return false;
+    }
+    if s.eat(b'.') {
+        s.many(|b| b.is_ascii_digit());
+    }
+    if s.done() {
+        return true;
+    }
+    s.many(|b| b == b' ' || b == b'\t');
+    if s.eat(b'Z') {
+        return s.done();
+    }
+    if !(s.eat(b'-') || s.eat(b'+')) || !digits(&mut s, 1, 2) {
+        return false;
+    }
+    if s.eat(b':') && !digits(&mut s, 2, 2) {
+        return false;
+    }
+    s.done()
+}
+
+/// PyYAML's `construct_yaml_int`: underscores dropped; binary, hex, octal
+/// (a leading 0), sexagesimal, or decimal; exact at any size.
+fn construct_int(text: &str) -> Option<PyValue> {
+    let cleaned = text.replace('_', "");
+    let (negative, body) = match cleaned.as_bytes().first() {
+        Some(b'-') => (true, &cleaned[1..]),
+        Some(b'+') => (false, &cleaned[1..]),
+        _ => (false, cleaned.as_str()),
+    };
+    let digits: String = if body == "0" {
+        "0".to_owned()
+    } else if let Some(rest) = body.strip_prefix("0b") {
+        to_decimal(rest, 2)?
+    } else if let Some(rest) = body.strip_prefix("0x") {
+        to_decimal(rest, 16)?
+    } else if body.len() > 1 && body.starts_with('0') {
+        to_decimal(body, 8)?
+    } else if body.contains(':') {
+        let mut total = String::from("0");
+        for part in body.split(':') {
+            let part: u32 = part.parse().ok()?;
+            total = multiply_add(&total, 60, part)?;
+        }
+        total
+    } else {
+        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        body.to_owned()
+    };
+    let signed = if negative && !digits.trim_start_matches('0').is_empty() {
+        format!("-{digits}")
+    } else {
+        digits
+    };
+    PyValue::int_from_digits(&signed)
+}
+
+/// `digits` in `base`, as decimal text.
+fn to_decimal(digits: &str, base: u32) -> Option<String> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut total = String::from("0");
+    for c in digits.chars() {
+        total = multiply_add(&total, base, c.to_digit(base)?)?;
+    }
+    Some(total)
+}
+
+/// `decimal * factor + add`, on decimal text of any length.
+fn multiply_add(decimal: &str, factor: u32, add: u32) -> Option<String> {
+    let mut carry = u64::from(add);
+    let mut out: Vec<u8> = Vec::with_capacity(decimal.len() + 3);
+    for b in decimal.bytes().rev() {
+        let d = u64::from(b.checked_sub(b'0')?);
+        let n = d * u64::from(factor) + carry;
+        out.push((n % 10) as u8 + b'0');
+        carry = n / 10;
+    }
+    while carry > 0 {
+        out.push((carry % 10) as u8 + b'0');
+        carry /= 10;
+    }
+    while out.len() > 1 && out.last() == Some(&b'0') {
+        out.pop();
+    }
+    out.reverse();
+    String::from_utf8(out).ok()
+}
+
+/// PyYAML's `construct_yaml_float`.
+fn construct_float(text: &str) -> Option<f64> {
+    let cleaned = text.replace('_', "").to_ascii_lowercase();
+    let (sign, body) = match cleaned.as_bytes().first() {
+        Some(b'-') => (-1.0, &cleaned[1..]),
+        Some(b'+') => (1.0, &cleaned[1..]),
+        _ => (1.0, cleaned.as_str()),
+    };
+    if body == ".inf" {
+        return Some(sign * f64::INFINITY);
+    }
+    if body == ".nan" {
+        return Some(f64::NAN);
+    }
+    if body.contains(':') {
+        let mut total = 0.0;
+        for part in body.split(':') {
+            total = total * 60.0 + python_float(part)?;
+        }
+        return Some(sign * total);
+    }
+    Some(sign * python_float(body)?)
+}
+
+/// Python's `float()` of a decimal literal such as `1.`, `.5` or `1.e+3`.
+fn python_float(text: &str) -> Option<f64> {
+    let (mantissa, exponent) = match text.find('e') {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let mut normalized = String::with_capacity(text.len() + 2);
+    if mantissa.starts_with('.') {
+        normalized.push('0');
+    }
+    normalized.push_str(mantissa);
+    if mantissa.ends_with('.') {
+        normalized.push('0');
+    }
+    normalized.push_str(exponent);
+    normalized.parse().ok()
+}
+
+/// PyYAML's `construct_yaml_timestamp`, as the ISO text pydantic writes for
+/// the date or datetime: `2024-01-01`, `2024-01-01T12:00:00`,
+/// `2001-12-14T21:59:43.100000-05:00`, `...Z` for UTC.
+fn construct_timestamp(text: &str) -> Option<String> {
+    let number = |s: &str| s.parse::<u32>().ok();
+    let (date, rest) = match text.find(['T', 't', ' ', '\t']) {
+        Some(at) => (
+            &text[..at],
+            Some(text[at..].trim_start_matches([' ', '\t', 'T', 't'])),
+        ),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let year = number(parts.next()?)?;
+    let month = number(parts.next()?)?;
+    let day = number(parts.next()?)?;
+    if parts.next().is_some()
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in(year, month)
+    {
+        return None;
+    }
+    let date = format!("{year:04}-{month:02}-{day:02}");
+    let Some(rest) = rest else {
+        return Some(date);
+    };
+    // H:MM:SS(.f)? then the zone.
+    let zone_at = rest.find(['Z', '+', '-', ' ', '\t']).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(zone_at);
+    let zone = zone.trim_start_matches([' ', '\t']);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock = clock.split(':');
+    let hour = number(clock.next()?)?;
+    let minute = number(clock.next()?)?;
+    let second = number(clock.next()?)?;
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut micros = fraction.chars().take(6).collect::<String>();
+    while !micros.is_empty() && micros.len() < 6 {
+        micros.push('0');
+    }
+    let mut out = format!("{date}T{hour:02}:{minute:02}:{second:02}");
+    if !micros.is_empty() && micros.parse::<u32>().ok()? > 0 {
+        out.push('.');
+        out.push_str(&micros);
+    }
+    match zone {
+        "" => {}
+        "Z" => out.push('Z'),
+        zone => {
+            let (sign, offset) = zone.split_at(1);
+            let (hours, minutes) = offset.split_once(':').unwrap_or((offset, "0"));
+            let (hours, minutes) = (number(hours)?, number(minutes)?);
+            if hours == 0 && minutes == 0 {
+                out.push('Z');
+            } else {
+                out.push_str(&format!("{sign}{hours:02}:{minutes:02}"));
+            }
+        }
+    }
+    Some(out)
+}
+
+fn days_in(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> PyValue {
+        match load(&format!("k: {text}")).unwrap() {
+            PyValue::Dict(mut entries) => entries.remove(0).1,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_scalars_resolve_as_pyyaml_does() {
+        let s = |t: &str| PyValue::Str(t.to_owned());
+        let i = PyValue::Int;
+        let f = PyValue::Float;
+        for (text, value) in [
+            ("yes", PyValue::Bool(true)),
+            ("No", PyValue::Bool(false)),
+            ("on", PyValue::Bool(true)),
+            ("OFF", PyValue::Bool(false)),
+            ("y", s("y")),
+            ("1_000", i(1000)),
+            ("017", i(15)),
+            ("0o17", s("0o17")),
+            ("0b11_0", i(6)),
+            ("0x_1F", i(31)),
+            ("08", s("08")),
+            ("0_", i(0)),
+            ("-0", i(0)),
+            ("+5", i(5)),
+            ("1:20", i(80)),
+            ("1:20.5", f(80.5)),
+            ("1e3", s("1e3")),
+            ("1E+3", s("1E+3")),
+            ("1e-3", s("1e-3")),
+            (".5e3", s(".5e3")),
+            ("-.5", s("-.5")),
+            (".5", f(0.5)),
+            ("1.", f(1.0)),
+            ("1.e+3", f(1000.0)),
+            ("1.0e+3", f(1000.0)),
+            ("1E-7", s("1E-7")),
+            ("._5", s("._5")),
+            ("~", PyValue::None),
+            ("Null", PyValue::None),
+            ("", PyValue::None),
+            ("2024-01-01", s("2024-01-01")),
+            ("2024-1-1", s("2024-1-1")),
+            ("2024-01-01 12:00:00", s("2024-01-01T12:00:00")),
+            ("2024-1-1 12:00:00", s("2024-01-01T12:00:00")),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                s("2001-12-14T21:59:43.100000-05:00"),
+            ),
+            ("2001-12-14 21:59:43.10 Z", s("2001-12-14T21:59:43.100000Z")),
+            (
+                "2002-12-14 1:2:3.1234567 +5",
+                s("2002-12-14 1:2:3.1234567 +5"),
+            ),
+            ("'yes'", s("yes")),
+            ("\"1_000\"", s("1_000")),
+            ("!!str 12", s("12")),
+            ("!!int '12'", i(12)),
+            ("!!float '1'", f(1.0)),
+            (
+                "123456789012345678901234567890",
+                i(123456789012345678901234567890),
+            ),
+        ] {
+            assert_eq!(one(text), value, "{text}");
+        }
+        assert_eq!(one(".inf"), f(f64::INFINITY));
+        assert!(matches!(one(".NaN"), PyValue::Float(x) if x.is_nan()));
+        assert_eq!(
+            one("0x1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
+            PyValue::BigInt("174224571863520493293247799005065324265471".into())
+        );
+        let err = load("k: =").unwrap_err();
+        assert!(err.message.contains("tag:yaml.org,2002:value"), "{err}");
+        assert_eq!(
+            load("=: 1").unwrap(),
+            PyValue::Dict(vec![("=".into(), i(1))])
+        );
+    }
+
+    #[test]
+    fn merge_keys_follow_pyyaml() {
+        let text = "a: &a {x: 1, y: 2}\nb: &b {y: 3, z: 4}\nc:\n  <<: [*a, *b]\n  w: 0\n  x: 9\n\
+                    d: &d {xx: 1, yy: 2}\ne: &e {yy: 3}\nf:\n  <<: [*d, *e]\ng:\n  <<: *a\n  y: 5\n";
+        let PyValue::Dict(top) = load(text).unwrap() else {
+            panic!()
+        };
+        let get = |key: &str| top.iter().find(|(k, _)| k == key).unwrap().1.repr();
+        assert_eq!(get("c"), "{'x': 9, 'y': 2, 'z': 4, 'w': 0}");
+        // Longer keys are distinct objects to PyYAML: the later merge wins.
+        assert_eq!(get("f"), "{'xx': 1, 'yy': 3}");
+        assert_eq!(get("g"), "{'x': 1, 'y': 5}");
+    }
+
+    #[test]
+    fn keys_and_errors() {
+        assert_eq!(
+            load("{1: a, null: c, 1.5: d, b: [1, {x: y}]}")
+                .unwrap()
+                .repr(),
+            "{'1': 'a', 'None': 'c', '1.5': 'd', 'b': [1, {'x': 'y'}]}"
+        );
+        assert_eq!(load("a: 1\na: 2\nb: 3").unwrap().repr(), "{'a': 2, 'b': 3}");
+        assert_eq!(load("").unwrap(), PyValue::None);
+        assert!(
+            load("a: !custom x")
+                .unwrap_err()
+                .message
+                .contains("!custom")
+        );
+        assert!(
+            load("? [a]\n: 1")
+                .unwrap_err()
+                .message
+                .contains("unhashable")
+        );
+        assert!(load("a: *nothing").is_err());
+        let err = load("a: 1\n---\nb: 2").unwrap_err();
+        assert!(err.message.contains("single document"), "{err}");
+        assert_eq!(err.line, 2);
+    }
+}
