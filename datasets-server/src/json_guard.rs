@@ -29,7 +29,7 @@ pub struct Rejection {
     pub message: String,
     /// What is wrong, for programs: `json_too_deep`, `json_duplicate_key`,
     /// `json_integer_too_large`, `json_number_out_of_range`,
-    /// `json_invalid_unicode`.
+    /// `json_invalid_unicode`, `json_invalid_utf8`.
     pub kind: &'static str,
 }
 
@@ -268,6 +268,14 @@ impl<'a> Scanner<'a> {
         let end = self.at;
         self.at += 1;
         let bytes: &'a [u8] = self.bytes;
+        // Checked here too, not only by the parser: the parser skips the
+        // strings of fields it ignores without checking them.
+        if std::str::from_utf8(&bytes[start..end]).is_err() {
+            return Err(self.reject(
+                "the string is not valid UTF-8".to_owned(),
+                "json_invalid_utf8",
+            ));
+        }
         if !escaped {
             return Ok(Cow::Borrowed(&bytes[start..end]));
         }
@@ -544,6 +552,15 @@ mod tests {
         ] {
             assert_eq!(check(body.as_bytes()), Ok(()), "{body}");
         }
+    }
+
+    #[test]
+    fn strings_must_be_utf8_even_where_the_parser_skips_them() {
+        let mut body = br#"{"ignored": {"k\xff": 1}, "inputs": 1}"#.to_vec();
+        let at = body.windows(4).position(|w| w == b"\\xff").unwrap();
+        body.splice(at..at + 4, [0xff]);
+        let r = check(&body).unwrap_err();
+        assert_eq!((path(&r).as_str(), r.kind), ("ignored", "json_invalid_utf8"));
     }
 
     #[test]
