@@ -560,7 +560,10 @@ mod tests {
         let at = body.windows(4).position(|w| w == b"\\xff").unwrap();
         body.splice(at..at + 4, [0xff]);
         let r = check(&body).unwrap_err();
-        assert_eq!((path(&r).as_str(), r.kind), ("ignored", "json_invalid_utf8"));
+        assert_eq!(
+            (path(&r).as_str(), r.kind),
+            ("ignored", "json_invalid_utf8")
+        );
     }
 
     #[test]

@@ -63,12 +63,22 @@ async fn invalid_utf8_is_400_and_stores_nothing() {
     body.extend_from_slice(br#""}}]}"#);
     let (status, answer) = post_raw(&app, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert_eq!(answer["detail"][0]["type"], "json_invalid");
+    assert_eq!(answer["detail"][0]["type"], "json_invalid_utf8");
+    assert_eq!(
+        loc(&answer),
+        [
+            json!("body"),
+            json!("cases"),
+            json!(0),
+            json!("inputs"),
+            json!("q")
+        ]
+    );
     assert!(
         answer["detail"][0]["msg"]
             .as_str()
             .unwrap()
-            .contains("unicode"),
+            .contains("UTF-8"),
         "{answer}"
     );
     assert_eq!(app.case_count("qa").await, 0);
