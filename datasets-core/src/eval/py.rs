@@ -404,6 +404,21 @@ impl From<serde_json::Value> for PyValue {
 }
 
 impl PyValue {
+    /// Parses JSON text as pydantic reads it: keys in their order (a
+    /// repeated key keeps its first place, takes the last value), integers
+    /// exact at any size, `NaN` and `Infinity` accepted. The error says
+    /// what is wrong and at which line and column.
+    pub fn from_json_str(text: &str) -> Result<PyValue, String> {
+        super::json_text::parse(text).map_err(|err| err.to_string())
+    }
+
+    /// JSON text, indented by two spaces; integers exact at any size, a
+    /// model as an object, a non-finite float as `null` (as pydantic's
+    /// `model_dump_json`).
+    pub fn to_json_string(&self) -> String {
+        super::json_text::write_pretty(self)
+    }
+
     /// The value as `serde_json::Value`, which holds integers within 64
     /// bits and finite floats: anything else is an error naming its path
     /// below `at`.
@@ -1043,14 +1058,26 @@ impl<'de> de::Deserializer<'de> for PyValue {
                     visitor.visit_i64(n)
                 } else if let Ok(n) = u64::try_from(n) {
                     visitor.visit_u64(n)
-                } else if n < 0 {
-                    visitor.visit_i128(n)
                 } else {
-                    visitor.visit_u128(n as u128)
+                    let visited = if n < 0 {
+                        visitor.visit_i128(n)
+                    } else {
+                        visitor.visit_u128(n as u128)
+                    };
+                    visited.map_err(|err: PyValueError| {
+                        PyValueError(format!(
+                            "{err}: the integer {n} is beyond 64 bits; hold it in an i128, \
+                             a u128 or a PyValue"
+                        ))
+                    })
                 }
             }
             PyValue::BigInt(digits) => match digits.parse::<u128>() {
-                Ok(n) => visitor.visit_u128(n),
+                Ok(n) => visitor.visit_u128(n).map_err(|err: PyValueError| {
+                    PyValueError(format!(
+                        "{err}: the integer {n} is beyond 64 bits; hold it in a u128 or a PyValue"
+                    ))
+                }),
                 Err(_) => Err(big_int_error(&digits)),
             },
             PyValue::Float(x) => visitor.visit_f64(x),

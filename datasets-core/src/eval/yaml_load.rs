@@ -401,7 +401,10 @@ fn scalar(
 ) -> Result<PyValue, YamlError> {
     let kind = match tag {
         Some(tag) if tag.handle == CORE => tag.suffix.as_str(),
-        // The non-specific tag `!` makes a plain scalar text.
+        // PyYAML resolves a scalar with the non-specific tag `!` as untagged.
+        Some(tag) if tag.handle.is_empty() && tag.suffix == "!" && style == TScalarStyle::Plain => {
+            resolve(text)
+        }
         Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => "str",
         Some(tag) => {
             return Err(error(
