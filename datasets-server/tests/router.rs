@@ -1068,7 +1068,7 @@ async fn export_has_exactly_the_pydantic_evals_shape() {
     let (status, export) = app.get("/v1/datasets/qa/export/").await;
     assert_eq!(status, StatusCode::OK);
     let keys: Vec<&String> = export.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["cases", "evaluators", "name", "report_evaluators"]);
+    assert_eq!(keys, ["name", "cases", "evaluators", "report_evaluators"]);
     assert_eq!(export["name"], "qa");
     assert_eq!(
         export["evaluators"],
@@ -1079,12 +1079,13 @@ async fn export_has_exactly_the_pydantic_evals_shape() {
         let keys: Vec<&String> = case.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
+            // pydantic-evals' field order, as its own export writes them.
             [
-                "evaluators",
-                "expected_output",
+                "name",
                 "inputs",
                 "metadata",
-                "name"
+                "expected_output",
+                "evaluators"
             ]
         );
         assert!(case["evaluators"].is_array(), "never null");
