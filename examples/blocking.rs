@@ -5,8 +5,8 @@ mod common;
 
 use common::{QaGoldenSet, answer, metadata, question};
 use datasets::Case;
+use datasets::EmbeddedServer;
 use datasets::blocking::DatasetsClient;
-use datasets_server::EmbeddedServer;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = EmbeddedServer::start()?;

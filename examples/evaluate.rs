@@ -13,13 +13,13 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use common::{AnswerOutput, CaseMetadata, QaGoldenSet, QuestionInput, answer, metadata, question};
+use datasets::EmbeddedServer;
 use datasets::eval::{
     Evaluator, EvaluatorContext, EvaluatorFuture, EvaluatorOutput, MaxDuration, RenderOptions,
     set_metric,
 };
 use datasets::wire::EvaluatorSpec;
 use datasets::{Case, DatasetsClient};
-use datasets_server::EmbeddedServer;
 use serde_json::json;
 
 /// The first version of the system under test: it knows two answers.

@@ -11,9 +11,9 @@
 mod common;
 
 use common::{AnswerOutput, QaGoldenSet, QuestionInput, answer, metadata, question};
+use datasets::EmbeddedServer;
 use datasets::eval::EqualsExpected;
 use datasets::{Case, DatasetsClient};
-use datasets_server::EmbeddedServer;
 
 /// The system under test: a lookup standing in for a model.
 async fn answer_question(input: QuestionInput) -> AnswerOutput {

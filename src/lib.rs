@@ -31,6 +31,27 @@ pub use datasets_derive::DatasetSchema;
 #[doc(hidden)]
 pub use datasets_core::__private;
 
+/// The whole server in-process on 127.0.0.1, with a fresh SQLite database
+/// that is removed when it is dropped: for tests of your own eval code.
+/// With the `embedded-server` feature.
+///
+/// ```no_run
+/// # async fn run() -> datasets::Result<()> {
+/// let server = datasets::EmbeddedServer::start()?;
+/// let client = datasets::DatasetsClient::builder()
+///     .api_key(server.api_key())
+///     .base_url(server.base_url())
+///     .build()?;
+/// client.create_dataset("scratch").await?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "embedded-server")]
+pub use datasets_server::EmbeddedServer;
+/// The settings of an [`EmbeddedServer`] (body limit, timeouts,
+/// connection cap), for [`EmbeddedServer::with_config`].
+#[cfg(feature = "embedded-server")]
+pub use datasets_server::ServerConfig;
+
 // The README's examples compile as doc tests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

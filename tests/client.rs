@@ -107,8 +107,13 @@ async fn datasets_are_created_listed_got_updated_and_deleted() {
     client.delete_dataset("qa-v2").await.unwrap();
     let err = client.get_dataset("qa-v2").await.unwrap_err();
     assert!(
-        matches!(err, Error::DatasetNotFound { ref detail } if detail == "Dataset not found"),
+        matches!(err, Error::DatasetNotFound { ref detail, .. } if detail == "Dataset not found"),
         "{err:?}"
+    );
+    // The message names what was asked for.
+    assert_eq!(
+        err.to_string(),
+        "dataset `qa-v2` not found (Dataset not found)"
     );
     let err = client.delete_dataset("qa-v2").await.unwrap_err();
     assert!(matches!(err, Error::DatasetNotFound { .. }));
@@ -236,8 +241,15 @@ async fn cases_are_added_listed_got_updated_and_deleted() {
     client.delete_case("qa-golden-set", one.id).await.unwrap();
     let err = client.get_case("qa-golden-set", one.id).await.unwrap_err();
     assert!(
-        matches!(err, Error::CaseNotFound { ref detail } if detail == "Case not found"),
+        matches!(err, Error::CaseNotFound { ref detail, .. } if detail == "Case not found"),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "case {} not found in dataset `qa-golden-set` (Case not found)",
+            one.id
+        )
     );
     let err = client
         .delete_case("qa-golden-set", one.id)

@@ -446,10 +446,14 @@ async fn failing_panicking_and_timing_out_tasks_fail_only_their_case() {
         ]
     );
     assert_eq!(report.failures[0].error_message, "the model refused");
-    assert_eq!(
-        report.failures[1].error_message,
-        "panicked: index out of bounds"
+    // The kind says it panicked; the message is the panic's own.
+    assert_eq!(report.failures[1].error_message, "index out of bounds");
+    let rendered = report.render(&Default::default());
+    assert!(
+        rendered.contains("panic: index out of bounds"),
+        "{rendered}"
     );
+    assert!(!rendered.contains("panic: panicked"), "{rendered}");
     assert_eq!(
         report.failures[2].error_message,
         "the task ran past the timeout of 50ms"
@@ -750,6 +754,18 @@ fn bad_files_are_errors_naming_the_file_and_the_path() {
         std::fs::write(&path, text).unwrap();
         path
     };
+    // A missing file is an I/O error naming it.
+    let missing = dir.path().join("missing.yaml");
+    let err = Qa::from_file(&missing).unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { path, source } if *path == missing
+            && source.kind() == std::io::ErrorKind::NotFound),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(&missing.display().to_string()),
+        "{err}"
+    );
     let wrong_type = write(
         "wrong.yaml",
         "cases:\n- inputs: {question: ok}\n- inputs: {question: 3}\n",

@@ -16,16 +16,34 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// 404 on a dataset (or a dataset of another project).
-    #[error("dataset not found: {detail}")]
+    #[error("dataset {} not found ({detail})", .dataset.as_deref().map_or_else(|| "?".to_owned(), |d| format!("`{d}`")))]
     DatasetNotFound {
         /// The server's `detail`.
         detail: String,
+        /// The dataset asked for (its name or id), when the request named one.
+        dataset: Option<String>,
     },
     /// 404 on a case whose dataset exists.
-    #[error("case not found: {detail}")]
+    #[error("case {} not found in dataset {} ({detail})",
+        .case.as_deref().unwrap_or("?"),
+        .dataset.as_deref().map_or_else(|| "?".to_owned(), |d| format!("`{d}`")))]
     CaseNotFound {
         /// The server's `detail`.
         detail: String,
+        /// The dataset asked for (its name or id).
+        dataset: Option<String>,
+        /// The case id asked for.
+        case: Option<String>,
+    },
+    /// A file could not be read or written (the path is empty when the
+    /// error concerns no file).
+    #[error("{}{source}", if .path.as_os_str().is_empty() { String::new() } else { format!("{}: ", .path.display()) })]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
     },
     /// 412 on a conditional case write (`if_version`): the case changed
     /// since; nothing was written.
@@ -122,6 +140,16 @@ fn display_detail(detail: &Value) -> String {
             issues.join("; ")
         }
         other => other.to_string(),
+    }
+}
+
+impl From<std::io::Error> for Error {
+    /// An I/O error with no file to name (e.g. from starting a server).
+    fn from(source: std::io::Error) -> Self {
+        Error::Io {
+            path: std::path::PathBuf::new(),
+            source,
+        }
     }
 }
 

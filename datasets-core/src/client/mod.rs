@@ -436,7 +436,7 @@ impl DatasetsClient {
             .await
             .map_err(|err| Failure::from(transport(err)))?;
         Err(Failure {
-            error: error_from_answer(status, &body, call.case_endpoint),
+            error: error_from_answer(status, &body, call),
             retry_after,
         })
     }
@@ -554,7 +554,7 @@ fn transport(err: reqwest::Error) -> Error {
 /// Maps an error answer as the Python SDK does: a 404 is a missing case when
 /// the route is a case's and the detail mentions "case", else a missing
 /// dataset; anything else is [`Error::Api`] with the parsed detail.
-fn error_from_answer(status: StatusCode, body: &[u8], case_endpoint: bool) -> Error {
+fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let detail = match parsed {
         Some(Value::Object(mut object)) if object.contains_key("detail") => {
@@ -584,15 +584,46 @@ fn error_from_answer(status: StatusCode, body: &[u8], case_endpoint: bool) -> Er
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        if case_endpoint && text.to_lowercase().contains("case") {
-            return Error::CaseNotFound { detail: text };
+        let (dataset, case) = path_names(&call.path);
+        if call.case_endpoint && text.to_lowercase().contains("case") {
+            return Error::CaseNotFound {
+                detail: text,
+                dataset,
+                case,
+            };
         }
-        return Error::DatasetNotFound { detail: text };
+        return Error::DatasetNotFound {
+            detail: text,
+            dataset,
+        };
     }
     Error::Api {
         status: status.as_u16(),
         detail,
     }
+}
+
+/// The dataset and case a request's path names (`/v1/datasets/{dataset}/
+/// cases/{case}/`), decoded, for errors that say what was not found.
+fn path_names(path: &str) -> (Option<String>, Option<String>) {
+    let decode = |segment: &str| {
+        percent_encoding::percent_decode_str(segment)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut segments = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty());
+    if segments.next() != Some("v1") || segments.next() != Some("datasets") {
+        return (None, None);
+    }
+    let dataset = segments.next().map(decode);
+    let case = match (segments.next(), segments.next()) {
+        (Some("cases"), Some(id)) if id != "bulk" && id != "delete" => Some(decode(id)),
+        _ => None,
+    };
+    (dataset, case)
 }
 
 /// Path segments keep only unreserved characters.

@@ -89,7 +89,10 @@ impl Default for FileOptions {
 }
 
 fn io_error(path: &Path, err: std::io::Error) -> Error {
-    Error::InvalidArgument(format!("{}: {err}", path.display()))
+    Error::Io {
+        path: path.to_owned(),
+        source: err,
+    }
 }
 
 fn file_error(source: &str, path: Option<String>, message: impl Into<String>) -> Error {

@@ -324,9 +324,28 @@ where
     }
 
     /// Runs the evaluation to the end from synchronous code (pydantic-evals'
-    /// `evaluate_sync`), on a runtime of its own. Called on a thread inside
-    /// an async runtime it returns [`Error::Blocking`] instead of blocking
-    /// that runtime: `.await` the evaluation there.
+    /// `evaluate_sync`), on a runtime of its own.
+    ///
+    /// Unlike `.await`, which gives the [`EvaluationReport`] itself (a task
+    /// or evaluator that fails only fails its case), this returns a
+    /// `Result`: it fails when it cannot run at all, that is when no
+    /// runtime can be started, or when called on a thread inside an async
+    /// runtime, where it returns [`Error::Blocking`] instead of blocking
+    /// that runtime (`.await` the evaluation there).
+    ///
+    /// ```no_run
+    /// use datasets_core::eval::{Dataset, EqualsExpected};
+    ///
+    /// fn main() -> datasets_core::Result<()> {
+    ///     let dataset = Dataset::<String, String, ()>::from_file("questions.yaml")?;
+    ///     let report = dataset
+    ///         .evaluate(|question: String| async move { question.to_uppercase() })
+    ///         .evaluator(EqualsExpected::default())
+    ///         .run_blocking()?;
+    ///     report.print();
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn run_blocking(self) -> Result<EvaluationReport<I, O, M>> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::Blocking(
@@ -618,7 +637,8 @@ fn panic_message(panic: Box<dyn Any + Send>) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned());
-    format!("panicked: {message}")
+    // The failure's kind already says it was a panic: `panic: boom`.
+    message
 }
 
 /// Runs one evaluator, turning an error or a panic into its failure.
@@ -634,7 +654,7 @@ async fn evaluate<I, O, M>(
         source: spec.clone(),
     };
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(ctx))) {
-        Err(panic) => return Err(failure(panic_message(panic))),
+        Err(panic) => return Err(failure(format!("panicked: {}", panic_message(panic)))),
         Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
     };
     match outcome {
@@ -657,7 +677,7 @@ async fn evaluate<I, O, M>(
             ))
         }
         Ok(Err(err)) => Err(failure(err.to_string())),
-        Err(panic) => Err(failure(panic_message(panic))),
+        Err(panic) => Err(failure(format!("panicked: {}", panic_message(panic)))),
     }
 }
 
