@@ -140,6 +140,7 @@ async fn every_operation_sends_what_api_md_specifies() {
         .unwrap();
     client.export_dataset("qa").await.unwrap();
     client.delete_case("qa", added.id).await.unwrap();
+    client.delete_cases("qa").tags(["gone"]).await.unwrap();
     client.delete_dataset("qa").await.unwrap();
     client
         .push_dataset(
@@ -289,6 +290,16 @@ async fn every_operation_sends_what_api_md_specifies() {
                 query: none(),
                 body_keys: None,
                 allowed: &[],
+            },
+        ),
+        (
+            "delete_cases",
+            Expect {
+                method: "POST",
+                path: "/v1/datasets/qa/cases/delete/".into(),
+                query: none(),
+                body_keys: Some(vec!["tags"]),
+                allowed: &["ids", "tags"],
             },
         ),
         (

@@ -244,6 +244,18 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
         }
     }
 
+    /// Deletes many cases in one request, by id or by tag; see
+    /// [`DatasetsClient::delete_cases`](crate::DatasetsClient::delete_cases).
+    pub fn delete_cases(&self) -> client::DeleteCases<M> {
+        client::DeleteCases {
+            client: self.client.clone(),
+            mode: self.mode.clone(),
+            dataset: D::NAME.to_owned(),
+            ids: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// Exports the dataset as a local, typed [`Dataset`].
     pub fn export(&self) -> Export<D, M> {
         Export {

@@ -126,6 +126,23 @@ fn at(base: &[LocSegment], field: &str) -> Vec<LocSegment> {
     loc
 }
 
+/// Checks the tags of a filter (a bulk deletion's `tags`), located at
+/// `["body", "tags", i]`: each follows the tag rule.
+pub fn check_tag_filter(tags: &[String], issues: &mut Vec<ValidationIssue>) {
+    for (index, tag) in tags.iter().enumerate() {
+        let loc = vec![LocSegment::from("body"), "tags".into(), index.into()];
+        if tag.is_empty() {
+            issues.push(ValidationIssue::new(
+                loc,
+                "a tag cannot be empty",
+                "empty_tag",
+            ));
+        } else {
+            check_label(tag, "a tag", MAX_TAG_CHARS, loc, issues);
+        }
+    }
+}
+
 fn check_tags(tags: &[String], base: &[LocSegment], issues: &mut Vec<ValidationIssue>) {
     if tags.len() > MAX_TAGS {
         issues.push(ValidationIssue::new(

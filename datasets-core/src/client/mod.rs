@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use ops::{
-    AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteDataset, ExportDataset,
-    GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset, UpdateCase,
-    UpdateDataset,
+    AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteCases, DeleteDataset,
+    ExportDataset, GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset,
+    UpdateCase, UpdateDataset,
 };
 pub(crate) use ops::{UploadOptions, upload_options};
 pub use pages::{CaseIter, CaseStream, DEFAULT_PAGE_SIZE};

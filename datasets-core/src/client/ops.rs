@@ -891,6 +891,70 @@ impl<M> DeleteCase<M> {
 }
 finish!(DeleteCase => ());
 
+/// `POST /v1/datasets/{dataset}/cases/delete/` (an addition of
+/// `datasets-server`'s): deletes the cases with any of the given ids, or
+/// having any of the given tags, in one transaction, and answers how many
+/// were deleted. Ids that name no case are ignored. See
+/// [`DatasetsClient::delete_cases`].
+///
+/// ```no_run
+/// # async fn run(client: datasets_core::DatasetsClient) -> datasets_core::Result<()> {
+/// let deleted = client.delete_cases("qa-golden-set").tags(["draft"]).await?;
+/// println!("deleted {deleted} draft cases");
+/// # Ok(()) }
+/// ```
+#[must_use = "a request does nothing until it is awaited or sent"]
+#[derive(Debug, Clone)]
+pub struct DeleteCases<M = Async> {
+    pub(crate) client: DatasetsClient,
+    pub(crate) mode: M,
+    pub(crate) dataset: String,
+    pub(crate) ids: Vec<Uuid>,
+    pub(crate) tags: Vec<String>,
+}
+
+impl<M> DeleteCases<M> {
+    /// Deletes the cases with these ids.
+    pub fn ids(mut self, ids: impl IntoIterator<Item = Uuid>) -> Self {
+        self.ids.extend(ids);
+        self
+    }
+
+    /// Deletes the cases having any of these tags.
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags.extend(tag_list(tags));
+        self
+    }
+
+    pub(crate) async fn run(self) -> Result<u64> {
+        let body = match (self.ids.is_empty(), self.tags.is_empty()) {
+            (false, true) => serde_json::json!({ "ids": self.ids }),
+            (true, false) => serde_json::json!({ "tags": self.tags }),
+            (false, false) => {
+                return Err(Error::InvalidArgument(
+                    "delete_cases takes ids or tags, not both: send two requests".into(),
+                ));
+            }
+            (true, true) => {
+                return Err(Error::InvalidArgument(
+                    "delete_cases needs .ids(...) or .tags(...): it never deletes everything"
+                        .into(),
+                ));
+            }
+        };
+        let call =
+            Call::new(Method::POST, dataset_path(&self.dataset, "cases/delete/")?).json(&body)?;
+        #[derive(serde::Deserialize)]
+        struct Deleted {
+            deleted: u64,
+        }
+        let body = self.client.execute(&call).await?;
+        let answer: Deleted = super::decode("deletion count", &body)?;
+        Ok(answer.deleted)
+    }
+}
+finish!(DeleteCases => u64);
+
 /// `GET /v1/datasets/{dataset}/export/`; see [`DatasetsClient::export_dataset`].
 ///
 /// ```no_run
@@ -1259,6 +1323,19 @@ macro_rules! operations {
                 dataset: dataset.into(),
                 case: case_id,
                 if_version: None,
+            }
+        }
+
+        /// Deletes many cases in one request, by id (`.ids(..)`) or by tag
+        /// (`.tags(..)`, cases having any of them); answers how many. An
+        /// addition of `datasets-server`'s to the protocol.
+        pub fn delete_cases(&self, dataset: impl Into<String>) -> $crate::client::DeleteCases<$M> {
+            $crate::client::DeleteCases {
+                client: ($client)(self),
+                mode: ($mode)(self),
+                dataset: dataset.into(),
+                ids: ::std::vec::Vec::new(),
+                tags: ::std::vec::Vec::new(),
             }
         }
 

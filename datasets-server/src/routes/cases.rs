@@ -19,8 +19,8 @@ use crate::extract::{
     IdempotentBody, IfMatch, JsonBody, Segments, parse_json, query_pairs, run_apart,
 };
 use crate::store::{
-    CaseFilter, CasePosition, CaseRecord, CaseStream, IncomingCase, IncomingCases, InsertMode,
-    Written,
+    CaseFilter, CasePosition, CaseRecord, CaseSelector, CaseStream, IncomingCase, IncomingCases,
+    InsertMode, Written,
 };
 use crate::validation;
 
@@ -32,6 +32,11 @@ pub(crate) fn router() -> Router<AppState> {
         get(list).post(create),
     );
     let router = route_both(router, "/v1/datasets/{dataset}/cases/bulk/", post(bulk));
+    let router = route_both(
+        router,
+        "/v1/datasets/{dataset}/cases/delete/",
+        post(delete_many),
+    );
     let router = route_both(
         router,
         "/v1/datasets/{dataset}/cases/{case_id}/",
@@ -395,6 +400,94 @@ async fn import(
         )
         .await?;
     Ok(written_cases(StatusCode::OK, cases))
+}
+
+/// The body of a bulk deletion: exactly one of `ids` and `tags`, non-empty.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteCases {
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+/// Most ids or tags in one bulk deletion.
+pub(crate) const MAX_DELETE_SELECTORS: usize = 100_000;
+
+/// `POST .../cases/delete/` (an addition to the protocol): deletes the
+/// cases with any of `ids`, or having any of `tags`, in one transaction;
+/// answers `{"deleted": n}`. Ids that name no case are ignored.
+async fn delete_many(
+    State(state): State<AppState>,
+    principal: Principal,
+    path: Segments,
+    IdempotentBody { bytes, idempotency }: IdempotentBody,
+) -> Result<Response, ApiError> {
+    let body: DeleteCases = crate::extract::parse_json_apart(bytes).await?;
+    let one_of = |msg: &str| ApiError::invalid(vec!["body".into()], msg, "invalid_selector");
+    let selector = match (body.ids, body.tags) {
+        (Some(_), Some(_)) => return Err(one_of("give `ids` or `tags`, not both")),
+        (None, None) => {
+            return Err(one_of(
+                "give `ids` (case ids) or `tags` (cases having any of them)",
+            ));
+        }
+        (Some(ids), None) | (None, Some(ids)) if ids.is_empty() => {
+            return Err(one_of("the list is empty: name at least one id or tag"));
+        }
+        (Some(ids), None) => {
+            let mut parsed = Vec::with_capacity(ids.len());
+            let mut issues = Vec::new();
+            for (index, id) in ids.iter().enumerate() {
+                match Uuid::try_parse(id) {
+                    Ok(id) => parsed.push(id),
+                    Err(_) => issues.push(datasets_core::wire::ValidationIssue::new(
+                        vec!["body".into(), "ids".into(), index.into()],
+                        format!("{id:?} is not a case id (a UUID)"),
+                        "uuid_parsing",
+                    )),
+                }
+            }
+            if !issues.is_empty() {
+                return Err(ApiError::Invalid(validation::cap_issues(issues)));
+            }
+            CaseSelector::Ids(parsed)
+        }
+        (None, Some(tags)) => {
+            let mut issues = Vec::new();
+            validation::check_tag_filter(&tags, &mut issues);
+            if !issues.is_empty() {
+                return Err(ApiError::Invalid(validation::cap_issues(issues)));
+            }
+            CaseSelector::Tags(tags)
+        }
+    };
+    let count = match &selector {
+        CaseSelector::Ids(ids) => ids.len(),
+        CaseSelector::Tags(tags) => tags.len(),
+    };
+    if count > MAX_DELETE_SELECTORS {
+        return Err(one_of(&format!(
+            "{count} ids or tags; one request deletes by at most {MAX_DELETE_SELECTORS}"
+        )));
+    }
+    let deleted = state
+        .store
+        .delete_cases(principal.project_id, path.dataset(), selector, idempotency)
+        .await?;
+    let replayed = deleted.is_replay();
+    let mut response = json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&serde_json::json!({"deleted": deleted.into_inner()}))
+            .map_err(internal)?,
+    );
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 async fn show(

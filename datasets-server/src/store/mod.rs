@@ -354,6 +354,15 @@ impl IncomingCases {
     }
 }
 
+/// Which cases a bulk deletion removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseSelector {
+    /// These cases; ids that name no case of the dataset are ignored.
+    Ids(Vec<Uuid>),
+    /// Every case having any of these tags.
+    Tags(Vec<String>),
+}
+
 /// How a multi-case write treats a case name that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
@@ -479,6 +488,15 @@ pub trait Store: Send + Sync + 'static {
         update: CaseUpdate,
         expected_version: Option<i64>,
     ) -> Result<CaseRecord, StoreError>;
+    /// Deletes the cases `selector` picks in one transaction, and answers
+    /// how many; with `idempotency`, a repeat answers the first count.
+    async fn delete_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        selector: CaseSelector,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<u64>, StoreError>;
     /// Deletes a case; with `expected_version`, only if it is still at that version.
     async fn delete_case(
         &self,

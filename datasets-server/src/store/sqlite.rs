@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream,
+    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
     IDEMPOTENCY_RETENTION, Idempotency, IncomingCase, IncomingCases, InsertMode, NewApiKey,
     Project, Store, StoreError, Written,
 };
@@ -1409,6 +1409,59 @@ impl Store for SqliteStore {
                 replace_tags(tx, dataset.pk, pk, &new_tags)?;
             }
             Ok(record)
+        })
+        .await
+    }
+
+    async fn delete_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        selector: CaseSelector,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<u64>, StoreError> {
+        /// Values bound per statement, well under SQLite's limit.
+        const CHUNK: usize = 500;
+        let dataset = dataset.to_owned();
+        self.write(move |tx, _| {
+            let dataset = load_dataset(tx, project, &dataset)?;
+            if let Some(idempotency) = &idempotency
+                && let Some(answer) = replay(tx, project, idempotency)?
+            {
+                let deleted: u64 = answer.parse().map_err(backend)?;
+                return Ok(Written::Replayed(deleted));
+            }
+            let mut deleted = 0usize;
+            let (sql, values): (&str, Vec<String>) = match &selector {
+                CaseSelector::Ids(ids) => (
+                    "DELETE FROM cases WHERE dataset_pk = ?1 AND id IN ({})",
+                    ids.iter().map(Uuid::to_string).collect(),
+                ),
+                CaseSelector::Tags(tags) => (
+                    "DELETE FROM cases WHERE dataset_pk = ?1 AND pk IN \
+                     (SELECT case_pk FROM case_tags WHERE dataset_pk = ?1 AND tag IN ({}))",
+                    tags.clone(),
+                ),
+            };
+            for chunk in values.chunks(CHUNK) {
+                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 2)).collect();
+                let statement = sql.replace("{}", &marks.join(","));
+                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
+                bound.extend(chunk.iter().map(|v| v as &dyn rusqlite::ToSql));
+                deleted += tx
+                    .prepare_cached(&statement)
+                    .and_then(|mut stmt| stmt.execute(bound.as_slice()))
+                    .map_err(backend)?;
+            }
+            tx.execute(
+                "UPDATE datasets SET case_count = case_count - ?2 WHERE pk = ?1",
+                params![dataset.pk, deleted as i64],
+            )
+            .map_err(backend)?;
+            if let Some(idempotency) = &idempotency {
+                remember(tx, project, idempotency, &deleted.to_string())?;
+            }
+            Ok(Written::Fresh(deleted as u64))
         })
         .await
     }
