@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use datasets_core::wire::{CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
 use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
-    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream, Idempotency,
-    IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store, StoreError, Written,
+    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
+    Idempotency, IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store, StoreError,
+    Written,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -199,6 +200,17 @@ impl Store for Spy {
     ) -> Result<(), StoreError> {
         self.inner
             .delete_case(project, dataset, case, expected_version)
+            .await
+    }
+    async fn delete_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        selector: CaseSelector,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<u64>, StoreError> {
+        self.inner
+            .delete_cases(project, dataset, selector, idempotency)
             .await
     }
 }
