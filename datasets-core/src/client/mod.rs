@@ -814,25 +814,40 @@ mod tests {
 
     #[test]
     fn not_found_answers_are_told_apart_like_the_python_sdk() {
+        let case_id = uuid::Uuid::nil();
+        let on_case = Call::new(
+            Method::GET,
+            format!("/v1/datasets/qa%20set/cases/{case_id}/"),
+        )
+        .case_endpoint();
         let case = error_from_answer(
             StatusCode::NOT_FOUND,
             br#"{"detail":"Case not found"}"#,
-            true,
+            &on_case,
         );
-        assert!(matches!(case, Error::CaseNotFound { .. }));
+        assert!(
+            matches!(&case, Error::CaseNotFound { dataset: Some(d), case: Some(c), .. }
+                if d == "qa set" && *c == case_id.to_string()),
+            "{case:?}"
+        );
         let dataset = error_from_answer(
             StatusCode::NOT_FOUND,
             br#"{"detail":"Dataset not found"}"#,
-            true,
+            &on_case,
         );
         assert!(matches!(dataset, Error::DatasetNotFound { .. }));
+        let on_dataset = Call::new(Method::GET, "/v1/datasets/qa/".to_owned());
         let on_dataset_route = error_from_answer(
             StatusCode::NOT_FOUND,
             br#"{"detail":"Case not found"}"#,
-            false,
+            &on_dataset,
         );
         assert!(matches!(on_dataset_route, Error::DatasetNotFound { .. }));
-        let html = error_from_answer(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", false);
+        let html = error_from_answer(
+            StatusCode::BAD_GATEWAY,
+            b"<html>bad gateway</html>",
+            &on_dataset,
+        );
         assert!(
             matches!(&html, Error::Api { status: 502, detail } if detail == "<html>bad gateway</html>")
         );
