@@ -72,9 +72,13 @@ impl<D: DatasetSchema, M> std::fmt::Debug for DatasetHandle<D, M> {
 impl DatasetsClient {
     /// A handle on the dataset `D` declares, typed by its input, output and
     /// metadata types.
+    ///
+    /// If another Rust type of the binary declares the same dataset name,
+    /// every request of the handle fails with [`Error::InvalidArgument`]
+    /// naming both types, before anything is sent.
     pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D> {
         DatasetHandle {
-            client: self.clone(),
+            client: guarded::<D>(self),
             mode: Async,
             schema: PhantomData,
         }
@@ -85,10 +89,19 @@ impl crate::blocking::DatasetsClient {
     /// A blocking handle on the dataset `D` declares.
     pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D, Blocking> {
         DatasetHandle {
-            client: self.as_async().clone(),
+            client: guarded::<D>(self.as_async()),
             mode: self.mode().clone(),
             schema: PhantomData,
         }
+    }
+}
+
+/// The client a handle on `D` uses: one that refuses every request when
+/// `D`'s dataset name is declared by another Rust type too.
+fn guarded<D: DatasetSchema>(client: &DatasetsClient) -> DatasetsClient {
+    match crate::schema::declaration_conflict::<D>() {
+        Some(why) => client.refusing(why),
+        None => client.clone(),
     }
 }
 

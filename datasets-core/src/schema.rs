@@ -230,6 +230,8 @@ pub(crate) async fn ensure_definition(
 #[doc(hidden)]
 pub struct Registration {
     definition: fn() -> DatasetDefinition,
+    name: &'static str,
+    type_name: fn() -> &'static str,
 }
 
 impl Registration {
@@ -237,11 +239,35 @@ impl Registration {
     pub const fn of<D: DatasetSchema>() -> Self {
         Self {
             definition: D::definition,
+            name: D::NAME,
+            type_name: std::any::type_name::<D>,
         }
     }
 }
 
 inventory::collect!(Registration);
+
+/// Why `D` may not be used: another Rust type in this binary declares the
+/// same dataset name, so each `ensure()` would overwrite the other's
+/// schemas. `None` when `D` is the only declaration of its name.
+pub(crate) fn declaration_conflict<D: DatasetSchema>() -> Option<String> {
+    let this = std::any::type_name::<D>();
+    let mut others: Vec<&'static str> = inventory::iter::<Registration>
+        .into_iter()
+        .filter(|registration| registration.name == D::NAME)
+        .map(|registration| (registration.type_name)())
+        .filter(|name| *name != this)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let other = others.first()?;
+    Some(format!(
+        "the dataset name `{}` is declared by two Rust types, `{this}` and `{other}`: each \
+         would overwrite the other's schemas on the server; give one of them another \
+         `#[dataset(name = ...)]`",
+        D::NAME
+    ))
+}
 
 /// Every dataset declared with `#[derive(DatasetSchema)]` in this binary.
 ///

@@ -88,6 +88,9 @@ fn is_logfire_host(url: &reqwest::Url) -> bool {
 #[derive(Clone)]
 pub struct DatasetsClient {
     inner: Arc<Inner>,
+    /// Why every request of this client is refused before it is sent (a
+    /// typed handle whose dataset name two Rust types declare).
+    refusal: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -106,7 +109,6 @@ impl std::fmt::Debug for DatasetsClient {
             .field("base_url", &self.inner.base_url)
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.retry)
-            .field("retry_posts", &self.inner.retry_posts)
             .field("max_request_bytes", &self.inner.max_request_bytes)
             .finish()
     }
@@ -258,6 +260,7 @@ impl ClientBuilder {
                 retry_posts,
                 max_request_bytes: self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
             }),
+            refusal: None,
         })
     }
 }
@@ -299,6 +302,14 @@ impl DatasetsClient {
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// This client, refusing every request with `why` before sending it.
+    pub(crate) fn refusing(&self, why: String) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            refusal: Some(why.into()),
+        }
     }
 
     pub(crate) fn max_request_bytes(&self) -> usize {
@@ -417,6 +428,9 @@ impl DatasetsClient {
 
     /// Sends once; an error answer becomes a [`Failure`] with any `Retry-After`.
     async fn send(&self, call: &Call) -> std::result::Result<reqwest::Response, Failure> {
+        if let Some(why) = &self.refusal {
+            return Err(Failure::from(Error::InvalidArgument(why.to_string())));
+        }
         let response = self
             .request(call)
             .send()
