@@ -13,14 +13,14 @@ mod questions {
     use super::*;
 
     #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
-    pub struct Question {
-        pub text: String,
+    pub(crate) struct Question {
+        pub(crate) text: String,
     }
 
     #[derive(DatasetSchema)]
     #[dataset(name = "shared-name")]
     #[allow(dead_code)]
-    pub struct Questions {
+    pub(crate) struct Questions {
         inputs: Question,
     }
 }
@@ -29,15 +29,15 @@ mod prompts {
     use super::*;
 
     #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
-    pub struct Prompt {
-        pub prompt: String,
-        pub temperature: f64,
+    pub(crate) struct Prompt {
+        pub(crate) prompt: String,
+        pub(crate) temperature: f64,
     }
 
     #[derive(DatasetSchema)]
     #[dataset(name = "shared-name")]
     #[allow(dead_code)]
-    pub struct Prompts {
+    pub(crate) struct Prompts {
         inputs: Prompt,
     }
 }
