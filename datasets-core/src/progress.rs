@@ -16,15 +16,17 @@ pub(crate) struct Progress {
     done: AtomicUsize,
     label: String,
     started: Instant,
-    last_drawn: Mutex<Option<Instant>>,
+    /// When the bar was last drawn, and with how many steps done.
+    last_drawn: Mutex<Option<(Instant, usize)>>,
 }
 
 impl Progress {
-    /// A bar for `total` steps: shown when `show` says so, or by default
-    /// when stderr is a terminal.
+    /// A bar for `total` steps, drawn only when stderr is a terminal: a
+    /// bar in a log file or a test's output is noise. `show: Some(false)`
+    /// turns it off; `Some(true)` or `None` draws it on a terminal.
     pub(crate) fn new(show: Option<bool>, total: usize, label: String) -> Self {
         let progress = Self {
-            enabled: show.unwrap_or_else(|| std::io::stderr().is_terminal()),
+            enabled: show != Some(false) && std::io::stderr().is_terminal(),
             total,
             done: AtomicUsize::new(0),
             label,
@@ -33,6 +35,12 @@ impl Progress {
         };
         progress.draw(0, true);
         progress
+    }
+
+    /// Steps done so far.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn done(&self) -> usize {
+        self.done.load(Ordering::Relaxed)
     }
 
     pub(crate) fn advance(&self) {
@@ -44,6 +52,7 @@ impl Progress {
         self.draw(done, done == self.total);
     }
 
+    /// Draws the final state, unless it is already on screen, and ends the line.
     pub(crate) fn finish(&self) {
         if self.enabled {
             self.draw(self.done.load(Ordering::Relaxed), true);
@@ -57,10 +66,13 @@ impl Progress {
         }
         let mut last = self.last_drawn.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        if !force && last.is_some_and(|at| now - at < REDRAW) {
-            return;
+        match *last {
+            // The same count again (the final state, drawn once) adds nothing.
+            Some((_, drawn)) if drawn == done && force => return,
+            Some((at, _)) if !force && now - at < REDRAW => return,
+            _ => {}
         }
-        *last = Some(now);
+        *last = Some((now, done));
         let line = self.line(done, self.started.elapsed());
         let mut stderr = std::io::stderr().lock();
         let _ = stderr.write_all(line.as_bytes());
@@ -88,6 +100,16 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bar_is_never_drawn_where_no_terminal_sees_it() {
+        // Tests run with stderr captured: not a terminal, so even an
+        // explicit `progress(true)` draws nothing, while steps still count.
+        let progress = Progress::new(Some(true), 3, "Uploading cases".into());
+        assert!(!progress.enabled);
+        progress.advance_by(2);
+        assert_eq!(progress.done(), 2);
+    }
 
     #[test]
     fn the_bar_fills_in_proportion_and_never_overflows() {

@@ -194,3 +194,39 @@ fn the_embedded_server_serves_until_dropped() {
         .expect("the server closed the connection when it stopped");
     assert!(!db.exists(), "its database is removed");
 }
+
+#[tokio::test]
+async fn logs_to_a_file_carry_no_colour_codes() {
+    let (_dir, db) = temp_db();
+    let log = db.with_extension("log");
+    let mut child = bin()
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env_remove("DATASETS_BOOTSTRAP_KEY")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (key, base) = loop {
+        let line = lines.next().unwrap().unwrap();
+        if line.starts_with("dsk_") {
+            let next = lines.next().unwrap().unwrap();
+            let base = next
+                .strip_prefix("datasets-server listening on ")
+                .unwrap()
+                .to_owned();
+            break (line, base);
+        }
+    };
+    assert_eq!(status_with(&base, &key).await, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("request"),
+        "the request was logged: {written}"
+    );
+    assert!(!written.contains('\u{1b}'), "no ANSI escapes: {written:?}");
+}

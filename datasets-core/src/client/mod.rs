@@ -421,7 +421,11 @@ impl DatasetsClient {
         if let Some(body) = &call.body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
+                .header(reqwest::header::CONTENT_LENGTH, body.len());
+            request = match &call.progress {
+                Some(progress) => request.body(progress.body(body.clone())),
+                None => request.body(body.clone()),
+            };
         }
         request
     }
@@ -679,6 +683,58 @@ pub(crate) struct Call {
     pub(crate) idempotency_key: Option<String>,
     /// `If-Match` with this case version.
     pub(crate) if_version: Option<u64>,
+    /// Counts the cases of the body as its bytes are sent.
+    pub(crate) progress: Option<SendProgress>,
+}
+
+/// The progress of a body of cases as it is sent: each case counts once its
+/// last byte has gone out, once however often the body is sent (retries).
+#[derive(Clone)]
+pub(crate) struct SendProgress {
+    bar: Arc<crate::progress::Progress>,
+    case_ends: Arc<[usize]>,
+    /// Cases of this body counted so far, over every attempt.
+    counted: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl std::fmt::Debug for SendProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendProgress")
+            .field("cases", &self.case_ends.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendProgress {
+    pub(crate) fn new(bar: Arc<crate::progress::Progress>, case_ends: Vec<usize>) -> Self {
+        Self {
+            bar,
+            case_ends: case_ends.into(),
+            counted: Arc::default(),
+        }
+    }
+
+    /// `body` as a stream of pieces of about 64 KiB, counting the cases
+    /// whose text has been handed to the connection.
+    fn body(&self, body: bytes::Bytes) -> reqwest::Body {
+        const PIECE: usize = 64 * 1024;
+        let progress = self.clone();
+        let pieces = (0..body.len().div_ceil(PIECE).max(1)).map(move |i| {
+            let end = ((i + 1) * PIECE).min(body.len());
+            let piece = body.slice(i * PIECE..end);
+            let sent = progress
+                .case_ends
+                .partition_point(|case_end| *case_end <= end);
+            let before = progress
+                .counted
+                .fetch_max(sent, std::sync::atomic::Ordering::Relaxed);
+            if sent > before {
+                progress.bar.advance_by(sent - before);
+            }
+            Ok::<_, std::io::Error>(piece)
+        });
+        reqwest::Body::wrap_stream(futures_util::stream::iter(pieces))
+    }
 }
 
 impl Call {
@@ -692,6 +748,7 @@ impl Call {
             case_endpoint: false,
             idempotency_key,
             if_version: None,
+            progress: None,
         }
     }
 
@@ -816,6 +873,38 @@ mod tests {
             .build()
             .unwrap();
         assert!(format!("{forced:?}").contains("retry_posts: true"));
+    }
+
+    #[tokio::test]
+    async fn upload_progress_counts_cases_as_their_bytes_are_sent_once() {
+        use futures_util::StreamExt;
+
+        let bar = Arc::new(crate::progress::Progress::new(
+            Some(false),
+            3,
+            "Uploading cases".into(),
+        ));
+        // Three cases in one 200 KiB body: the first two end in the first
+        // 64 KiB piece, the third at the end.
+        let body = bytes::Bytes::from(vec![b' '; 200 * 1024]);
+        let progress = SendProgress::new(Arc::clone(&bar), vec![10, 60_000, 200 * 1024 - 2]);
+        async fn read_all(
+            body: reqwest::Body,
+            bar: &crate::progress::Progress,
+        ) -> Vec<(usize, usize)> {
+            let mut stream = http_body_util::BodyDataStream::new(body);
+            let mut seen = Vec::new();
+            while let Some(piece) = stream.next().await {
+                seen.push((piece.unwrap().len(), bar.done()));
+            }
+            seen
+        }
+        let seen = read_all(progress.body(body.clone()), &bar).await;
+        assert_eq!(seen.first(), Some(&(64 * 1024, 2)));
+        assert_eq!(seen.last().map(|(_, done)| *done), Some(3));
+        // A retry sends the body again; its cases are not counted twice.
+        read_all(progress.body(body), &bar).await;
+        assert_eq!(bar.done(), 3);
     }
 
     #[test]

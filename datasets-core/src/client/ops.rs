@@ -98,6 +98,8 @@ struct Chunk {
     first_case: usize,
     len: usize,
     body: Vec<u8>,
+    /// Where each case's text ends in `body`, for progress as it is sent.
+    case_ends: Vec<usize>,
 }
 
 /// Cuts cases into request bodies under `budget` bytes, encoding each only
@@ -120,6 +122,7 @@ impl Iterator for Chunker<'_> {
         }
         let first_case = self.next_case;
         let mut body = HEAD.to_vec();
+        let mut case_ends = Vec::new();
         while let Some(case) = self.cases.get(self.next_case) {
             let at = body.len();
             if self.next_case > first_case {
@@ -136,6 +139,7 @@ impl Iterator for Chunker<'_> {
                 body.truncate(at);
                 break;
             }
+            case_ends.push(body.len());
             self.next_case += 1;
         }
         body.extend_from_slice(TAIL);
@@ -144,6 +148,7 @@ impl Iterator for Chunker<'_> {
             first_case,
             len: self.next_case - first_case,
             body,
+            case_ends,
         };
         self.next_chunk += 1;
         Some(Ok(chunk))
@@ -165,9 +170,15 @@ async fn upload_in_chunks(
     use futures_util::StreamExt;
 
     let budget = client.max_request_bytes();
-    let progress = options
-        .progress
-        .then(|| crate::progress::Progress::new(Some(true), cases.len(), "Uploading cases".into()));
+    // Counts cases as their bytes go out, not chunks as they are answered,
+    // so a one-chunk upload moves too.
+    let progress = options.progress.then(|| {
+        std::sync::Arc::new(crate::progress::Progress::new(
+            Some(true),
+            cases.len(),
+            "Uploading cases".into(),
+        ))
+    });
     // After a failure, no further chunk is sent; those in flight finish.
     let stop = std::sync::atomic::AtomicBool::new(false);
     let chunker = Chunker {
@@ -179,11 +190,18 @@ async fn upload_in_chunks(
     .take_while(|_| !stop.load(std::sync::atomic::Ordering::Relaxed));
     let send = |chunk: Result<Chunk>| {
         let (path, query) = (path.clone(), query.clone());
+        let progress = progress.clone();
         async move {
             let chunk = chunk?;
             let mut call = Call::new(Method::POST, path);
             call.query = query;
             call.body = Some(chunk.body.into());
+            if let Some(progress) = &progress {
+                call.progress = Some(super::SendProgress::new(
+                    std::sync::Arc::clone(progress),
+                    chunk.case_ends,
+                ));
+            }
             let mut sink = ElementSink::new(Target::Root, |index, bytes| {
                 decode_element::<CaseDetail>("list of cases", "", index, bytes)
             });
@@ -210,12 +228,7 @@ async fn upload_in_chunks(
             }
         };
         match result {
-            Ok(cases) => {
-                if let Some(progress) = &progress {
-                    progress.advance_by(cases.len());
-                }
-                written.extend(cases);
-            }
+            Ok(cases) => written.extend(cases),
             Err(err) => {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 if failure.as_ref().is_none_or(|(failed, ..)| index < *failed) {
