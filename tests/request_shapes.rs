@@ -6,8 +6,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use datasets::DatasetsClient;
 use datasets::wire::{EvaluatorSpec, NewCase, NewDataset, OnConflict};
+use datasets::{DatasetsClient, Error, ServerKind};
 use datasets_server::EmbeddedServer;
 use serde_json::{Value, json};
 use support::{Proxy, Recorded};
@@ -431,4 +431,128 @@ async fn push_to_an_existing_dataset_updates_it_with_patch_after_a_409() {
             .map(|s| s.to_string())
             .collect()
     );
+}
+
+/// What the client sends to Logfire's hosted API (`ServerKind::Logfire`,
+/// exercised here against our server through the recording proxy): only
+/// what logfire 5.4's SDK sends. Cases are added through `import/` with
+/// `on_conflict=error`; lists come whole, filtered by tag in the client;
+/// no `limit`, `cursor`, `Idempotency-Key` or `If-Match` is sent; bulk
+/// deletion and `if_version` are refused before sending.
+#[tokio::test]
+async fn against_logfire_only_what_its_sdk_uses_is_sent() {
+    let server = EmbeddedServer::start().unwrap();
+    let proxy = Proxy::start(&server.base_url());
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(proxy.base_url())
+        .server_kind(ServerKind::Logfire)
+        .build()
+        .unwrap();
+    assert_eq!(client.server_kind(), ServerKind::Logfire);
+    client.create_dataset("qa").await.unwrap();
+    let one = client
+        .add_case("qa", NewCase::new(json!({"q": "one"})))
+        .tags(["a"])
+        .await
+        .unwrap();
+    assert_eq!((one.tags.clone(), one.version), (vec!["a".to_owned()], 1));
+    let created = client
+        .create_case("qa", json!({"q": "two"}))
+        .name("two")
+        .source_trace_id("0af7651916cd43dd8448eb211c80319c")
+        .source_span_id("b7ad6b7169203331")
+        .await
+        .unwrap();
+    assert_eq!(
+        created.source_span_id.as_deref(),
+        Some("b7ad6b7169203331"),
+        "trace links travel in the import body, as the SDK's CaseData has them"
+    );
+    let many = client
+        .add_cases(
+            "qa",
+            vec![
+                NewCase::new(json!({"q": "three"})),
+                NewCase::new(json!({"q": "four"})),
+            ],
+        )
+        .tags(["b"])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 2);
+    // A taken name is a 409 and nothing is written, as with the direct route.
+    let taken = client
+        .create_case("qa", json!({"q": "again"}))
+        .name("two")
+        .await
+        .unwrap_err();
+    assert_eq!(taken.status(), Some(409));
+    let tagged = client.list_cases("qa").tags(["b"]).await.unwrap();
+    assert_eq!(tagged.len(), 2);
+    let streamed: Vec<_> = client
+        .list_cases("qa")
+        .tags(["a"])
+        .page_size(1)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), 1);
+    client
+        .update_case("qa", one.id)
+        .name("renamed")
+        .await
+        .unwrap();
+    let log = proxy.take_log();
+    let steps: Vec<(&str, &str, Vec<(String, String)>)> = log
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str(), r.query.clone()))
+        .collect();
+    let error = || vec![("on_conflict".to_owned(), "error".to_owned())];
+    assert_eq!(
+        steps,
+        [
+            ("POST", "/v1/datasets/", vec![]),
+            ("POST", "/v1/datasets/qa/import/", error()),
+            ("POST", "/v1/datasets/qa/import/", error()),
+            ("POST", "/v1/datasets/qa/import/", error()),
+            ("POST", "/v1/datasets/qa/import/", error()),
+            ("GET", "/v1/datasets/qa/cases/", vec![]),
+            ("GET", "/v1/datasets/qa/cases/", vec![]),
+            (
+                "PATCH",
+                &format!("/v1/datasets/qa/cases/{}/", one.id),
+                vec![]
+            ),
+        ]
+    );
+    assert!(
+        log.iter().all(|r| r.idempotency_key.is_none()),
+        "no Idempotency-Key to Logfire"
+    );
+    assert_eq!(
+        log[1].body.as_ref().unwrap()["cases"][0]["tags"],
+        json!(["a"])
+    );
+    // Additions Logfire would ignore are refused before anything is sent.
+    let err = client
+        .update_case("qa", one.id)
+        .name("x")
+        .if_version(2)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    let err = client.delete_cases("qa").tags(["a"]).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert!(proxy.take_log().is_empty(), "nothing was sent");
+    // The kind follows the base URL's host unless set.
+    let hosted = DatasetsClient::new("pylf_v1_eu_x").unwrap();
+    assert_eq!(hosted.server_kind(), ServerKind::Logfire);
+    let local = DatasetsClient::builder()
+        .api_key("k")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    assert_eq!(local.server_kind(), ServerKind::Datasets);
 }

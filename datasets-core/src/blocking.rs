@@ -158,6 +158,13 @@ impl BlockingClientBuilder {
         }
     }
 
+    /// Which server this is; see [`ClientBuilder::server_kind`].
+    pub fn server_kind(self, kind: crate::ServerKind) -> Self {
+        Self {
+            inner: self.inner.server_kind(kind),
+        }
+    }
+
     /// Builds the client and its runtime.
     pub fn build(self) -> Result<DatasetsClient> {
         Ok(DatasetsClient {

@@ -61,6 +61,33 @@ pub fn infer_base_url(api_key: &str) -> Option<&'static str> {
 }
 
 /// Whether `url` is Logfire's hosted API.
+/// Which server a client talks to: the routes and additions it may use.
+///
+/// Logfire's hosted API is used only as its released Python SDK (logfire
+/// 5.4) uses it: cases are added through `POST .../import/` (never
+/// `.../cases/` or `.../cases/bulk/`, which the SDK never calls), lists come
+/// whole, and none of `datasets-server`'s additions is sent (`limit` and
+/// `cursor`, `Idempotency-Key`, `If-Match`, bulk deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerKind {
+    /// Pydantic Logfire's hosted datasets API.
+    Logfire,
+    /// `datasets-server`: the protocol and its additions.
+    Datasets,
+}
+
+impl ServerKind {
+    /// The kind a base URL implies: Logfire for `pydantic.dev` hosts,
+    /// `datasets-server` for anything else.
+    pub fn of_base_url(url: &str) -> Self {
+        match reqwest::Url::parse(url) {
+            Ok(parsed) if is_logfire_host(&parsed) => ServerKind::Logfire,
+            _ => ServerKind::Datasets,
+        }
+    }
+}
+
 fn is_logfire_host(url: &reqwest::Url) -> bool {
     url.host_str()
         .is_some_and(|host| host == "pydantic.dev" || host.ends_with(".pydantic.dev"))
@@ -96,6 +123,7 @@ pub struct DatasetsClient {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
+    kind: ServerKind,
     auth: HeaderValue,
     retry: RetryPolicy,
     /// Whether failed POSTs are retried (with their Idempotency-Key).
@@ -107,6 +135,7 @@ impl std::fmt::Debug for DatasetsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatasetsClient")
             .field("base_url", &self.inner.base_url)
+            .field("server_kind", &self.inner.kind)
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.retry)
             .field("max_request_bytes", &self.inner.max_request_bytes)
@@ -124,6 +153,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     user_agent: Option<String>,
     max_request_bytes: Option<usize>,
+    server_kind: Option<ServerKind>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -135,6 +165,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("max_request_bytes", &self.max_request_bytes)
+            .field("server_kind", &self.server_kind)
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +213,14 @@ impl ClientBuilder {
     /// (default 8 MiB); larger uploads are split into chunks.
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
         self.max_request_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// Which server this is (default: from the base URL's host, see
+    /// [`ServerKind::of_base_url`]). Set it to test the Logfire behaviour
+    /// against a local server, or to talk to Logfire behind another host.
+    pub fn server_kind(mut self, kind: ServerKind) -> Self {
+        self.server_kind = Some(kind);
         self
     }
 
@@ -245,16 +284,20 @@ impl ClientBuilder {
                     })?
             }
         };
+        let kind = self.server_kind.unwrap_or(if is_logfire_host(&parsed) {
+            ServerKind::Logfire
+        } else {
+            ServerKind::Datasets
+        });
         let retry = self.retry.unwrap_or_default();
         // Logfire's API does not document Idempotency-Key, so a POST retried
         // there could be applied twice; datasets-server deduplicates it.
-        let retry_posts = retry
-            .retry_posts
-            .unwrap_or_else(|| !is_logfire_host(&parsed));
+        let retry_posts = retry.retry_posts.unwrap_or(kind == ServerKind::Datasets);
         Ok(DatasetsClient {
             inner: Arc::new(Inner {
                 http,
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                kind,
                 auth,
                 retry,
                 retry_posts,
@@ -302,6 +345,16 @@ impl DatasetsClient {
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// Which server this client talks to; see [`ServerKind`].
+    pub fn server_kind(&self) -> ServerKind {
+        self.inner.kind
+    }
+
+    /// Whether the server is `datasets-server`, with the protocol's additions.
+    pub(crate) fn is_datasets_server(&self) -> bool {
+        self.inner.kind == ServerKind::Datasets
     }
 
     /// This client, refusing every request with `why` before sending it.
@@ -412,7 +465,9 @@ impl DatasetsClient {
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
-        if let Some(key) = &call.idempotency_key {
+        if let Some(key) = &call.idempotency_key
+            && self.is_datasets_server()
+        {
             request = request.header("Idempotency-Key", key);
         }
         if let Some(version) = call.if_version {
@@ -434,6 +489,13 @@ impl DatasetsClient {
     async fn send(&self, call: &Call) -> std::result::Result<reqwest::Response, Failure> {
         if let Some(why) = &self.refusal {
             return Err(Failure::from(Error::InvalidArgument(why.to_string())));
+        }
+        if call.if_version.is_some() && !self.is_datasets_server() {
+            return Err(Failure::from(Error::InvalidArgument(
+                "if_version (If-Match) is an addition of datasets-server; Logfire's API would \
+                 ignore it and write unconditionally, so nothing was sent"
+                    .to_owned(),
+            )));
         }
         let response = self
             .request(call)

@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::answer::{DecodeElement, ElementSink, ExportRest, decode_element};
-use super::pages::{CaseIter, CaseStream, Pager};
+use super::pages::{CaseIter, CaseStream, Pager, filter_by_tags};
 use super::split::Target;
 use super::{Async, Call, DatasetsClient, dataset_segment, finish, segment};
 use crate::Patch;
@@ -558,13 +558,22 @@ impl<M> ListCases<M> {
 
     pub(crate) async fn run(self) -> Result<Vec<CaseDetail>> {
         let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "cases/")?);
-        call.query = self.tags.into_iter().map(|tag| ("tags", tag)).collect();
+        let on_server = self.client.is_datasets_server();
+        if on_server {
+            call.query = self.tags.iter().map(|tag| ("tags", tag.clone())).collect();
+        }
         // Decoded case by case as the answer arrives.
         let mut sink = ElementSink::new(Target::Root, |index, bytes| {
             decode_element::<CaseDetail>("list of cases", "", index, bytes)
         });
         self.client.execute_streaming(&call, &mut sink).await?;
-        Ok(sink.finish("list of cases")?.0)
+        let cases = sink.finish("list of cases")?.0;
+        // Logfire's SDK sends no tag filter: the list is filtered here.
+        Ok(if on_server {
+            cases
+        } else {
+            filter_by_tags(cases, &self.tags)
+        })
     }
 
     pub(crate) fn into_stream<T>(self, decode: fn(CaseDetail) -> Result<T>) -> CaseStream<T> {
@@ -660,12 +669,32 @@ impl<M> AddCase<M> {
     }
 
     pub(crate) async fn run(self) -> Result<CaseDetail> {
-        let call =
-            Call::new(Method::POST, dataset_path(&self.dataset, "cases/")?).json(&self.case)?;
-        self.client.json(call, "CaseDetail").await
+        add_one(&self.client, &self.dataset, self.case).await
     }
 }
 finish!(AddCase => CaseDetail);
+
+/// Adds one case: `POST .../cases/` on `datasets-server`; on Logfire,
+/// `POST .../import/?on_conflict=error` with a list of one case, as its
+/// SDK adds cases (same all-or-nothing and 409 on a taken name).
+async fn add_one(client: &DatasetsClient, dataset: &str, case: NewCase) -> Result<CaseDetail> {
+    if client.is_datasets_server() {
+        let call = Call::new(Method::POST, dataset_path(dataset, "cases/")?).json(&case)?;
+        return client.json(call, "CaseDetail").await;
+    }
+    let mut call = Call::new(Method::POST, dataset_path(dataset, "import/")?)
+        .json(&serde_json::json!({ "cases": [case] }))?;
+    call.query = vec![("on_conflict", OnConflict::Error.as_str().to_owned())];
+    let body = client.execute(&call).await?;
+    let cases: Vec<CaseDetail> = super::decode("list of cases", &body)?;
+    cases.into_iter().next().ok_or_else(|| Error::Decode {
+        what: "list of cases".to_owned(),
+        case_id: None,
+        path: None,
+        message: "the import of one case answered no case".to_owned(),
+        excerpt: String::new(),
+    })
+}
 
 /// `POST /v1/datasets/{dataset}/cases/bulk/`, in chunks; see
 /// [`DatasetsClient::add_cases`].
@@ -703,11 +732,19 @@ impl<M> AddCases<M> {
     upload_options!();
 
     pub(crate) async fn run(mut self) -> Result<Vec<CaseDetail>> {
-        let path = dataset_path(&self.dataset, "cases/bulk/")?;
         for case in &mut self.cases {
             merge_tags(case, &self.tags);
         }
-        upload_in_chunks(&self.client, path, Vec::new(), &self.cases, self.upload).await
+        // Logfire's SDK adds cases through the import route only.
+        let (path, query) = if self.client.is_datasets_server() {
+            (dataset_path(&self.dataset, "cases/bulk/")?, Vec::new())
+        } else {
+            (
+                dataset_path(&self.dataset, "import/")?,
+                vec![("on_conflict", OnConflict::Error.as_str().to_owned())],
+            )
+        };
+        upload_in_chunks(&self.client, path, query, &self.cases, self.upload).await
     }
 }
 finish!(AddCases => Vec<CaseDetail>);
@@ -782,9 +819,7 @@ impl<M> CreateCase<M> {
     }
 
     pub(crate) async fn run(self) -> Result<CaseDetail> {
-        let call =
-            Call::new(Method::POST, dataset_path(&self.dataset, "cases/")?).json(&self.case)?;
-        self.client.json(call, "CaseDetail").await
+        add_one(&self.client, &self.dataset, self.case).await
     }
 }
 finish!(CreateCase => CaseDetail);
@@ -940,6 +975,13 @@ impl<M> DeleteCases<M> {
     }
 
     pub(crate) async fn run(self) -> Result<u64> {
+        if !self.client.is_datasets_server() {
+            return Err(Error::InvalidArgument(
+                "bulk deletion is an addition of datasets-server; Logfire's API has no such \
+                 route: delete the cases one by one with delete_case"
+                    .into(),
+            ));
+        }
         let body = match (self.ids.is_empty(), self.tags.is_empty()) {
             (false, true) => serde_json::json!({ "ids": self.ids }),
             (true, false) => serde_json::json!({ "tags": self.tags }),
