@@ -505,7 +505,8 @@ async fn against_logfire_only_what_its_sdk_uses_is_sent() {
         .await
         .unwrap();
     let log = proxy.take_log();
-    let steps: Vec<(&str, &str, Vec<(String, String)>)> = log
+    type Step<'a> = (&'a str, &'a str, Vec<(String, String)>);
+    let steps: Vec<Step<'_>> = log
         .iter()
         .map(|r| (r.method.as_str(), r.path.as_str(), r.query.clone()))
         .collect();
