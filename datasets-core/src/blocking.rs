@@ -165,6 +165,14 @@ impl BlockingClientBuilder {
         }
     }
 
+    /// Whether typed handles check cases before sending; see
+    /// [`ClientBuilder::validate_cases`].
+    pub fn validate_cases(self, validate: bool) -> Self {
+        Self {
+            inner: self.inner.validate_cases(validate),
+        }
+    }
+
     /// Builds the client and its runtime.
     pub fn build(self) -> Result<DatasetsClient> {
         Ok(DatasetsClient {

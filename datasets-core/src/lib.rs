@@ -22,6 +22,8 @@ pub mod names;
 mod patch;
 #[cfg(any(feature = "client", feature = "eval"))]
 mod progress;
+#[cfg(feature = "rules")]
+pub mod rules;
 #[cfg(feature = "client")]
 pub mod schema;
 pub mod strict;

@@ -26,7 +26,8 @@ mod extract;
 pub mod json_guard;
 mod routes;
 pub mod store;
-pub mod validation;
+/// The case rules (limits, JSON Schema validation), shared with the client.
+pub use datasets_core::rules as validation;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

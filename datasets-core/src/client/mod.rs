@@ -124,6 +124,8 @@ struct Inner {
     http: reqwest::Client,
     base_url: String,
     kind: ServerKind,
+    /// Whether typed handles check cases before sending them.
+    validate_cases: bool,
     auth: HeaderValue,
     retry: RetryPolicy,
     /// Whether failed POSTs are retried (with their Idempotency-Key).
@@ -154,6 +156,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     max_request_bytes: Option<usize>,
     server_kind: Option<ServerKind>,
+    validate_cases: Option<bool>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -221,6 +224,16 @@ impl ClientBuilder {
     /// against a local server, or to talk to Logfire behind another host.
     pub fn server_kind(mut self, kind: ServerKind) -> Self {
         self.server_kind = Some(kind);
+        self
+    }
+
+    /// Whether typed handles check each case against the dataset's
+    /// generated JSON Schemas (and the server's limits on names and tags)
+    /// before sending it (default: yes, with the `client-validation`
+    /// feature). A case that fails is the same [`Error::Api`] 422 a server
+    /// gives, with the same [`Error::issues`], and nothing is sent.
+    pub fn validate_cases(mut self, validate: bool) -> Self {
+        self.validate_cases = Some(validate);
         self
     }
 
@@ -298,6 +311,7 @@ impl ClientBuilder {
                 http,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 kind,
+                validate_cases: self.validate_cases.unwrap_or(true),
                 auth,
                 retry,
                 retry_posts,
@@ -350,6 +364,12 @@ impl DatasetsClient {
     /// Which server this client talks to; see [`ServerKind`].
     pub fn server_kind(&self) -> ServerKind {
         self.inner.kind
+    }
+
+    /// Whether typed handles check cases before sending them.
+    #[cfg_attr(not(feature = "client-validation"), allow(dead_code))]
+    pub(crate) fn validates_cases(&self) -> bool {
+        self.inner.validate_cases
     }
 
     /// Whether the server is `datasets-server`, with the protocol's additions.

@@ -128,7 +128,13 @@ pub(crate) fn incoming(body: Bytes, listed: bool) -> Result<IncomingCases, ApiEr
         if listed {
             base.extend([LocSegment::from("cases"), index.into()]);
         }
-        validation::check_new_case(case, &base, &mut issues);
+        let labels = validation::CaseLabels {
+            name: case.name.as_deref(),
+            tags: case.tags.as_deref(),
+            source_trace_id: case.source_trace_id.as_deref(),
+            source_span_id: case.source_span_id.as_deref(),
+        };
+        validation::check_new_case(labels, &base, &mut issues);
     }
     if !issues.is_empty() {
         return Err(ApiError::Invalid(validation::cap_issues(issues)));

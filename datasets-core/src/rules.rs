@@ -1,5 +1,8 @@
-//! Validation of dataset names, of the JSON Schemas a dataset declares, and
-//! of every case against them.
+//! The rules a case must follow, applied alike by the server (on every
+//! write) and by the client (before sending, with the `client-validation`
+//! feature): the limits on names, tags and source ids, the JSON Schemas a
+//! dataset declares, and every case against them, with the same issues
+//! (`loc`, `msg`, `type`) wherever they are found.
 //!
 //! Schemas are compiled once per dataset and schema version and cached.
 //! `format` keywords are annotations only (as JSON Schema 2019-09 and later
@@ -11,12 +14,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datasets_core::wire::{CaseUpdate, LocSegment, ValidationIssue};
 use jsonschema::Validator;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::store::IncomingCase;
+use crate::wire::{CaseUpdate, LocSegment, ValidationIssue};
 
 /// Most issues reported for one case.
 const MAX_ISSUES_PER_CASE: usize = 10;
@@ -167,10 +169,27 @@ fn check_tags(tags: &[String], base: &[LocSegment], issues: &mut Vec<ValidationI
     }
 }
 
+/// The fields of a new case that the limits apply to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseLabels<'a> {
+    /// Its name.
+    pub name: Option<&'a str>,
+    /// Its tags.
+    pub tags: Option<&'a [String]>,
+    /// Its `source_trace_id`.
+    pub source_trace_id: Option<&'a str>,
+    /// Its `source_span_id`.
+    pub source_span_id: Option<&'a str>,
+}
+
 /// Checks the name, tags and source ids of a new case (located under
 /// `base`, e.g. `["body", "cases", 3]`): the limits above.
-pub fn check_new_case(case: &IncomingCase, base: &[LocSegment], issues: &mut Vec<ValidationIssue>) {
-    if let Some(name) = &case.name {
+pub fn check_new_case(
+    case: CaseLabels<'_>,
+    base: &[LocSegment],
+    issues: &mut Vec<ValidationIssue>,
+) {
+    if let Some(name) = case.name {
         check_label(
             name,
             "a case name",
@@ -179,12 +198,12 @@ pub fn check_new_case(case: &IncomingCase, base: &[LocSegment], issues: &mut Vec
             issues,
         );
     }
-    if let Some(tags) = &case.tags {
+    if let Some(tags) = case.tags {
         check_tags(tags, base, issues);
     }
     for (field, value) in [
-        ("source_trace_id", &case.source_trace_id),
-        ("source_span_id", &case.source_span_id),
+        ("source_trace_id", case.source_trace_id),
+        ("source_span_id", case.source_span_id),
     ] {
         if let Some(id) = value {
             check_label(id, field, MAX_SOURCE_ID_CHARS, at(base, field), issues);
