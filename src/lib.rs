@@ -30,6 +30,9 @@ pub use datasets_derive::DatasetSchema;
 
 #[doc(hidden)]
 pub use datasets_core::__private;
+/// Any JSON value: the type of an `expected_output` or `metadata` a
+/// declaration leaves out, and of untyped cases.
+pub use serde_json::Value;
 
 /// The whole server in-process on 127.0.0.1, with a fresh SQLite database
 /// that is removed when it is dropped: for tests of your own eval code.

@@ -58,6 +58,18 @@ pub trait DatasetSchema: 'static {
 
     /// The whole declaration, with the generated JSON Schemas.
     fn definition() -> DatasetDefinition;
+
+    /// The generated schemas of the three types, for the derive's
+    /// `definition`: called through the trait, so that a field type
+    /// without `JsonSchema` is reported once, at the field.
+    #[doc(hidden)]
+    fn __schemas() -> [Option<Value>; 3] {
+        [
+            schema_of::<Self::Input>(),
+            schema_of::<Self::Output>(),
+            schema_of::<Self::Metadata>(),
+        ]
+    }
 }
 
 /// A dataset's declaration: what [`DatasetSchema::definition`] returns and
@@ -144,6 +156,13 @@ pub fn schema_of<T: JsonSchema>() -> Option<Value> {
     let mut value = schema.to_value();
     if let Value::Object(map) = &mut value {
         map.remove("$schema");
+        // Pydantic titles a root schema with a model's or an enum's name
+        // only; schemars titles every root, `boolean` and `string` too.
+        // Types schemars always inlines (primitives, options, lists, maps)
+        // are no named type.
+        if T::inline_schema() {
+            map.remove("title");
+        }
         let constrains = map.keys().any(|key| {
             !matches!(
                 key.as_str(),
@@ -372,9 +391,28 @@ mod tests {
         assert_eq!(schema["required"], serde_json::json!(["question"]));
         assert!(schema.get("$schema").is_none());
         assert_eq!(schema_of::<Value>(), None, "anything goes: no schema");
+        // Pydantic's TypeAdapter(str/bool/list[int]).json_schema(): no title.
         assert_eq!(
             schema_of::<String>(),
-            Some(serde_json::json!({"title": "string", "type": "string"}))
+            Some(serde_json::json!({"type": "string"}))
         );
+        assert_eq!(
+            schema_of::<bool>(),
+            Some(serde_json::json!({"type": "boolean"}))
+        );
+        assert_eq!(
+            schema_of::<Vec<i64>>(),
+            Some(
+                serde_json::json!({"type": "array", "items": {"type": "integer", "format": "int64"}})
+            )
+        );
+        // A named enum keeps its name, as a Python Enum's schema does.
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        enum Difficulty {
+            Easy,
+            Hard,
+        }
+        assert_eq!(schema_of::<Difficulty>().unwrap()["title"], "Difficulty");
     }
 }

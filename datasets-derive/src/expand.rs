@@ -76,14 +76,16 @@ fn expand(container: &Container<'_>) -> TokenStream {
                 const NAME: &'static str = #name;
 
                 fn definition() -> #private::DatasetDefinition {
+                    let [input_schema, output_schema, metadata_schema] =
+                        <Self as #private::DatasetSchema>::__schemas();
                     #private::DatasetDefinition {
                         name: <::std::string::String as ::core::convert::From<&str>>::from(#name),
                         description: #description,
                         guidance: #guidance,
                         ai_managed_guidance: #ai_managed_guidance,
-                        input_schema: #private::schema_of::<<Self as #private::DatasetSchema>::Input>(),
-                        output_schema: #private::schema_of::<<Self as #private::DatasetSchema>::Output>(),
-                        metadata_schema: #private::schema_of::<<Self as #private::DatasetSchema>::Metadata>(),
+                        input_schema,
+                        output_schema,
+                        metadata_schema,
                     }
                 }
             }
