@@ -139,7 +139,14 @@ impl std::fmt::Debug for DatasetsClient {
             .field("base_url", &self.inner.base_url)
             .field("server_kind", &self.inner.kind)
             .field("api_key", &"<redacted>")
-            .field("retry", &self.inner.retry)
+            // The policy as in force: `retry_posts` resolved, shown once.
+            .field(
+                "retry",
+                &RetryPolicy {
+                    retry_posts: Some(self.inner.retry_posts),
+                    ..self.inner.retry.clone()
+                },
+            )
             .field("max_request_bytes", &self.inner.max_request_bytes)
             .finish()
     }
@@ -942,19 +949,21 @@ mod tests {
     #[test]
     fn posts_are_retried_by_default_except_against_logfire() {
         let logfire = DatasetsClient::new("pylf_v1_eu_token").unwrap();
-        assert!(format!("{logfire:?}").contains("retry_posts: false"));
+        let shown = format!("{logfire:?}");
+        assert!(shown.contains("retry_posts: Some(false)"), "{shown}");
+        assert_eq!(shown.matches("retry_posts").count(), 1, "{shown}");
         let own = DatasetsClient::builder()
             .api_key("dsk_x")
             .base_url("http://127.0.0.1:8000")
             .build()
             .unwrap();
-        assert!(format!("{own:?}").contains("retry_posts: true"));
+        assert!(format!("{own:?}").contains("retry_posts: Some(true)"));
         let forced = DatasetsClient::builder()
             .api_key("pylf_v1_us_token")
             .retry(RetryPolicy::default().retry_posts(true))
             .build()
             .unwrap();
-        assert!(format!("{forced:?}").contains("retry_posts: true"));
+        assert!(format!("{forced:?}").contains("retry_posts: Some(true)"));
     }
 
     #[tokio::test]
