@@ -90,7 +90,7 @@ impl DatasetAttr {
                         }
                     }
                     other => {
-                        let hint = crate::check::did_you_mean(other, KEYS)
+                        let hint = crate::suggest::did_you_mean(other, KEYS)
                             .map(|k| format!("; did you mean `{k}`?"))
                             .unwrap_or_else(|| format!("; expected one of {}", quoted(KEYS)));
                         cx.error_spanned_by(

@@ -5,6 +5,7 @@ use syn::{Data, Fields};
 
 use crate::ast::{Container, FIELDS};
 use crate::ctxt::Ctxt;
+use crate::suggest::did_you_mean;
 
 pub(crate) fn check(cx: &mut Ctxt, container: &Container<'_>) {
     check_shape(cx, container);
@@ -107,39 +108,6 @@ fn check_fields(cx: &mut Ctxt, container: &Container<'_>) {
             "missing field `inputs`: a dataset declaration needs `inputs: YourInputType`",
         );
     }
-}
-
-/// The known word closest to `word`, if close enough to be a likely typo
-/// (e.g. `input` for `inputs`, `output` for `expected_output`).
-pub(crate) fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    known
-        .iter()
-        .map(|k| {
-            let distance = if k.contains(lower.as_str()) && lower.len() >= 4 {
-                0
-            } else {
-                levenshtein(&lower, k)
-            };
-            (distance, *k)
-        })
-        .filter(|(distance, k)| *distance <= (k.len() / 3).max(2))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// The dataset name rule of API.md, as `datasets_core::validate_dataset_name`

@@ -8,6 +8,7 @@ mod attr;
 mod check;
 mod ctxt;
 mod expand;
+mod suggest;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

@@ -31,7 +31,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::Instant;
 use tower_service::Service;
 
-use crate::ServerConfig;
+use crate::state::ServerConfig;
 
 /// What a connection is doing, for its deadlines.
 #[derive(Debug, Clone, Copy)]

@@ -6,9 +6,9 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::auth::Scopes;
+use crate::keys::Scopes;
+use crate::state::{AppState, ServerConfig};
 use crate::store::SqliteStore;
-use crate::{AppState, ServerConfig};
 
 /// A running server on 127.0.0.1 with an ephemeral port and a fresh SQLite
 /// file in a temporary directory, and a read+write key of project `default`.

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::json_guard;
+use crate::state::AppState;
 use crate::store::Idempotency;
 
 /// A JSON body of type `T`.

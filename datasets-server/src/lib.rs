@@ -24,13 +24,15 @@ mod embedded;
 pub mod error;
 mod extract;
 pub mod json_guard;
+pub mod keys;
 mod routes;
+mod state;
 pub mod store;
 /// The case rules (limits, JSON Schema validation), shared with the client.
 pub use datasets_core::rules as validation;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
@@ -42,161 +44,12 @@ use serde_json::json;
 
 pub use embedded::EmbeddedServer;
 pub use routes::cases::MAX_PAGE_SIZE;
+pub use state::{
+    AppState, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, ServerConfig,
+};
 
-use crate::auth::Scopes;
 use crate::error::ApiError;
-use crate::store::{NewApiKey, Store, StoreError};
-
-/// The default request body limit: 32 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
-/// The default time for a request's line and headers to arrive: 10 s.
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// The default time a request body may send nothing: 20 s.
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(20);
-/// The default time an idle keep-alive connection is kept open: 60 s.
-pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
-/// The default number of connections served at once: 1024.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-
-/// Settings of a running server.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// Largest accepted request body, in bytes; larger bodies get a 413
-    /// (at once, when the `Content-Length` announces one).
-    pub body_limit: usize,
-    /// Time for a request's line and headers to arrive, from its first byte
-    /// (from the accept, for a connection's first request); a connection
-    /// past it is answered 408 and closed.
-    pub header_timeout: Duration,
-    /// Longest wait for the next part of a request body; past it, 408.
-    pub body_timeout: Duration,
-    /// An idle keep-alive connection is closed after this long.
-    pub keep_alive_timeout: Duration,
-    /// Connections served at once; more wait to be accepted.
-    pub max_connections: usize,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            body_limit: DEFAULT_BODY_LIMIT,
-            header_timeout: DEFAULT_HEADER_TIMEOUT,
-            body_timeout: DEFAULT_BODY_TIMEOUT,
-            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// The largest accepted request body, in bytes.
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
-        self
-    }
-
-    /// Time for a request's line and headers to arrive.
-    pub fn header_timeout(mut self, timeout: Duration) -> Self {
-        self.header_timeout = timeout;
-        self
-    }
-
-    /// Longest wait for the next part of a request body.
-    pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.body_timeout = timeout;
-        self
-    }
-
-    /// How long an idle keep-alive connection is kept open.
-    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
-        self.keep_alive_timeout = timeout;
-        self
-    }
-
-    /// How many connections are served at once.
-    pub fn max_connections(mut self, connections: usize) -> Self {
-        self.max_connections = connections;
-        self
-    }
-}
-
-/// What every handler shares: the store and the configuration. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// Where everything is kept.
-    pub store: Arc<dyn Store>,
-    /// The server's settings.
-    pub config: Arc<ServerConfig>,
-}
-
-impl AppState {
-    /// A state over `store` with `config`.
-    pub fn new(store: impl Store, config: ServerConfig) -> Self {
-        Self {
-            store: Arc::new(store),
-            config: Arc::new(config),
-        }
-    }
-
-    /// Creates a key for `project` (creating the project if absent) and
-    /// returns the key; only its hash is stored.
-    pub async fn create_key(
-        &self,
-        project: &str,
-        scopes: Scopes,
-        name: Option<String>,
-    ) -> Result<(store::ApiKeyRecord, String), StoreError> {
-        let project = self.store.ensure_project(project).await?;
-        let key = auth::generate_key();
-        let record = self
-            .store
-            .insert_key(NewApiKey {
-                project_id: project.id,
-                name,
-                prefix: auth::display_prefix(&key),
-                key_hash: auth::hash_key(&key),
-                scopes,
-            })
-            .await?;
-        Ok((record, key))
-    }
-
-    /// Makes sure the server can be used at start-up.
-    ///
-    /// With `bootstrap_key`, that key exists (read and write, project
-    /// `default`) afterwards. Without it, a database with no keys at all gets
-    /// project `default` and one read+write key, which is returned so the
-    /// caller can print it once.
-    pub async fn bootstrap(
-        &self,
-        bootstrap_key: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
-        if let Some(key) = bootstrap_key {
-            let hash = auth::hash_key(key);
-            if self.store.find_key(&hash).await?.is_none() {
-                let project = self.store.ensure_project("default").await?;
-                self.store
-                    .insert_key(NewApiKey {
-                        project_id: project.id,
-                        name: Some("bootstrap".to_owned()),
-                        prefix: auth::display_prefix(key),
-                        key_hash: hash,
-                        scopes: Scopes::READ_WRITE,
-                    })
-                    .await?;
-            }
-            return Ok(None);
-        }
-        if !self.store.list_keys().await?.is_empty() {
-            return Ok(None);
-        }
-        let (_, key) = self
-            .create_key("default", Scopes::READ_WRITE, Some("initial".to_owned()))
-            .await?;
-        Ok(Some(key))
-    }
-}
 
 /// The router of the whole API over `state`.
 pub fn app(state: AppState) -> Router {

@@ -25,6 +25,23 @@ impl std::fmt::Display for JsonError {
     }
 }
 
+impl PyValue {
+    /// Parses JSON text as pydantic reads it: keys in their order (a
+    /// repeated key keeps its first place, takes the last value), integers
+    /// exact at any size, `NaN` and `Infinity` accepted. The error says
+    /// what is wrong and at which line and column.
+    pub fn from_json_str(text: &str) -> Result<PyValue, String> {
+        parse(text).map_err(|err| err.to_string())
+    }
+
+    /// JSON text, indented by two spaces; integers exact at any size, a
+    /// model as an object, a non-finite float as `null` (as pydantic's
+    /// `model_dump_json`).
+    pub fn to_json_string(&self) -> String {
+        write_pretty(self)
+    }
+}
+
 /// Deepest nesting read, as serde_json's default.
 const MAX_DEPTH: usize = 128;
 

@@ -12,12 +12,12 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::{IDEMPOTENT_REPLAYED, route_both};
-use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{
     IdempotentBody, IfMatch, JsonBody, Segments, parse_json, query_pairs, run_apart,
 };
+use crate::state::AppState;
 use crate::store::{
     CaseFilter, CasePosition, CaseRecord, CaseSelector, CaseStream, IncomingCase, IncomingCases,
     InsertMode, Written,

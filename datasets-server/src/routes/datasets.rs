@@ -10,10 +10,10 @@ use datasets_core::wire::{DatasetDetail, DatasetSummary, DatasetUpdate, NewDatas
 use serde_json::Value;
 
 use super::{route_both, written};
-use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{IdempotentJson, JsonBody, Segments};
+use crate::state::AppState;
 use crate::validation::{SchemaKind, check_schemas};
 
 pub(crate) fn router() -> Router<AppState> {

@@ -2,6 +2,7 @@
 
 pub(crate) mod cases;
 pub(crate) mod datasets;
+mod render;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +10,7 @@ use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::store::Written;
 
 /// Marks an answer replayed from an earlier request with the same

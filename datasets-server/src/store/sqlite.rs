@@ -26,8 +26,8 @@ use super::{
     IDEMPOTENCY_RETENTION, Idempotency, IncomingCase, IncomingCases, InsertMode, NewApiKey,
     Project, Store, StoreError, Written,
 };
-use crate::auth::Scopes;
 use crate::json_guard::minify;
+use crate::keys::Scopes;
 use crate::validation::{CompiledSchemas, SchemaCache, SchemaKind, cap_issues};
 
 /// Versioned migrations, applied in order, each in its own transaction.
