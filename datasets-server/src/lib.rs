@@ -26,6 +26,7 @@ mod extract;
 pub mod json_guard;
 pub mod keys;
 mod routes;
+mod rules;
 mod state;
 pub mod store;
 /// The case rules (limits, JSON Schema validation), shared with the client.

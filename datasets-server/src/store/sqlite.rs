@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use datasets_core::Patch;
 use datasets_core::wire::{
-    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec, LocSegment,
-    NewDataset, OnConflict, Timestamp, ValidationIssue,
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset, OnConflict, Timestamp,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
@@ -23,12 +22,15 @@ use uuid::Uuid;
 
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    IDEMPOTENCY_RETENTION, Idempotency, IncomingCase, IncomingCases, InsertMode, NewApiKey,
-    Project, Store, StoreError, Written,
+    IDEMPOTENCY_RETENTION, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, Store,
+    StoreError, Written,
 };
-use crate::json_guard::minify;
 use crate::keys::Scopes;
-use crate::validation::{CompiledSchemas, SchemaCache, SchemaKind, cap_issues};
+use crate::rules::cases::{EncodedCase, each_valid_case};
+use crate::rules::merge::merge_update;
+use crate::rules::recheck::{Recheck, StoredRow};
+use crate::rules::{check_version, json_text};
+use crate::validation::{CompiledSchemas, SchemaCache, SchemaKind};
 
 /// Versioned migrations, applied in order, each in its own transaction.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -44,8 +46,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
 const READERS: usize = 6;
 /// Cases per batch of a case stream.
 const STREAM_BATCH: usize = 256;
-/// Existing cases named when a schema change would invalidate them.
-const MAX_REJECTED_CASES_LISTED: usize = 20;
 
 const DATASET_COLUMNS: &str = "d.pk, d.id, d.project_id, d.name, d.description, d.input_schema, \
      d.output_schema, d.metadata_schema, d.guidance, d.ai_managed_guidance, d.evaluators, \
@@ -312,7 +312,7 @@ fn conversion_error(msg: String) -> rusqlite::Error {
 }
 
 fn to_json_text<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("JSON values always serialize")
+    json_text(value)
 }
 
 /// A dataset row: the wire detail plus what only the store needs.
@@ -468,154 +468,6 @@ fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict(format!(
         "A case named {name:?} already exists in this dataset"
     ))
-}
-
-/// A case prepared for writing: JSON encoded once, used for the row and the answer.
-struct EncodedCase {
-    id: Uuid,
-    name: Option<String>,
-    inputs: String,
-    expected_output: Option<String>,
-    metadata: Option<String>,
-    evaluators: Option<String>,
-    source_trace_id: Option<String>,
-    source_span_id: Option<String>,
-    tags: Option<Vec<String>>,
-}
-
-impl EncodedCase {
-    /// A case of a request, its values minified (as clients send them, they
-    /// usually already are, and are taken as they are).
-    fn new(cases: &IncomingCases, case: IncomingCase) -> Self {
-        let text = |range: &std::ops::Range<usize>| minify(cases.text(range)).into_owned();
-        Self {
-            id: case_id(),
-            inputs: text(&case.inputs),
-            expected_output: case.expected_output.as_ref().map(text),
-            metadata: case.metadata.as_ref().map(text),
-            name: case.name,
-            evaluators: case.evaluators.map(|e| to_json_text(&e)),
-            source_trace_id: case.source_trace_id,
-            source_span_id: case.source_span_id,
-            tags: case.tags.map(dedup_tags),
-        }
-    }
-}
-
-/// A new case's id: a UUID v7 (time-ordered, so the id index grows at its
-/// end), its random bits from a fast generator seeded once per thread. Ids
-/// identify; they are not secrets (every read is confined to the key's
-/// project), and a system random call per case would cost more than the insert.
-fn case_id() -> Uuid {
-    let millis = Timestamp::now_utc().unix_timestamp_nanos() / 1_000_000;
-    let random: [u8; 10] = std::array::from_fn(|_| fastrand::u8(..));
-    uuid::Builder::from_unix_timestamp_millis(millis as u64, &random).into_uuid()
-}
-
-/// Checks a case's values against the dataset's schemas, parsing each only
-/// when a schema applies to it.
-fn check_incoming(
-    schemas: &CompiledSchemas,
-    cases: &IncomingCases,
-    case: &IncomingCase,
-    index: usize,
-    issues: &mut Vec<ValidationIssue>,
-) -> Result<(), StoreError> {
-    let base = [LocSegment::from("body"), "cases".into(), index.into()];
-    let values = [
-        (SchemaKind::Input, Some(&case.inputs)),
-        (SchemaKind::Output, case.expected_output.as_ref()),
-        (SchemaKind::Metadata, case.metadata.as_ref()),
-    ];
-    for (kind, range) in values {
-        if let Some(range) = range
-            && schemas.has(kind)
-        {
-            match serde_json::from_str::<Value>(cases.text(range)) {
-                Ok(value) => schemas.check_value(kind, &value, &base, issues),
-                Err(err) => {
-                    let mut loc = base.to_vec();
-                    loc.push(kind.case_field().into());
-                    issues.push(ValidationIssue::new(loc, err.to_string(), "json_invalid"));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Requests of at least this many cases check and encode them on a second
-/// thread while this one writes them, so that the two cores of a small
-/// machine share the work; below it a thread costs more than it saves.
-const PIPELINE_MIN_CASES: usize = 256;
-
-/// Checks each case of a request against the schemas and hands the valid
-/// ones, encoded, to `write`, in order. After the first invalid case nothing
-/// more is written but every case is still checked, so that the 422 names
-/// them all (the caller's transaction then rolls back). An error of `write`
-/// ends it at once.
-fn each_valid_case(
-    schemas: &CompiledSchemas,
-    cases: &IncomingCases,
-    incoming: Vec<IncomingCase>,
-    mut write: impl FnMut(EncodedCase) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    // Checks the cases; `send` gets the valid ones before the first invalid
-    // one, and answers false to stop everything (the write failed).
-    let check = |incoming: Vec<IncomingCase>, send: &mut dyn FnMut(EncodedCase) -> bool| {
-        let mut issues = Vec::new();
-        for (index, case) in incoming.into_iter().enumerate() {
-            if !schemas.is_empty() {
-                check_incoming(schemas, cases, &case, index, &mut issues)?;
-            }
-            if issues.is_empty() && !send(EncodedCase::new(cases, case)) {
-                break;
-            }
-        }
-        Ok::<_, StoreError>(issues)
-    };
-    let issues = if incoming.len() < PIPELINE_MIN_CASES {
-        let mut failed = None;
-        let issues = check(incoming, &mut |case| match write(case) {
-            Ok(()) => true,
-            Err(err) => {
-                failed = Some(err);
-                false
-            }
-        })?;
-        if let Some(err) = failed {
-            return Err(err);
-        }
-        issues
-    } else {
-        std::thread::scope(|scope| {
-            let (to_writer, encoded) = std::sync::mpsc::sync_channel(1024);
-            let checker = scope.spawn(move || {
-                // A send fails once the writer has stopped.
-                check(incoming, &mut |case| to_writer.send(case).is_ok())
-            });
-            for case in encoded {
-                // Returning drops the receiver, which stops the checker.
-                write(case)?;
-            }
-            checker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })?
-    };
-    if issues.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(cap_issues(issues)))
-    }
-}
-
-/// Tags keep their first-seen order, without repeats.
-fn dedup_tags(tags: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    tags.into_iter()
-        .filter(|tag| seen.insert(tag.clone()))
-        .collect()
 }
 
 /// What every case of one write shares: when, and by whom.
@@ -842,15 +694,6 @@ fn remember(
     })
     .map_err(backend)?;
     Ok(())
-}
-
-fn check_version(expected: Option<i64>, current: i64) -> Result<(), StoreError> {
-    match expected {
-        Some(expected) if expected != current => {
-            Err(StoreError::VersionMismatch { expected, current })
-        }
-        _ => Ok(()),
-    }
 }
 
 fn key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
@@ -1341,32 +1184,13 @@ impl Store for SqliteStore {
             // Stored values satisfy the current schemas, so only new values
             // need checking.
             let schemas = inner.compiled(&dataset)?;
-            let mut issues = Vec::new();
-            let base = [LocSegment::from("body")];
-            if let Some(inputs) = &update.inputs {
-                schemas.check_value(SchemaKind::Input, inputs, &base, &mut issues);
-            }
-            if let Patch::Set(value) = &update.expected_output {
-                schemas.check_value(SchemaKind::Output, value, &base, &mut issues);
-            }
-            if let Patch::Set(value) = &update.metadata {
-                schemas.check_value(SchemaKind::Metadata, value, &base, &mut issues);
-            }
-            if !issues.is_empty() {
-                return Err(StoreError::Invalid(cap_issues(issues)));
-            }
-            if let Patch::Set(name) = &update.name
-                && current.name.as_ref() != Some(name)
+            let merged = merge_update(&current, update, &schemas)?;
+            if merged.renamed
+                && let Some(name) = &merged.name
                 && case_pk_by_name(tx, dataset.pk, name)?.is_some()
             {
                 return Err(name_taken(name));
             }
-            let json_patch = |patch: Patch<Value>, current: Option<String>| match patch {
-                Patch::Keep => current,
-                Patch::Clear => None,
-                Patch::Set(value) => (!value.is_null()).then(|| to_json_text(&value)),
-            };
-            let tags = update.tags.clone().map(dedup_tags);
             let sql = format!(
                 "UPDATE cases SET name = ?2, inputs = ?3, expected_output = ?4, metadata = ?5,
                      evaluators = ?6, source_trace_id = ?7, source_span_id = ?8, tags = ?9,
@@ -1374,39 +1198,27 @@ impl Store for SqliteStore {
                  WHERE pk = ?1
                  RETURNING {CASE_RETURNING}"
             );
-            let current_tags: Vec<String> = serde_json::from_str(&current.tags).map_err(backend)?;
-            let new_tags = tags.clone().apply(Some(current_tags)).unwrap_or_default();
             let (_, record) = tx
                 .query_row(
                     &sql,
                     params![
                         pk,
-                        update.name.apply(current.name.clone()),
-                        update
-                            .inputs
-                            .as_ref()
-                            .map(to_json_text)
-                            .unwrap_or_else(|| current.inputs.clone()),
-                        json_patch(update.expected_output, current.expected_output.clone()),
-                        json_patch(update.metadata, current.metadata.clone()),
-                        match update.evaluators {
-                            Patch::Keep => current.evaluators.clone(),
-                            Patch::Clear => None,
-                            Patch::Set(specs) => Some(to_json_text::<Vec<EvaluatorSpec>>(&specs)),
-                        },
-                        update
-                            .source_trace_id
-                            .apply(current.source_trace_id.clone()),
-                        update.source_span_id.apply(current.source_span_id.clone()),
-                        to_json_text(&new_tags),
+                        merged.name,
+                        merged.inputs,
+                        merged.expected_output,
+                        merged.metadata,
+                        merged.evaluators,
+                        merged.source_trace_id,
+                        merged.source_span_id,
+                        to_json_text(&merged.tags),
                         format_ts(now()),
                         actor.to_string(),
                     ],
                     |row| case_from_row(row, dataset.detail.id),
                 )
                 .map_err(backend)?;
-            if !tags.is_keep() {
-                replace_tags(tx, dataset.pk, pk, &new_tags)?;
+            if merged.tags_changed {
+                replace_tags(tx, dataset.pk, pk, &merged.tags)?;
             }
             Ok(record)
         })
@@ -1501,108 +1313,36 @@ impl Store for SqliteStore {
     }
 }
 
-/// Checks every existing case against changed schemas, streaming the rows.
-/// Rejects the change naming the first cases that would no longer validate,
-/// with their count.
+/// Checks every existing case against changed schemas, streaming the rows
+/// to the re-check rule.
 fn recheck_cases(
     tx: &Connection,
     dataset: &DatasetRow,
     new_schemas: &[Option<Value>; 3],
     changed: &[SchemaKind],
 ) -> Result<(), StoreError> {
-    let pick = |kind: SchemaKind, index: usize| {
-        changed
-            .contains(&kind)
-            .then(|| new_schemas[index].as_ref())
-            .flatten()
-    };
-    let compiled = CompiledSchemas::compile(
-        pick(SchemaKind::Input, 0),
-        pick(SchemaKind::Output, 1),
-        pick(SchemaKind::Metadata, 2),
-    )
-    .map_err(|err| {
-        StoreError::Invalid(vec![ValidationIssue::new(
-            vec!["body".into()],
-            err,
-            "invalid_schema",
-        )])
-    })?;
-    if compiled.is_empty() {
+    let Some(mut recheck) = Recheck::new(new_schemas, changed)? else {
         return Ok(());
-    }
+    };
     let mut stmt = tx
         .prepare("SELECT id, name, inputs, expected_output, metadata FROM cases WHERE dataset_pk = ?1 ORDER BY pk")
         .map_err(backend)?;
     let mut rows = stmt.query([dataset.pk]).map_err(backend)?;
-    let mut rejected = Vec::new();
-    let mut rejected_count = 0usize;
     while let Some(row) = rows.next().map_err(backend)? {
-        let mut issues = Vec::new();
-        // A stored value is read leniently: no row may fail the request.
-        let mut parse = |index: usize, field: &str| -> Result<Option<Value>, StoreError> {
-            let text: Option<String> = row.get(index).map_err(backend)?;
-            Ok(text.and_then(|text| match crate::json_guard::parse_stored(&text) {
-                Ok(value) => Some(value),
-                Err(err) => {
-                    issues.push(ValidationIssue::new(
-                        vec![field.into()],
-                        format!("its stored value cannot be read as JSON ({err}); update or delete it"),
-                        "stored_value_unreadable",
-                    ));
-                    None
-                }
-            }))
+        let text = |index: usize| -> Result<Option<String>, StoreError> {
+            row.get(index).map_err(backend)
         };
-        let inputs = parse(2, "inputs")?.unwrap_or(Value::Null);
-        let expected_output = parse(3, "expected_output")?;
-        let metadata = parse(4, "metadata")?;
-        compiled.check_case(
-            &inputs,
-            expected_output.as_ref(),
-            metadata.as_ref(),
-            &[],
-            &mut issues,
-        );
-        let Some(first) = issues.into_iter().next() else {
-            continue;
-        };
-        rejected_count += 1;
-        if rejected.len() < MAX_REJECTED_CASES_LISTED {
-            let id: String = row.get(0).map_err(backend)?;
-            let name: Option<String> = row.get(1).map_err(backend)?;
-            let field = first
-                .loc
-                .first()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let schema_field = SchemaKind::ALL
-                .into_iter()
-                .find(|kind| kind.case_field() == field)
-                .map_or("input_schema", SchemaKind::schema_field);
-            let label = name
-                .map(|n| format!("case {id} ({n:?})"))
-                .unwrap_or(format!("case {id}"));
-            rejected.push(ValidationIssue::new(
-                vec!["body".into(), schema_field.into()],
-                format!("{label} would no longer validate: {first}"),
-                "schema_rejects_existing_case",
-            ));
-        }
+        let (id, name) = (text(0)?.unwrap_or_default(), text(1)?);
+        let (inputs, expected_output, metadata) = (text(2)?, text(3)?, text(4)?);
+        recheck.row(StoredRow {
+            id: &id,
+            name: name.as_deref(),
+            inputs: inputs.as_deref(),
+            expected_output: expected_output.as_deref(),
+            metadata: metadata.as_deref(),
+        });
     }
-    if rejected_count == 0 {
-        return Ok(());
-    }
-    let mut issues = vec![ValidationIssue::new(
-        vec!["body".into()],
-        format!(
-            "the new schemas reject {rejected_count} existing case(s); {} listed",
-            rejected.len()
-        ),
-        "schema_rejects_existing_cases",
-    )];
-    issues.extend(rejected);
-    Err(StoreError::Invalid(issues))
+    recheck.finish()
 }
 
 /// The cases of the dataset `?1` that `filter` keeps, tags bound from `?2`.

@@ -1,0 +1,160 @@
+//! New cases, from a request's body to rows: checked against the dataset's
+//! schemas (on a second thread for large requests, while the store writes
+//! the ones before), encoded once, with their ids and tags as the protocol
+//! says. Backend-free: a store hands each valid case to its own insert.
+
+use datasets_core::wire::{LocSegment, Timestamp, ValidationIssue};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::json_guard::minify;
+use crate::store::{IncomingCase, IncomingCases, StoreError};
+use crate::validation::{CompiledSchemas, SchemaKind, cap_issues};
+
+/// A case prepared for writing: JSON encoded once, used for the row and the answer.
+pub(crate) struct EncodedCase {
+    pub(crate) id: Uuid,
+    pub(crate) name: Option<String>,
+    pub(crate) inputs: String,
+    pub(crate) expected_output: Option<String>,
+    pub(crate) metadata: Option<String>,
+    pub(crate) evaluators: Option<String>,
+    pub(crate) source_trace_id: Option<String>,
+    pub(crate) source_span_id: Option<String>,
+    pub(crate) tags: Option<Vec<String>>,
+}
+
+impl EncodedCase {
+    /// A case of a request, its values minified (as clients send them, they
+    /// usually already are, and are taken as they are).
+    pub(crate) fn new(cases: &IncomingCases, case: IncomingCase) -> Self {
+        let text = |range: &std::ops::Range<usize>| minify(cases.text(range)).into_owned();
+        Self {
+            id: case_id(),
+            inputs: text(&case.inputs),
+            expected_output: case.expected_output.as_ref().map(text),
+            metadata: case.metadata.as_ref().map(text),
+            name: case.name,
+            evaluators: case.evaluators.map(|e| super::json_text(&e)),
+            source_trace_id: case.source_trace_id,
+            source_span_id: case.source_span_id,
+            tags: case.tags.map(dedup_tags),
+        }
+    }
+}
+
+/// A new case's id: a UUID v7 (time-ordered, so the id index grows at its
+/// end), its random bits from a fast generator seeded once per thread. Ids
+/// identify; they are not secrets (every read is confined to the key's
+/// project), and a system random call per case would cost more than the insert.
+fn case_id() -> Uuid {
+    let millis = Timestamp::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let random: [u8; 10] = std::array::from_fn(|_| fastrand::u8(..));
+    uuid::Builder::from_unix_timestamp_millis(millis as u64, &random).into_uuid()
+}
+
+/// Checks a case's values against the dataset's schemas, parsing each only
+/// when a schema applies to it.
+fn check_incoming(
+    schemas: &CompiledSchemas,
+    cases: &IncomingCases,
+    case: &IncomingCase,
+    index: usize,
+    issues: &mut Vec<ValidationIssue>,
+) -> Result<(), StoreError> {
+    let base = [LocSegment::from("body"), "cases".into(), index.into()];
+    let values = [
+        (SchemaKind::Input, Some(&case.inputs)),
+        (SchemaKind::Output, case.expected_output.as_ref()),
+        (SchemaKind::Metadata, case.metadata.as_ref()),
+    ];
+    for (kind, range) in values {
+        if let Some(range) = range
+            && schemas.has(kind)
+        {
+            match serde_json::from_str::<Value>(cases.text(range)) {
+                Ok(value) => schemas.check_value(kind, &value, &base, issues),
+                Err(err) => {
+                    let mut loc = base.to_vec();
+                    loc.push(kind.case_field().into());
+                    issues.push(ValidationIssue::new(loc, err.to_string(), "json_invalid"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Requests of at least this many cases check and encode them on a second
+/// thread while this one writes them, so that the two cores of a small
+/// machine share the work; below it a thread costs more than it saves.
+const PIPELINE_MIN_CASES: usize = 256;
+
+/// Checks each case of a request against the schemas and hands the valid
+/// ones, encoded, to `write`, in order. After the first invalid case nothing
+/// more is written but every case is still checked, so that the 422 names
+/// them all (the caller's transaction then rolls back). An error of `write`
+/// ends it at once.
+pub(crate) fn each_valid_case(
+    schemas: &CompiledSchemas,
+    cases: &IncomingCases,
+    incoming: Vec<IncomingCase>,
+    mut write: impl FnMut(EncodedCase) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    // Checks the cases; `send` gets the valid ones before the first invalid
+    // one, and answers false to stop everything (the write failed).
+    let check = |incoming: Vec<IncomingCase>, send: &mut dyn FnMut(EncodedCase) -> bool| {
+        let mut issues = Vec::new();
+        for (index, case) in incoming.into_iter().enumerate() {
+            if !schemas.is_empty() {
+                check_incoming(schemas, cases, &case, index, &mut issues)?;
+            }
+            if issues.is_empty() && !send(EncodedCase::new(cases, case)) {
+                break;
+            }
+        }
+        Ok::<_, StoreError>(issues)
+    };
+    let issues = if incoming.len() < PIPELINE_MIN_CASES {
+        let mut failed = None;
+        let issues = check(incoming, &mut |case| match write(case) {
+            Ok(()) => true,
+            Err(err) => {
+                failed = Some(err);
+                false
+            }
+        })?;
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        issues
+    } else {
+        std::thread::scope(|scope| {
+            let (to_writer, encoded) = std::sync::mpsc::sync_channel(1024);
+            let checker = scope.spawn(move || {
+                // A send fails once the writer has stopped.
+                check(incoming, &mut |case| to_writer.send(case).is_ok())
+            });
+            for case in encoded {
+                // Returning drops the receiver, which stops the checker.
+                write(case)?;
+            }
+            checker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?
+    };
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(cap_issues(issues)))
+    }
+}
+
+/// Tags keep their first-seen order, without repeats.
+pub(crate) fn dedup_tags(tags: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    tags.into_iter()
+        .filter(|tag| seen.insert(tag.clone()))
+        .collect()
+}
