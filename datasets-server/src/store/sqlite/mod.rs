@@ -1,0 +1,362 @@
+//! The embedded SQLite store: one file, WAL journal, foreign keys on, and
+//! `synchronous = FULL` so that a committed write survives a crash.
+//!
+//! Writes go through one connection (SQLite has one writer at a time
+//! anyway) in `BEGIN IMMEDIATE` transactions; reads use a small pool of
+//! connections that see consistent snapshots beside the writer. All database
+//! work runs on tokio's blocking pool.
+
+mod cases;
+mod datasets;
+mod idempotency;
+mod keys;
+mod migrate;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use datasets_core::wire::{CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use uuid::Uuid;
+
+use self::migrate::migrate;
+use self::rows::DatasetRow;
+use super::{
+    ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
+    Idempotency, IncomingCases, InsertMode, NewApiKey, Project, Store, StoreError, Written,
+};
+use crate::validation::{CompiledSchemas, SchemaCache};
+
+/// Idle read connections kept open.
+/// Read connections; reads beyond as many wait for one (without holding a
+/// thread) rather than open and close connections of their own.
+pub(super) const READERS: usize = 6;
+
+/// Cases per batch of a case stream.
+pub(super) const STREAM_BATCH: usize = 256;
+
+/// The embedded SQLite implementation of [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    /// The one permit to use `writer`.
+    write_permit: Arc<tokio::sync::Semaphore>,
+    readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection.
+    read_permits: Arc<tokio::sync::Semaphore>,
+    schemas: SchemaCache,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// tables up to the latest migration.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path, false)?;
+        migrate(&mut writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                write_permit: Arc::new(tokio::sync::Semaphore::new(1)),
+                readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
+                schemas: SchemaCache::default(),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool; commits on `Ok`.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>, &Inner) -> Result<T, StoreError> + Send + 'static,
+    {
+        // Writers queue here, in order and without a thread each; only the
+        // one holding the permit takes a thread for the connection.
+        let permit = self
+            .inner
+            .write_permit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".to_owned()))?;
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let _permit = permit;
+            let mut conn = lock(&inner.writer);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let value = f(&tx, &inner)?;
+            tx.commit().map_err(backend)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `f` on a read connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = self.inner.reader_permit().await?;
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let conn = inner.take_reader()?;
+            let result = f(&conn);
+            inner.put_reader(conn);
+            drop(permit);
+            result
+        })
+        .await
+    }
+}
+
+impl Inner {
+    fn take_reader(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = lock(&self.readers).pop() {
+            return Ok(conn);
+        }
+        open_connection(&self.path, true)
+    }
+
+    /// Waits for a read connection to be free.
+    async fn reader_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, StoreError> {
+        self.read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".to_owned()))
+    }
+
+    /// Returns a connection to the pool (one left inside a transaction by
+    /// a failure is closed instead).
+    fn put_reader(&self, conn: Connection) {
+        if conn.is_autocommit() {
+            lock(&self.readers).push(conn);
+        }
+    }
+
+    fn compiled(&self, dataset: &DatasetRow) -> Result<Arc<CompiledSchemas>, StoreError> {
+        let detail = &dataset.detail;
+        self.schemas
+            .get_or_compile(detail.id, dataset.schema_version, || {
+                CompiledSchemas::compile(
+                    detail.input_schema.as_ref(),
+                    detail.output_schema.as_ref(),
+                    detail.metadata_schema.as_ref(),
+                )
+            })
+            .map_err(|err| StoreError::Backend(format!("stored schema does not compile: {err}")))
+    }
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in a transaction rolls it back when the guard's transaction
+    // drops; the connection itself stays usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(super) async fn run_blocking<T, F>(f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|err| StoreError::Backend(format!("storage task failed: {err}")))?
+}
+
+pub(super) fn backend(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|err| StoreError::Backend(format!("cannot open {}: {err}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend)?;
+    // Statement journals (which a multi-row write keeps to undo itself on a
+    // constraint error) stay in memory: on disk they cost a write per page.
+    let mut pragmas = String::from(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+    );
+    if !read_only {
+        pragmas.push_str("PRAGMA journal_mode = WAL;");
+    }
+    conn.execute_batch(&pragmas).map_err(backend)?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
+    }
+
+    async fn ensure_project(&self, name: &str) -> Result<Project, StoreError> {
+        keys::ensure_project(self, name).await
+    }
+
+    async fn insert_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
+        keys::insert_key(self, key).await
+    }
+
+    async fn find_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        keys::find_key(self, hash).await
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        keys::list_keys(self).await
+    }
+
+    async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError> {
+        keys::revoke_key(self, id).await
+    }
+
+    async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError> {
+        datasets::list_datasets(self, project).await
+    }
+
+    async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError> {
+        datasets::get_dataset(self, project, dataset).await
+    }
+
+    async fn create_dataset(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        new: NewDataset,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<DatasetDetail>, StoreError> {
+        datasets::create_dataset(self, project, actor, new, idempotency).await
+    }
+
+    async fn update_dataset(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        dataset: &str,
+        update: DatasetUpdate,
+    ) -> Result<DatasetDetail, StoreError> {
+        datasets::update_dataset(self, project, actor, dataset, update).await
+    }
+
+    async fn delete_dataset(&self, project: Uuid, dataset: &str) -> Result<(), StoreError> {
+        datasets::delete_dataset(self, project, dataset).await
+    }
+
+    async fn stream_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        filter: CaseFilter,
+    ) -> Result<(DatasetDetail, CaseStream), StoreError> {
+        cases::stream_cases(self, project, dataset, filter).await
+    }
+
+    async fn page_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        filter: CaseFilter,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<CasePage, StoreError> {
+        cases::page_cases(self, project, dataset, filter, after, limit).await
+    }
+
+    async fn get_case(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        case: Uuid,
+    ) -> Result<CaseRecord, StoreError> {
+        cases::get_case(self, project, dataset, case).await
+    }
+
+    async fn insert_cases(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        dataset: &str,
+        cases: IncomingCases,
+        mode: InsertMode,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<Vec<CaseRecord>>, StoreError> {
+        cases::insert_cases(self, project, actor, dataset, cases, mode, idempotency).await
+    }
+
+    async fn update_case(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        dataset: &str,
+        case: Uuid,
+        update: CaseUpdate,
+        expected_version: Option<i64>,
+    ) -> Result<CaseRecord, StoreError> {
+        cases::update_case(
+            self,
+            project,
+            actor,
+            dataset,
+            case,
+            update,
+            expected_version,
+        )
+        .await
+    }
+
+    async fn delete_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        selector: CaseSelector,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<u64>, StoreError> {
+        cases::delete_cases(self, project, dataset, selector, idempotency).await
+    }
+
+    async fn delete_case(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        case: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        cases::delete_case(self, project, dataset, case, expected_version).await
+    }
+}
