@@ -19,8 +19,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::Patch;
-use crate::blocking::Blocking;
 use crate::case::{Case, StoredCase};
+use crate::client::Blocking;
 use crate::client::{self, Async, DatasetsClient, Mode};
 use crate::error::{Error, Result};
 use crate::eval::Dataset;
@@ -69,27 +69,16 @@ impl<D: DatasetSchema, M> std::fmt::Debug for DatasetHandle<D, M> {
     }
 }
 
-impl DatasetsClient {
+impl<M: Mode> DatasetsClient<M> {
     /// A handle on the dataset `D` declares, typed by its input, output and
-    /// metadata types.
+    /// metadata types, in this client's mode.
     ///
     /// If another Rust type of the binary declares the same dataset name,
     /// every request of the handle fails with [`Error::InvalidArgument`]
     /// naming both types, before anything is sent.
-    pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D> {
+    pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D, M> {
         DatasetHandle {
-            client: guarded::<D>(self),
-            mode: Async,
-            schema: PhantomData,
-        }
-    }
-}
-
-impl crate::blocking::DatasetsClient {
-    /// A blocking handle on the dataset `D` declares.
-    pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D, Blocking> {
-        DatasetHandle {
-            client: guarded::<D>(self.as_async()),
+            client: guarded::<D>(&self.as_async()),
             mode: self.mode().clone(),
             schema: PhantomData,
         }

@@ -24,6 +24,8 @@ mod patch;
 mod progress;
 #[cfg(feature = "rules")]
 pub mod rules;
+#[cfg(any(feature = "client", feature = "eval"))]
+mod runtime;
 #[cfg(feature = "client")]
 pub mod schema;
 pub mod strict;

@@ -368,7 +368,7 @@ impl Registry {
 
     /// [`sync`](Self::sync) for the blocking client.
     pub fn sync_blocking(&self, client: &crate::blocking::DatasetsClient) -> Result<SyncReport> {
-        client.block_on(self.sync(client.as_async()))
+        client.block_on(self.sync(&client.as_async()))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The client of the v1 datasets API: [`DatasetsClient`].
 
 pub(crate) mod answer;
+mod mode;
+mod operations;
 pub(crate) mod ops;
 mod pages;
 mod retry;
@@ -17,6 +19,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use mode::{Async, Blocking, BlockingClient, Mode};
 pub use ops::{
     AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteCases, DeleteDataset,
     ExportDataset, GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset,
@@ -113,11 +116,13 @@ fn is_logfire_host(url: &reqwest::Url) -> bool {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct DatasetsClient {
+pub struct DatasetsClient<M: Mode = Async> {
     inner: Arc<Inner>,
     /// Why every request of this client is refused before it is sent (a
     /// typed handle whose dataset name two Rust types declare).
     refusal: Option<Arc<str>>,
+    /// How its requests are finished.
+    mode: M,
 }
 
 struct Inner {
@@ -133,7 +138,7 @@ struct Inner {
     max_request_bytes: usize,
 }
 
-impl std::fmt::Debug for DatasetsClient {
+impl<M: Mode> std::fmt::Debug for DatasetsClient<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatasetsClient")
             .field("base_url", &self.inner.base_url)
@@ -152,9 +157,9 @@ impl std::fmt::Debug for DatasetsClient {
     }
 }
 
-/// Options of a [`DatasetsClient`]; see [`DatasetsClient::builder`].
-#[derive(Default)]
-pub struct ClientBuilder {
+/// Options of a [`DatasetsClient`]; see [`DatasetsClient::builder`]. The
+/// same options build the blocking client (`ClientBuilder<Blocking>`).
+pub struct ClientBuilder<M: Mode = Async> {
     api_key: Option<String>,
     base_url: Option<String>,
     timeout: Option<Duration>,
@@ -164,9 +169,27 @@ pub struct ClientBuilder {
     max_request_bytes: Option<usize>,
     server_kind: Option<ServerKind>,
     validate_cases: Option<bool>,
+    mode: std::marker::PhantomData<fn() -> M>,
 }
 
-impl std::fmt::Debug for ClientBuilder {
+impl<M: Mode> Default for ClientBuilder<M> {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: None,
+            timeout: None,
+            retry: None,
+            http: None,
+            user_agent: None,
+            max_request_bytes: None,
+            server_kind: None,
+            validate_cases: None,
+            mode: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<M: Mode> std::fmt::Debug for ClientBuilder<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
@@ -180,7 +203,7 @@ impl std::fmt::Debug for ClientBuilder {
     }
 }
 
-impl ClientBuilder {
+impl<M: Mode> ClientBuilder<M> {
     /// The API key (required).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
@@ -247,7 +270,7 @@ impl ClientBuilder {
     /// Builds the client. Fails without a key, with a key that is not a
     /// valid header value, or when no base URL is given and the key implies
     /// none (a self-hosted key is never sent to Logfire's servers by guess).
-    pub fn build(self) -> Result<DatasetsClient> {
+    pub fn build(self) -> Result<M::Client> {
         let api_key = self
             .api_key
             .filter(|key| !key.trim().is_empty())
@@ -313,7 +336,7 @@ impl ClientBuilder {
         // Logfire's API does not document Idempotency-Key, so a POST retried
         // there could be applied twice; datasets-server deduplicates it.
         let retry_posts = retry.retry_posts.unwrap_or(kind == ServerKind::Datasets);
-        Ok(DatasetsClient {
+        Ok(M::client(DatasetsClient {
             inner: Arc::new(Inner {
                 http,
                 base_url: base_url.trim_end_matches('/').to_owned(),
@@ -325,7 +348,8 @@ impl ClientBuilder {
                 max_request_bytes: self.max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
             }),
             refusal: None,
-        })
+            mode: M::start()?,
+        }))
     }
 }
 
@@ -351,26 +375,7 @@ impl DatasetsClient {
     /// `DATASETS_API_KEY` or else `LOGFIRE_API_KEY`, the base URL from
     /// `DATASETS_BASE_URL` if set.
     pub fn from_env() -> Result<Self> {
-        let key = std::env::var("DATASETS_API_KEY")
-            .or_else(|_| std::env::var("LOGFIRE_API_KEY"))
-            .map_err(|_| {
-                Error::InvalidArgument("set DATASETS_API_KEY or LOGFIRE_API_KEY".to_owned())
-            })?;
-        let mut builder = Self::builder().api_key(key);
-        if let Ok(url) = std::env::var("DATASETS_BASE_URL") {
-            builder = builder.base_url(url);
-        }
-        builder.build()
-    }
-
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
-    }
-
-    /// Which server this client talks to; see [`ServerKind`].
-    pub fn server_kind(&self) -> ServerKind {
-        self.inner.kind
+        from_env_with(Self::builder())
     }
 
     /// Whether typed handles check cases before sending them.
@@ -389,6 +394,7 @@ impl DatasetsClient {
         Self {
             inner: Arc::clone(&self.inner),
             refusal: Some(why.into()),
+            mode: Async,
         }
     }
 
@@ -733,6 +739,21 @@ fn path_names(path: &str) -> (Option<String>, Option<String>) {
     (dataset, case)
 }
 
+/// `builder` with the key from `DATASETS_API_KEY` (or `LOGFIRE_API_KEY`)
+/// and the base URL from `DATASETS_BASE_URL` if set, built.
+pub(crate) fn from_env_with<M: Mode>(builder: ClientBuilder<M>) -> Result<M::Client> {
+    let key = std::env::var("DATASETS_API_KEY")
+        .or_else(|_| std::env::var("LOGFIRE_API_KEY"))
+        .map_err(|_| {
+            Error::InvalidArgument("set DATASETS_API_KEY or LOGFIRE_API_KEY".to_owned())
+        })?;
+    let mut builder = builder.api_key(key);
+    if let Ok(url) = std::env::var("DATASETS_BASE_URL") {
+        builder = builder.base_url(url);
+    }
+    builder.build()
+}
+
 /// Path segments keep only unreserved characters.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -858,16 +879,6 @@ impl Call {
 /// A boxed, sendable future: what awaiting a request builder gives.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// How a request builder is finished: awaited ([`Async`]) or sent from
-/// synchronous code ([`Blocking`](crate::blocking::Blocking)).
-pub trait Mode: Clone + Send + Sync + 'static {}
-
-/// Request builders of the async client: `.await` them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Async;
-
-impl Mode for Async {}
-
 /// Implements the two ways to finish a request builder: `IntoFuture` in
 /// async mode, `send()` in blocking mode. Each builder defines
 /// `async fn run(self) -> Result<T>` once.
@@ -882,7 +893,7 @@ macro_rules! finish {
             }
         }
 
-        impl $builder<$crate::blocking::Blocking> {
+        impl $builder<$crate::client::Blocking> {
             /// Sends the request and waits for the answer.
             pub fn send(self) -> $crate::Result<$output> {
                 let mode = self.mode.clone();
@@ -893,8 +904,30 @@ macro_rules! finish {
 }
 pub(crate) use finish;
 
-impl DatasetsClient {
-    ops::operations!(Async, |client: &Self| client.clone(), |_| Async);
+impl<M: Mode> DatasetsClient<M> {
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Which server this client talks to; see [`ServerKind`].
+    pub fn server_kind(&self) -> ServerKind {
+        self.inner.kind
+    }
+
+    /// The async client this one is (a blocking client drives one).
+    pub fn as_async(&self) -> DatasetsClient<Async> {
+        DatasetsClient {
+            inner: Arc::clone(&self.inner),
+            refusal: self.refusal.clone(),
+            mode: Async,
+        }
+    }
+
+    /// How this client's requests are finished.
+    pub(crate) fn mode(&self) -> &M {
+        &self.mode
+    }
 }
 
 #[cfg(test)]

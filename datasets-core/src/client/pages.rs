@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 
 use reqwest::Method;
 
+use super::Blocking;
 use super::{BoxFuture, Call, DatasetsClient, decode};
-use crate::blocking::Blocking;
 use crate::error::{Error, Result};
 use crate::wire::CaseDetail;
 

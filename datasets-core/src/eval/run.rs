@@ -347,13 +347,10 @@ where
     /// }
     /// ```
     pub fn run_blocking(self) -> Result<EvaluationReport<I, O, M>> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::Blocking(
-                "run_blocking was called inside an async runtime, where it could block the \
-                 runtime; .await the evaluation there"
-                    .to_owned(),
-            ));
-        }
+        crate::runtime::refuse_inside_runtime(
+            "Evaluate::run_blocking",
+            ".await the evaluation there",
+        )?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
