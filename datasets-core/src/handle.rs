@@ -318,7 +318,7 @@ impl<D: DatasetSchema, M> AddCase<D, M> {
     /// Tags for the case.
     pub fn tags(self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let tags: Vec<String> = tags.into_iter().map(Into::into).collect();
-        self.with(|case| case.tags.get_or_insert_with(Vec::new).extend(tags))
+        self.with(|case| crate::names::merge_tags(case.tags.get_or_insert_with(Vec::new), tags))
     }
 
     /// The trace the case was taken from.
@@ -373,12 +373,7 @@ impl<D: DatasetSchema, M> AddCases<D, M> {
         let mut cases = self.cases.into_iter().collect::<Result<Vec<_>>>()?;
         // Checked as they will be sent: with the tags added to each.
         for case in &mut cases {
-            let tags = case.tags.get_or_insert_with(Vec::new);
-            for tag in &self.tags {
-                if !tags.contains(tag) {
-                    tags.push(tag.clone());
-                }
-            }
+            crate::names::merge_tags(case.tags.get_or_insert_with(Vec::new), self.tags.clone());
         }
         precheck::cases::<D>(&self.client, &cases, true)?;
         let stored = client::AddCases {

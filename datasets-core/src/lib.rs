@@ -9,6 +9,8 @@
 //! [`DatasetHandle`]s and the [`registry`]; the server builds without it, and
 //! so without reqwest and schemars.
 
+#[cfg(any(feature = "client", feature = "eval"))]
+mod backoff;
 #[cfg(feature = "client")]
 pub mod blocking;
 mod case;

@@ -69,6 +69,31 @@ pub fn validate_dataset_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The tag rule, the same in the client, the typed handles and the server:
+/// a case's tags keep their first-seen order, without repeats.
+///
+/// ```
+/// use datasets_core::names::dedup_tags;
+///
+/// assert_eq!(dedup_tags(["b", "a", "b", "c", "a"]), ["b", "a", "c"]);
+/// ```
+pub fn dedup_tags<T: Into<String>>(tags: impl IntoIterator<Item = T>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.into();
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+/// Adds `extra` to `tags` by the tag rule ([`dedup_tags`]).
+pub fn merge_tags(tags: &mut Vec<String>, extra: impl IntoIterator<Item = String>) {
+    let merged = dedup_tags(std::mem::take(tags).into_iter().chain(extra));
+    *tags = merged;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,12 +95,11 @@ impl RetryPolicy {
     /// "equal jitter" (between half and all of the exponential value), so
     /// clients that failed together do not retry together.
     pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let exponential = self
-            .initial_backoff
-            .saturating_mul(2u32.saturating_pow(retry))
-            .min(self.max_backoff);
-        let half = exponential / 2;
-        half + half.mul_f64(fastrand::f64())
+        crate::backoff::Backoff {
+            initial: self.initial_backoff,
+            max: self.max_backoff,
+        }
+        .delay(retry)
     }
 }
 

@@ -127,11 +127,11 @@ impl TaskRetry {
     /// The wait before retry `retry` (from 1): between half and all of the
     /// exponential step, so that retries of many cases spread out.
     fn delay(&self, retry: u32) -> Duration {
-        let step = self
-            .initial_backoff
-            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(20))
-            .min(self.max_backoff);
-        step.mul_f64(0.5 + fastrand::f64() / 2.0)
+        crate::backoff::Backoff {
+            initial: self.initial_backoff,
+            max: self.max_backoff,
+        }
+        .delay(retry.saturating_sub(1))
     }
 }
 

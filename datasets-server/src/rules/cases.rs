@@ -151,10 +151,8 @@ pub(crate) fn each_valid_case(
     }
 }
 
-/// Tags keep their first-seen order, without repeats.
+/// Tags keep their first-seen order, without repeats: the one tag rule of
+/// `datasets_core::names`.
 pub(crate) fn dedup_tags(tags: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    tags.into_iter()
-        .filter(|tag| seen.insert(tag.clone()))
-        .collect()
+    datasets_core::names::dedup_tags(tags)
 }

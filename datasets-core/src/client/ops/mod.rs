@@ -50,15 +50,13 @@ fn tag_list(tags: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
 
 /// Adds `extra` to a case's tags, keeping order and dropping repeats.
 fn merge_tags(case: &mut NewCase, extra: &[String]) {
-    if extra.is_empty() {
+    if extra.is_empty() && case.tags.is_none() {
         return;
     }
-    let tags = case.tags.get_or_insert_with(Vec::new);
-    for tag in extra {
-        if !tags.contains(tag) {
-            tags.push(tag.clone());
-        }
-    }
+    crate::names::merge_tags(
+        case.tags.get_or_insert_with(Vec::new),
+        extra.iter().cloned(),
+    );
 }
 
 fn dataset_path(reference: &str, rest: &str) -> Result<String> {
