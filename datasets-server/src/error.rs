@@ -55,6 +55,9 @@ pub enum ApiError {
         /// The case's version.
         current: i64,
     },
+    /// 503 with `Retry-After`: the database is busy; nothing was written.
+    #[error("the database is busy; retry shortly")]
+    Unavailable(String),
     /// 500: logged in full, answered with a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +106,7 @@ impl From<StoreError> for ApiError {
             StoreError::VersionMismatch { expected, current } => {
                 ApiError::PreconditionFailed { expected, current }
             }
+            StoreError::Transient(msg) => ApiError::Unavailable(msg),
             StoreError::Backend(msg) => ApiError::Internal(msg),
         }
     }
@@ -131,6 +136,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let ApiError::Unavailable(msg) = &self {
+            tracing::warn!(error = %msg, "database busy");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         // The rest of an unread body would be taken for the next request.
         if matches!(
             self,
@@ -141,5 +152,19 @@ impl IntoResponse for ApiError {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_store_is_a_503_with_retry_after_in_the_protocols_shape() {
+        let response =
+            ApiError::from(StoreError::Transient("database is locked".into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     }
 }

@@ -135,7 +135,8 @@ impl AppState {
             let hash = keys::hash_key(key);
             if self.store.find_key(&hash).await?.is_none() {
                 let project = self.store.ensure_project("default").await?;
-                self.store
+                let inserted = self
+                    .store
                     .insert_key(NewApiKey {
                         project_id: project.id,
                         name: Some("bootstrap".to_owned()),
@@ -143,16 +144,27 @@ impl AppState {
                         key_hash: hash,
                         scopes: Scopes::READ_WRITE,
                     })
-                    .await?;
+                    .await;
+                match inserted {
+                    // Another server starting beside this one stored it first.
+                    Ok(_) | Err(StoreError::Conflict(_)) => {}
+                    Err(err) => return Err(err),
+                }
             }
             return Ok(None);
         }
-        if !self.store.list_keys().await?.is_empty() {
-            return Ok(None);
-        }
-        let (_, key) = self
-            .create_key("default", Scopes::READ_WRITE, Some("initial".to_owned()))
+        let project = self.store.ensure_project("default").await?;
+        let key = keys::generate_key();
+        let first = self
+            .store
+            .insert_first_key(NewApiKey {
+                project_id: project.id,
+                name: Some("initial".to_owned()),
+                prefix: keys::display_prefix(&key),
+                key_hash: keys::hash_key(&key),
+                scopes: Scopes::READ_WRITE,
+            })
             .await?;
-        Ok(Some(key))
+        Ok(first.map(|_| key))
     }
 }

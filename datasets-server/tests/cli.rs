@@ -230,3 +230,41 @@ async fn logs_to_a_file_carry_no_colour_codes() {
     );
     assert!(!written.contains('\u{1b}'), "no ANSI escapes: {written:?}");
 }
+
+#[test]
+fn servers_starting_together_on_an_empty_database_create_one_first_key() {
+    let (_dir, db) = temp_db();
+    // Three servers at once on one new database, no bootstrap key: exactly
+    // one of them creates (and prints) the first key.
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            bin()
+                .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+                .arg(&db)
+                .env_remove("DATASETS_BOOTSTRAP_KEY")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut printed_keys = 0;
+    for mut child in children {
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines.next().unwrap().unwrap();
+            if line.starts_with("dsk_") {
+                printed_keys += 1;
+            }
+            if line.starts_with("datasets-server listening on ") {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert_eq!(printed_keys, 1);
+    let (ok, listed, _) = run(&["keys", "list"], &db);
+    assert!(ok);
+    assert_eq!(listed.lines().count(), 2, "a header and one key: {listed}");
+}

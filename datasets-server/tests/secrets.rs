@@ -93,6 +93,9 @@ impl Store for Spy {
     async fn ensure_project(&self, name: &str) -> Result<Project, StoreError> {
         self.inner.ensure_project(name).await
     }
+    async fn insert_first_key(&self, key: NewApiKey) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.inner.insert_first_key(key).await
+    }
     async fn insert_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
         self.inner.insert_key(key).await
     }

@@ -655,7 +655,7 @@ fn stream_json(
         if let Some(head) = state.head.take() {
             return Some((Ok(Bytes::from(head)), state));
         }
-        match state.cases.recv().await {
+        match futures_util::StreamExt::next(&mut state.cases).await {
             Some(Ok(batch)) => {
                 let mut out = Vec::with_capacity(batch.len() * 256);
                 for case in &batch {

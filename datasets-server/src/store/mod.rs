@@ -15,7 +15,18 @@
 //! - a POST with an [`Idempotency`] key is applied at most once: its answer
 //!   is stored in the same transaction, and a repeat gets it back;
 //! - a conditional case write checks the case's version in the transaction
-//!   that writes it.
+//!   that writes it (compare-and-set: `UPDATE ... WHERE version = $n`, or
+//!   a single writer);
+//! - these hold with many concurrent writers, by the database and not by a
+//!   process-local lock: names are unique by constraints (a taken name is
+//!   [`StoreError::Conflict`]), an idempotency key is stored by an insert
+//!   that conflicts with a concurrent one, a schema change locks its dataset
+//!   against concurrent case writes (`SELECT ... FOR UPDATE`, or a single
+//!   writer) so that a case checked against the old schemas cannot land
+//!   after the new ones, and the first key is created at most once however
+//!   many servers start together ([`Store::insert_first_key`]);
+//! - a failure that may pass (busy, serialization failure, deadlock) is
+//!   [`StoreError::Transient`], with nothing written, never a `Backend` error.
 
 mod sqlite;
 
@@ -27,7 +38,6 @@ use datasets_core::wire::{
     CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec, NewCase, NewDataset,
     OnConflict, Timestamp, ValidationIssue,
 };
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::keys::Scopes;
@@ -60,6 +70,12 @@ pub enum StoreError {
         /// The case's version.
         current: i64,
     },
+    /// A failure that may pass if the request is tried again: the database
+    /// busy or locked, a serialization failure, a deadlock. Nothing was
+    /// written. Answered 503 with `Retry-After`; a store may retry it
+    /// itself a bounded number of times first.
+    #[error("storage busy: {0}")]
+    Transient(String),
     /// The database failed.
     #[error("storage failure: {0}")]
     Backend(String),
@@ -313,7 +329,8 @@ pub struct CasePage {
 
 /// Cases streamed from one consistent snapshot, in batches, in insertion
 /// order. The stream ends after the last batch or after an error.
-pub type CaseStream = mpsc::Receiver<Result<Vec<CaseRecord>, StoreError>>;
+pub type CaseStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Vec<CaseRecord>, StoreError>> + Send>>;
 
 /// The storage of projects, keys, datasets and cases. See the module
 /// documentation for the guarantees every implementation gives.
@@ -324,8 +341,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The project of this name, created if absent.
     async fn ensure_project(&self, name: &str) -> Result<Project, StoreError>;
-    /// Stores a key.
+    /// Stores a key; a key whose hash is stored already is a
+    /// [`StoreError::Conflict`].
     async fn insert_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StoreError>;
+    /// Stores `key` only if no key exists yet, atomically: of several
+    /// servers starting together on one empty database, one creates the
+    /// first key; `None` for the others.
+    async fn insert_first_key(&self, key: NewApiKey) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// The key with this hash, revoked or not.
     async fn find_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// Every key, oldest first.

@@ -319,7 +319,9 @@ pub(super) async fn stream_cases(
     let detail = head_rx
         .await
         .map_err(|_| StoreError::Backend("case stream ended early".to_owned()))??;
-    Ok((detail, rows_rx))
+    let mut rows_rx = rows_rx;
+    let stream = futures_util::stream::poll_fn(move |cx| rows_rx.poll_recv(cx));
+    Ok((detail, Box::pin(stream)))
 }
 
 pub(super) async fn page_cases(

@@ -58,7 +58,32 @@ pub(super) async fn insert_key(
     store: &SqliteStore,
     key: NewApiKey,
 ) -> Result<ApiKeyRecord, StoreError> {
-    store.write(move |tx, _| {
+    store.write(move |tx, _| write_key(tx, key)).await
+}
+
+pub(super) async fn insert_first_key(
+    store: &SqliteStore,
+    key: NewApiKey,
+) -> Result<Option<ApiKeyRecord>, StoreError> {
+    // The write transaction is exclusive: no other writer can add a key
+    // between the check and the insert.
+    store
+        .write(move |tx, _| {
+            let any: bool = tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM api_keys)", [], |row| {
+                    row.get(0)
+                })
+                .map_err(backend)?;
+            if any {
+                return Ok(None);
+            }
+            write_key(tx, key).map(Some)
+        })
+        .await
+}
+
+fn write_key(tx: &rusqlite::Connection, key: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
+    {
         let id = Uuid::now_v7();
         tx.execute(
             "INSERT INTO api_keys (id, project_id, name, prefix, key_hash, can_read, can_write, created_at)
@@ -74,11 +99,21 @@ pub(super) async fn insert_key(
                 format_ts(now()),
             ],
         )
-        .map_err(backend)?;
-        tx.query_row(&format!("{KEY_SELECT} WHERE k.id = ?1"), [id.to_string()], key_from_row)
-            .map_err(backend)
-    })
-    .await
+        .map_err(|err| match err {
+            rusqlite::Error::SqliteFailure(e, _)
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict("this key is stored already".to_owned())
+            }
+            other => backend(other),
+        })?;
+        tx.query_row(
+            &format!("{KEY_SELECT} WHERE k.id = ?1"),
+            [id.to_string()],
+            key_from_row,
+        )
+        .map_err(backend)
+    }
 }
 
 pub(super) async fn find_key(

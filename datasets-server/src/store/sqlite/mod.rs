@@ -191,8 +191,24 @@ where
         .map_err(|err| StoreError::Backend(format!("storage task failed: {err}")))?
 }
 
-pub(super) fn backend(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(err.to_string())
+/// A database error as the store's error: busy or locked is transient
+/// (nothing was written; the request may be tried again), anything else a
+/// backend failure.
+pub(super) fn backend(err: impl std::fmt::Display + 'static) -> StoreError {
+    let transient = (&err as &dyn std::any::Any)
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        .is_some_and(|code| {
+            matches!(
+                code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        });
+    if transient {
+        StoreError::Transient(err.to_string())
+    } else {
+        StoreError::Backend(err.to_string())
+    }
 }
 
 pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
@@ -228,6 +244,10 @@ impl Store for SqliteStore {
 
     async fn ensure_project(&self, name: &str) -> Result<Project, StoreError> {
         keys::ensure_project(self, name).await
+    }
+
+    async fn insert_first_key(&self, key: NewApiKey) -> Result<Option<ApiKeyRecord>, StoreError> {
+        keys::insert_first_key(self, key).await
     }
 
     async fn insert_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StoreError> {
@@ -358,5 +378,30 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
         cases::delete_case(self, project, dataset, case, expected_version).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_is_transient_and_other_failures_are_not() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(matches!(backend(busy), StoreError::Transient(_)));
+        let locked = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_LOCKED),
+            None,
+        );
+        assert!(matches!(backend(locked), StoreError::Transient(_)));
+        let corrupt = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            None,
+        );
+        assert!(matches!(backend(corrupt), StoreError::Backend(_)));
+        assert!(matches!(backend("anything else"), StoreError::Backend(_)));
     }
 }
