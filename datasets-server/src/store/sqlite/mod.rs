@@ -67,8 +67,24 @@ impl SqliteStore {
     /// tables up to the latest migration.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let mut writer = open_connection(&path, false)?;
-        migrate(&mut writer)?;
+        // Servers starting together on a new file race to switch it to WAL
+        // and to migrate it; the losers find it busy, wait and try again.
+        let mut attempt = 0;
+        let writer = loop {
+            let opened = open_connection(&path, false).and_then(|mut writer| {
+                migrate(&mut writer)?;
+                Ok(writer)
+            });
+            match opened {
+                Err(StoreError::Transient(_)) if attempt < 100 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        20 + fastrand::u64(0..80),
+                    ));
+                }
+                other => break other?,
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
