@@ -231,38 +231,63 @@ async fn logs_to_a_file_carry_no_colour_codes() {
     assert!(!written.contains('\u{1b}'), "no ANSI escapes: {written:?}");
 }
 
+/// Children killed when dropped, so a failing test leaves no server behind.
+struct Children(Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 #[test]
 fn servers_starting_together_on_an_empty_database_create_one_first_key() {
     let (_dir, db) = temp_db();
     // Three servers at once on one new database, no bootstrap key: exactly
     // one of them creates (and prints) the first key.
-    let children: Vec<_> = (0..3)
-        .map(|_| {
-            bin()
-                .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-                .arg(&db)
-                .env_remove("DATASETS_BOOTSTRAP_KEY")
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut printed_keys = 0;
-    for mut child in children {
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            let line = lines.next().unwrap().unwrap();
-            if line.starts_with("dsk_") {
-                printed_keys += 1;
+    let mut children = Children(
+        (0..3)
+            .map(|_| {
+                bin()
+                    .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+                    .arg(&db)
+                    .env_remove("DATASETS_BOOTSTRAP_KEY")
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    for child in &mut children.0 {
+        let stdout = child.stdout.take().unwrap();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut printed_key = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                printed_key |= line.starts_with("dsk_");
+                if line.starts_with("datasets-server listening on ") {
+                    let _ = tx.send(Some(printed_key));
+                    return;
+                }
             }
-            if line.starts_with("datasets-server listening on ") {
-                break;
-            }
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
+            let _ = tx.send(None);
+        });
     }
+    let mut printed_keys = 0;
+    for _ in 0..3 {
+        let started = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("every server starts within a minute");
+        let printed = started.expect("every server starts and listens");
+        printed_keys += usize::from(printed);
+    }
+    drop(children);
     assert_eq!(printed_keys, 1);
     let (ok, listed, _) = run(&["keys", "list"], &db);
     assert!(ok);

@@ -44,6 +44,18 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
+        // Another server starting beside this one may have applied it while
+        // this one waited for the write lock: read again under the lock.
+        let done: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                [version],
+                |row| row.get(0),
+            )
+            .map_err(backend)?;
+        if done {
+            continue;
+        }
         tx.execute_batch(sql)
             .map_err(|err| StoreError::Backend(format!("migration {version} failed: {err}")))?;
         tx.execute(

@@ -78,9 +78,7 @@ impl SqliteStore {
             match opened {
                 Err(StoreError::Transient(_)) if attempt < 100 => {
                     attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(
-                        20 + fastrand::u64(0..80),
-                    ));
+                    std::thread::sleep(std::time::Duration::from_millis(20 + fastrand::u64(0..80)));
                 }
                 other => break other?,
             }
