@@ -14,46 +14,15 @@
 //! - the built-ins give pydantic-evals' results and reasons, case by case,
 //!   on BaseModel outputs (Rust structs) and on untyped ones.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+#[path = "support/interop.rs"]
+mod interop;
 
 use datasets::eval::{
     Contains, Dataset, Equals, EqualsExpected, EvaluationReport, Format, IsInstance, PyValue,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("DATASETS_INTEROP_PYTHON") {
-        Some(python) => Some(PathBuf::from(python)),
-        None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the pydantic-evals fidelity checks: set DATASETS_INTEROP_PYTHON \
-                 (scripts/test.sh does)"
-            );
-            eprintln!("skipped: DATASETS_INTEROP_PYTHON is not set; run scripts/test.sh");
-            None
-        }
-    }
-}
-
-fn run_python(python: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/fidelity.py");
-    let mut command = Command::new(python);
-    command.arg(script);
-    for arg in args {
-        command.arg(arg);
-    }
-    let output = command.output().expect("the interop Python starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "pydantic-evals check failed:\n{stdout}\n{stderr}"
-    );
-}
 
 /// The Rust types of the typed datasets, as the Python models declare them:
 /// `Decimal` and `datetime` travel as the text pydantic writes for them.
@@ -154,9 +123,11 @@ fn assert_same(ours: &PyValue, theirs: &PyValue, what: &str) {
 
 #[test]
 fn files_of_pydantic_evals_load_and_write_back_unchanged() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    run_python(&python, &[&"write", &dir.path()]);
+    interop::run(&python, "fidelity.py", &[&"write", &dir.path()]);
     for (name, suffix) in [
         ("typed", "yaml"),
         ("typed", "json"),
@@ -183,17 +154,23 @@ fn files_of_pydantic_evals_load_and_write_back_unchanged() {
             );
             dataset.to_file(&back).unwrap();
         }
-        run_python(&python, &[&"reload", &back, &expected_file, &name]);
+        interop::run(
+            &python,
+            "fidelity.py",
+            &[&"reload", &back, &expected_file, &name],
+        );
     }
 }
 
 #[test]
 fn hand_written_yaml_loads_as_pyyaml_loads_it() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yaml_1_1.yaml");
     let out = dir.path().join("pyyaml.json");
-    run_python(&python, &[&"safe-load", &fixture, &out]);
+    interop::run(&python, "fidelity.py", &[&"safe-load", &fixture, &out]);
     let dataset = Untyped::from_file(&fixture).unwrap();
     assert_same(&view(&dataset), &expected(&out), "yaml_1_1.yaml");
     // Written back and read again, nothing moves.
@@ -267,12 +244,14 @@ impl HasEvaluationName for IsInstance {
 
 #[tokio::test]
 async fn builtins_give_pydantic_evals_results_and_reasons_on_model_outputs() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    run_python(&python, &[&"write", &dir.path()]);
+    interop::run(&python, "fidelity.py", &[&"write", &dir.path()]);
     let file = dir.path().join("typed.yaml");
     let out = dir.path().join("python_results.json");
-    run_python(&python, &[&"evaluate", &file, &out]);
+    interop::run(&python, "fidelity.py", &[&"evaluate", &file, &out]);
     let theirs: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
 
     let dataset = Typed::from_file(&file).unwrap();
@@ -328,12 +307,14 @@ async fn builtins_give_pydantic_evals_results_and_reasons_on_model_outputs() {
 
 #[tokio::test]
 async fn builtins_give_pydantic_evals_results_and_reasons_on_untyped_outputs() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    run_python(&python, &[&"write", &dir.path()]);
+    interop::run(&python, "fidelity.py", &[&"write", &dir.path()]);
     let file = dir.path().join("untyped.json");
     let out = dir.path().join("python_results.json");
-    run_python(&python, &[&"evaluate-untyped", &file, &out]);
+    interop::run(&python, "fidelity.py", &[&"evaluate-untyped", &file, &out]);
     let theirs: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
 
     let mut dataset = Untyped::from_file(&file).unwrap();

@@ -10,8 +10,8 @@
 //! - The built-in evaluators give the same results, reasons included, as
 //!   pydantic-evals' on the same file.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "support/interop.rs"]
+mod interop;
 
 use datasets::Case;
 use datasets::eval::{Dataset, EvaluationReport, FileOptions, Format};
@@ -41,42 +41,6 @@ struct CaseMetadata {
 }
 
 type QaDataset = Dataset<QuestionInput, AnswerOutput, CaseMetadata>;
-
-/// The interop Python, or `None` (with a note) when it is not configured.
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("DATASETS_INTEROP_PYTHON") {
-        Some(python) => Some(PathBuf::from(python)),
-        None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the pydantic-evals interop checks: set DATASETS_INTEROP_PYTHON \
-                 (scripts/test.sh does)"
-            );
-            eprintln!("skipped: DATASETS_INTEROP_PYTHON is not set; run scripts/test.sh");
-            None
-        }
-    }
-}
-
-fn run_python(python: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/interop/pydantic_evals_files.py"
-    );
-    let mut command = Command::new(python);
-    command.arg(script);
-    for arg in args {
-        command.arg(arg);
-    }
-    let output = command.output().expect("the interop Python starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "pydantic-evals check failed:\n{stdout}\n{stderr}"
-    );
-}
 
 fn question(text: &str, context: Option<&str>) -> QuestionInput {
     QuestionInput {
@@ -195,7 +159,9 @@ fn rust_dataset() -> QaDataset {
 
 #[test]
 fn a_file_written_by_rust_loads_typed_in_pydantic_evals() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let dataset = rust_dataset();
     let expected = dir.path().join("expected.json");
@@ -207,7 +173,11 @@ fn a_file_written_by_rust_loads_typed_in_pydantic_evals() {
     for file in ["rust_qa.yaml", "rust_qa.json"] {
         let path = dir.path().join(file);
         dataset.to_file(&path).unwrap();
-        run_python(&python, &[&"load-rust", &path, &expected]);
+        interop::run(
+            &python,
+            "pydantic_evals_files.py",
+            &[&"load-rust", &path, &expected],
+        );
         // And back: Rust reads what it wrote, value for value.
         assert_eq!(QaDataset::from_file(&path).unwrap(), dataset, "{file}");
     }
@@ -257,9 +227,11 @@ async fn answer_question(input: QuestionInput) -> AnswerOutput {
 
 #[tokio::test]
 async fn a_file_written_by_pydantic_evals_loads_and_evaluates_in_rust() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    run_python(&python, &[&"write", &dir.path()]);
+    interop::run(&python, "pydantic_evals_files.py", &[&"write", &dir.path()]);
     let yaml = QaDataset::from_file(dir.path().join("python_qa.yaml")).unwrap();
     let json = QaDataset::from_file(dir.path().join("python_qa.json")).unwrap();
     assert_eq!(yaml, json);
@@ -478,7 +450,9 @@ fn results_of(report: &EvaluationReport<Value, Value, Value>) -> Value {
 
 #[tokio::test]
 async fn builtin_evaluators_give_pydantic_evals_results_and_reasons() {
-    let Some(python) = python() else { return };
+    let Some(python) = interop::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("parity.yaml");
     let dataset = parity_dataset();
@@ -492,7 +466,11 @@ async fn builtin_evaluators_give_pydantic_evals_results_and_reasons() {
         )
         .unwrap();
     let python_results = dir.path().join("python_results.json");
-    run_python(&python, &[&"evaluate", &file, &python_results]);
+    interop::run(
+        &python,
+        "pydantic_evals_files.py",
+        &[&"evaluate", &file, &python_results],
+    );
     let theirs: Value =
         serde_json::from_str(&std::fs::read_to_string(&python_results).unwrap()).unwrap();
 
