@@ -20,7 +20,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Self-hostable server of the v1 datasets API (Pydantic Logfire's managed
 /// datasets contract) on embedded SQLite.
 #[derive(Debug, Parser)]
-#[command(name = "datasets-server", version)]
+#[command(
+    name = "datasets-server",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

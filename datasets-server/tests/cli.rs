@@ -90,6 +90,43 @@ async fn a_bootstrap_key_is_created_once_and_nothing_is_printed() {
     assert!(listed.contains("bootstrap") && listed.contains("default"));
 }
 
+/// Server options written before a subcommand used to be dropped in
+/// silence (`--db team.db keys create` wrote to `./datasets.db`); they are
+/// refused now, naming the option, and no database is touched.
+#[test]
+fn options_before_a_subcommand_are_refused_not_ignored() {
+    let (_dir, db) = temp_db();
+    let cwd = tempfile::tempdir().unwrap();
+    for subcommand in [&["keys", "create"][..], &["keys", "list"]] {
+        let output = bin()
+            .current_dir(cwd.path())
+            .arg("--db")
+            .arg(&db)
+            .args(subcommand)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{subcommand:?}: {stderr}");
+        assert!(stderr.contains("--db"), "{subcommand:?}: {stderr}");
+        assert!(!db.exists(), "{subcommand:?} created {}", db.display());
+        assert_eq!(
+            std::fs::read_dir(cwd.path()).unwrap().count(),
+            0,
+            "{subcommand:?} wrote a database in the working directory"
+        );
+    }
+    // The same option after the subcommand, and from the environment, work.
+    let (ok, _, stderr) = run(&["keys", "list"], &db);
+    assert!(ok, "{stderr}");
+    let output = bin()
+        .current_dir(cwd.path())
+        .env("DATASETS_DB", &db)
+        .args(["keys", "list"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+}
+
 #[tokio::test]
 async fn keys_are_created_listed_without_secrets_and_revoked() {
     let (_dir, db) = temp_db();
