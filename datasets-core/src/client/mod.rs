@@ -418,12 +418,16 @@ pub(crate) fn dataset_segment(reference: &str) -> Result<String> {
     Ok(segment(reference))
 }
 
-/// Implements the two ways to finish a request builder: `IntoFuture` in
-/// async mode, `send()` in blocking mode. Each builder defines
-/// `async fn run(self) -> Result<T>` once.
+/// Implements the two ways to finish a request builder, the client's and
+/// the typed handles' alike: `IntoFuture` in async mode, `send()` in
+/// blocking mode. Each builder defines `async fn run(self) -> Result<T>`
+/// once; its mode is its last type parameter, after any named in `<..>`
+/// (e.g. `finish!(AddCase<D: DatasetSchema> => StoredCaseOf<D>)`).
 macro_rules! finish {
-    ($builder:ident => $output:ty) => {
-        impl ::core::future::IntoFuture for $builder<$crate::client::Async> {
+    ($builder:ident $(<$($param:ident: $bound:path),+>)? => $output:ty) => {
+        impl$(<$($param: $bound),+>)? ::core::future::IntoFuture
+            for $builder<$($($param,)+)? $crate::client::Async>
+        {
             type Output = $crate::Result<$output>;
             type IntoFuture = $crate::client::BoxFuture<$crate::Result<$output>>;
 
@@ -432,7 +436,7 @@ macro_rules! finish {
             }
         }
 
-        impl $builder<$crate::client::Blocking> {
+        impl$(<$($param: $bound),+>)? $builder<$($($param,)+)? $crate::client::Blocking> {
             /// Sends the request and waits for the answer.
             pub fn send(self) -> $crate::Result<$output> {
                 let mode = self.mode.clone();
@@ -466,6 +470,15 @@ impl<M: Mode> DatasetsClient<M> {
     /// How this client's requests are finished.
     pub(crate) fn mode(&self) -> &M {
         &self.mode
+    }
+
+    /// This client, refusing every request with `why` before sending it.
+    pub(crate) fn refusing(&self, why: String) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            refusal: Some(why.into()),
+            mode: self.mode.clone(),
+        }
     }
 }
 

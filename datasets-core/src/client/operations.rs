@@ -25,13 +25,21 @@ impl<M: Mode> DatasetsClient<M> {
     /// Creates a dataset; schemas, description, guidance and evaluators
     /// are optional setters. A taken name is `Error::Api { status: 409, .. }`.
     pub fn create_dataset(&self, name: impl Into<String>) -> crate::client::CreateDataset<M> {
+        self.create_dataset_from(crate::wire::NewDataset {
+            name: name.into(),
+            ..crate::wire::NewDataset::default()
+        })
+    }
+
+    /// Creates the dataset `body` describes whole (a typed handle's declaration).
+    pub(crate) fn create_dataset_from(
+        &self,
+        body: crate::wire::NewDataset,
+    ) -> crate::client::CreateDataset<M> {
         crate::client::CreateDataset {
             client: self.as_async(),
             mode: self.mode.clone(),
-            body: crate::wire::NewDataset {
-                name: name.into(),
-                ..crate::wire::NewDataset::default()
-            },
+            body,
         }
     }
 

@@ -27,15 +27,6 @@ impl DatasetsClient<Async> {
         self.inner.kind == ServerKind::Datasets
     }
 
-    /// This client, refusing every request with `why` before sending it.
-    pub(crate) fn refusing(&self, why: String) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-            refusal: Some(why.into()),
-            mode: Async,
-        }
-    }
-
     pub(crate) fn max_request_bytes(&self) -> usize {
         self.inner.max_request_bytes
     }

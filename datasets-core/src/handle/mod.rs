@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::Patch;
 use crate::case::{Case, StoredCase};
 use crate::client::Blocking;
-use crate::client::{self, Async, DatasetsClient, Mode};
+use crate::client::{self, Async, DatasetsClient, Mode, finish};
 use crate::error::{Error, Result};
 use crate::eval::Dataset;
 use crate::schema::{DatasetSchema, Ensured, ensure_definition};
@@ -45,23 +45,23 @@ pub type DatasetOf<D> = Dataset<
 
 /// A handle on the dataset declared by `D`. Cheap to clone; `M` is the
 /// client's mode (async, or blocking with `.send()`).
-pub struct DatasetHandle<D, M = Async> {
-    client: DatasetsClient,
-    mode: M,
+pub struct DatasetHandle<D, M: Mode = Async> {
+    /// The client in the handle's mode, refusing every request when `D`'s
+    /// name is declared twice; its operations build the untyped requests.
+    client: DatasetsClient<M>,
     schema: PhantomData<fn() -> D>,
 }
 
-impl<D, M: Clone> Clone for DatasetHandle<D, M> {
+impl<D, M: Mode> Clone for DatasetHandle<D, M> {
     fn clone(&self) -> Self {
         Self {
             client: self.client.clone(),
-            mode: self.mode.clone(),
             schema: PhantomData,
         }
     }
 }
 
-impl<D: DatasetSchema, M> std::fmt::Debug for DatasetHandle<D, M> {
+impl<D: DatasetSchema, M: Mode> std::fmt::Debug for DatasetHandle<D, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatasetHandle")
             .field("dataset", &D::NAME)
@@ -78,8 +78,7 @@ impl<M: Mode> DatasetsClient<M> {
     /// naming both types, before anything is sent.
     pub fn dataset<D: DatasetSchema>(&self) -> DatasetHandle<D, M> {
         DatasetHandle {
-            client: guarded::<D>(&self.as_async()),
-            mode: self.mode().clone(),
+            client: guarded::<D, M>(self),
             schema: PhantomData,
         }
     }
@@ -87,33 +86,11 @@ impl<M: Mode> DatasetsClient<M> {
 
 /// The client a handle on `D` uses: one that refuses every request when
 /// `D`'s dataset name is declared by another Rust type too.
-fn guarded<D: DatasetSchema>(client: &DatasetsClient) -> DatasetsClient {
+fn guarded<D: DatasetSchema, M: Mode>(client: &DatasetsClient<M>) -> DatasetsClient<M> {
     match crate::schema::declaration_conflict::<D>() {
         Some(why) => client.refusing(why),
         None => client.clone(),
     }
-}
-
-/// Implements `.await` (async) and `.send()` (blocking) for a typed builder.
-macro_rules! finish_typed {
-    ($builder:ident => $output:ty) => {
-        impl<D: DatasetSchema> ::core::future::IntoFuture for $builder<D, Async> {
-            type Output = Result<$output>;
-            type IntoFuture = client::BoxFuture<Result<$output>>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.run())
-            }
-        }
-
-        impl<D: DatasetSchema> $builder<D, Blocking> {
-            /// Sends the request and waits for the answer.
-            pub fn send(self) -> Result<$output> {
-                let mode = self.mode.clone();
-                mode.block_on(self.run())
-            }
-        }
-    };
 }
 
 fn decode_cases<D: DatasetSchema>(cases: Vec<CaseDetail>) -> Result<Vec<StoredCaseOf<D>>> {
@@ -126,50 +103,47 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
         D::NAME
     }
 
+    /// The handle's parts for a typed builder: the async client it runs
+    /// on, and the mode it finishes in.
+    fn parts(&self) -> (DatasetsClient, M) {
+        (self.client.as_async(), self.client.mode().clone())
+    }
+
     /// Creates the dataset if missing, or updates what differs from the
     /// declaration (schemas, and description and guidance when declared);
     /// writes nothing when it matches. Idempotent.
     pub fn ensure(&self) -> Ensure<D, M> {
+        let (client, mode) = self.parts();
         Ensure {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
+            client,
+            mode,
             schema: PhantomData,
         }
     }
 
     /// Creates the dataset from the declaration (409 if it exists).
     pub fn create(&self) -> client::CreateDataset<M> {
-        client::CreateDataset {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
-            body: D::definition().to_new_dataset(),
-        }
+        self.client
+            .create_dataset_from(D::definition().to_new_dataset())
     }
 
     /// The dataset as stored.
     pub fn info(&self) -> client::GetDataset<M> {
-        client::GetDataset {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
-            dataset: D::NAME.to_owned(),
-        }
+        self.client.get_dataset(D::NAME)
     }
 
     /// Deletes the dataset and its cases.
     pub fn delete(&self) -> client::DeleteDataset<M> {
-        client::DeleteDataset {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
-            dataset: D::NAME.to_owned(),
-        }
+        self.client.delete_dataset(D::NAME)
     }
 
     /// Adds one case; `.tags(..)`, `.source_trace_id(..)` and
     /// `.source_span_id(..)` add tags and the link to its trace.
     pub fn add_case(&self, case: CaseOf<D>) -> AddCase<D, M> {
+        let (client, mode) = self.parts();
         AddCase {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
+            client,
+            mode,
             case: case.to_new_case(),
             schema: PhantomData,
         }
@@ -178,9 +152,10 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
     /// Adds cases (`/cases/bulk/`, chunked like
     /// [`DatasetsClient::add_cases`]); `.tags(..)` adds tags to every case.
     pub fn add_cases(&self, cases: Vec<CaseOf<D>>) -> AddCases<D, M> {
+        let (client, mode) = self.parts();
         AddCases {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
+            client,
+            mode,
             cases: cases.iter().map(Case::to_new_case).collect(),
             tags: Vec::new(),
             upload: Default::default(),
@@ -191,14 +166,8 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
     /// Lists the cases, typed; `.tags(..)` keeps those with any of the tags.
     pub fn list_cases(&self) -> ListCases<D, M> {
         ListCases {
-            inner: client::ListCases {
-                client: self.client.clone(),
-                mode: self.mode.clone(),
-                dataset: D::NAME.to_owned(),
-                tags: Vec::new(),
-                page_size: client::DEFAULT_PAGE_SIZE,
-            },
-            mode: self.mode.clone(),
+            inner: self.client.list_cases(D::NAME),
+            mode: self.client.mode().clone(),
             schema: PhantomData,
         }
     }
@@ -206,13 +175,8 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
     /// Gets one case, typed.
     pub fn get_case(&self, case_id: Uuid) -> GetCase<D, M> {
         GetCase {
-            inner: client::GetCase {
-                client: self.client.clone(),
-                mode: self.mode.clone(),
-                dataset: D::NAME.to_owned(),
-                case: case_id,
-            },
-            mode: self.mode.clone(),
+            inner: self.client.get_case(D::NAME, case_id),
+            mode: self.client.mode().clone(),
             schema: PhantomData,
         }
     }
@@ -221,15 +185,8 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
     /// `clear_` setter clears one, everything else is left as it is.
     pub fn update_case(&self, case_id: Uuid) -> UpdateCase<D, M> {
         UpdateCase {
-            inner: client::UpdateCase {
-                client: self.client.clone(),
-                mode: self.mode.clone(),
-                dataset: D::NAME.to_owned(),
-                case: case_id,
-                body: Default::default(),
-                if_version: None,
-            },
-            mode: self.mode.clone(),
+            inner: self.client.update_case(D::NAME, case_id),
+            mode: self.client.mode().clone(),
             error: None,
             schema: PhantomData,
         }
@@ -237,32 +194,21 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
 
     /// Deletes a case.
     pub fn delete_case(&self, case_id: Uuid) -> client::DeleteCase<M> {
-        client::DeleteCase {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
-            dataset: D::NAME.to_owned(),
-            case: case_id,
-            if_version: None,
-        }
+        self.client.delete_case(D::NAME, case_id)
     }
 
     /// Deletes many cases in one request, by id or by tag; see
     /// [`DatasetsClient::delete_cases`](crate::DatasetsClient::delete_cases).
     pub fn delete_cases(&self) -> client::DeleteCases<M> {
-        client::DeleteCases {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
-            dataset: D::NAME.to_owned(),
-            ids: Vec::new(),
-            tags: Vec::new(),
-        }
+        self.client.delete_cases(D::NAME)
     }
 
     /// Exports the dataset as a local, typed [`Dataset`].
     pub fn export(&self) -> Export<D, M> {
+        let (client, mode) = self.parts();
         Export {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
+            client,
+            mode,
             schema: PhantomData,
         }
     }
@@ -271,9 +217,10 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
     /// evaluators to the local ones, and upserts the cases by name (as the
     /// Python SDK's `push_dataset`).
     pub fn push(&self, dataset: &DatasetOf<D>) -> Push<D, M> {
+        let (client, mode) = self.parts();
         Push {
-            client: self.client.clone(),
-            mode: self.mode.clone(),
+            client,
+            mode,
             cases: dataset.to_new_cases(),
             evaluators: dataset.evaluators.clone(),
             report_evaluators: dataset.report_evaluators.clone(),
@@ -296,7 +243,7 @@ impl<D: DatasetSchema, M> Ensure<D, M> {
         ensure_definition(&self.client, &D::definition()).await
     }
 }
-finish_typed!(Ensure => Ensured);
+finish!(Ensure<D: DatasetSchema> => Ensured);
 
 /// See [`DatasetHandle::add_case`].
 #[must_use = "a request does nothing until it is awaited or sent"]
@@ -336,18 +283,10 @@ impl<D: DatasetSchema, M> AddCase<D, M> {
     async fn run(self) -> Result<StoredCaseOf<D>> {
         let case = self.case?;
         precheck::cases::<D>(&self.client, std::slice::from_ref(&case), false)?;
-        let stored = client::AddCase {
-            client: self.client,
-            mode: Async,
-            dataset: D::NAME.to_owned(),
-            case,
-        }
-        .run()
-        .await?;
-        StoredCase::from_detail(stored)
+        StoredCase::from_detail(self.client.add_case(D::NAME, case).await?)
     }
 }
-finish_typed!(AddCase => StoredCaseOf<D>);
+finish!(AddCase<D: DatasetSchema> => StoredCaseOf<D>);
 
 /// See [`DatasetHandle::add_cases`].
 #[must_use = "a request does nothing until it is awaited or sent"]
@@ -376,20 +315,12 @@ impl<D: DatasetSchema, M> AddCases<D, M> {
             crate::names::merge_tags(case.tags.get_or_insert_with(Vec::new), self.tags.clone());
         }
         precheck::cases::<D>(&self.client, &cases, true)?;
-        let stored = client::AddCases {
-            client: self.client,
-            mode: Async,
-            dataset: D::NAME.to_owned(),
-            cases,
-            tags: self.tags,
-            upload: self.upload,
-        }
-        .run()
-        .await?;
-        decode_cases::<D>(stored)
+        let mut request = self.client.add_cases(D::NAME, cases).tags(self.tags);
+        request.upload = self.upload;
+        decode_cases::<D>(request.await?)
     }
 }
-finish_typed!(AddCases => Vec<StoredCaseOf<D>>);
+finish!(AddCases<D: DatasetSchema> => Vec<StoredCaseOf<D>>);
 
 /// See [`DatasetHandle::list_cases`].
 #[must_use = "a request does nothing until it is awaited or sent"]
@@ -416,7 +347,7 @@ impl<D: DatasetSchema, M> ListCases<D, M> {
         decode_cases::<D>(self.inner.run().await?)
     }
 }
-finish_typed!(ListCases => Vec<StoredCaseOf<D>>);
+finish!(ListCases<D: DatasetSchema> => Vec<StoredCaseOf<D>>);
 
 impl<D: DatasetSchema> ListCases<D, Async> {
     /// The typed cases a page at a time, following the server's cursor;
@@ -448,7 +379,7 @@ impl<D: DatasetSchema, M> GetCase<D, M> {
         StoredCase::from_detail(self.inner.run().await?)
     }
 }
-finish_typed!(GetCase => StoredCaseOf<D>);
+finish!(GetCase<D: DatasetSchema> => StoredCaseOf<D>);
 
 /// See [`DatasetHandle::update_case`].
 #[must_use = "a request does nothing until it is awaited or sent"]
@@ -552,7 +483,7 @@ impl<D: DatasetSchema, M> UpdateCase<D, M> {
         StoredCase::from_detail(self.inner.run().await?)
     }
 }
-finish_typed!(UpdateCase => StoredCaseOf<D>);
+finish!(UpdateCase<D: DatasetSchema> => StoredCaseOf<D>);
 
 /// See [`DatasetHandle::export`].
 #[must_use = "a request does nothing until it is awaited or sent"]
@@ -637,7 +568,7 @@ fn decode_typed_case<D: DatasetSchema>(index: usize, bytes: &[u8]) -> Result<Cas
         evaluators: case.evaluators.unwrap_or_default(),
     })
 }
-finish_typed!(Export => DatasetOf<D>);
+finish!(Export<D: DatasetSchema> => DatasetOf<D>);
 
 /// See [`DatasetHandle::push`].
 #[must_use = "a request does nothing until it is awaited or sent"]
@@ -668,7 +599,7 @@ impl<D: DatasetSchema, M> Push<D, M> {
         push.await
     }
 }
-finish_typed!(Push => crate::wire::DatasetDetail);
+finish!(Push<D: DatasetSchema> => crate::wire::DatasetDetail);
 
 #[cfg(feature = "client-validation")]
 mod precheck;

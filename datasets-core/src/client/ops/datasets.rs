@@ -323,12 +323,7 @@ impl<M> PushDataset<M> {
     pub(crate) async fn run(self) -> Result<DatasetDetail> {
         let name = self.dataset.name.clone();
         crate::validate_dataset_name(&name).map_err(Error::InvalidArgument)?;
-        let create = CreateDataset {
-            client: self.client.clone(),
-            mode: Async,
-            body: self.dataset.clone(),
-        };
-        match create.run().await {
+        match self.client.create_dataset_from(self.dataset.clone()).await {
             Ok(_) => {}
             Err(Error::Api { status: 409, .. }) => {
                 let given = self.dataset;
@@ -345,36 +340,21 @@ impl<M> PushDataset<M> {
                     evaluators: Patch::Set(given.evaluators.unwrap_or_default()),
                     report_evaluators: Patch::Set(given.report_evaluators.unwrap_or_default()),
                 };
-                UpdateDataset {
-                    client: self.client.clone(),
-                    mode: Async,
-                    dataset: name.clone(),
-                    body,
-                }
-                .run()
-                .await?;
+                let mut update = self.client.update_dataset(name.clone());
+                update.body = body;
+                update.await?;
             }
             Err(other) => return Err(other),
         }
         if !self.cases.is_empty() {
-            ImportCases {
-                client: self.client.clone(),
-                mode: Async,
-                dataset: name.clone(),
-                cases: self.cases,
-                on_conflict: self.on_case_conflict,
-                upload: self.upload,
-            }
-            .run()
-            .await?;
+            let mut import = self
+                .client
+                .import_cases(name.clone(), self.cases)
+                .on_conflict(self.on_case_conflict);
+            import.upload = self.upload;
+            import.await?;
         }
-        GetDataset {
-            client: self.client,
-            mode: Async,
-            dataset: name,
-        }
-        .run()
-        .await
+        self.client.get_dataset(name).await
     }
 }
 finish!(PushDataset => DatasetDetail);
