@@ -69,6 +69,17 @@ impl ApiError {
         ApiError::Invalid(vec![ValidationIssue::new(loc, msg, kind)])
     }
 
+    /// A 422 of the store's issues, located in a body that lists cases
+    /// (`listed`) or is one case or a dataset.
+    pub(crate) fn store_invalid(issues: Vec<crate::store::Issue>, listed: bool) -> Self {
+        ApiError::Invalid(
+            issues
+                .into_iter()
+                .map(|issue| issue.located(listed))
+                .collect(),
+        )
+    }
+
     /// The status code this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -96,7 +107,9 @@ impl From<StoreError> for ApiError {
             StoreError::DatasetNotFound => ApiError::DatasetNotFound,
             StoreError::CaseNotFound => ApiError::CaseNotFound,
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
-            StoreError::Invalid(issues) => ApiError::Invalid(issues),
+            // A body of several cases, or of none: `["body", "cases", i, ...]`
+            // where an issue names a case. One case's route says otherwise.
+            StoreError::Invalid(issues) => ApiError::store_invalid(issues, true),
             StoreError::IdempotencyKeyReused => ApiError::invalid(
                 vec!["header".into(), "Idempotency-Key".into()],
                 "this Idempotency-Key was already used for a different request (another \

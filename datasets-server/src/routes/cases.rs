@@ -20,7 +20,7 @@ use crate::extract::{
 use crate::state::AppState;
 use crate::store::{
     CaseFilter, CasePosition, CaseRecord, CaseSelector, CaseStream, IncomingCase, IncomingCases,
-    InsertMode, Written,
+    InsertMode, StoreError, Written,
 };
 use crate::validation;
 
@@ -317,17 +317,10 @@ async fn create(
             idempotency,
         )
         .await
-        .map_err(|err| match ApiError::from(err) {
-            // The store locates issues in a list of cases; this body is one case.
-            ApiError::Invalid(mut issues) => {
-                for issue in &mut issues {
-                    if issue.loc.get(1) == Some(&LocSegment::from("cases")) {
-                        issue.loc.drain(1..3);
-                    }
-                }
-                ApiError::Invalid(issues)
-            }
-            other => other,
+        .map_err(|err| match err {
+            // This body is one case, not a list.
+            StoreError::Invalid(issues) => ApiError::store_invalid(issues, false),
+            other => ApiError::from(other),
         })?;
     // The store answers with the list it wrote; this route answers its one case.
     let replayed = created.is_replay();

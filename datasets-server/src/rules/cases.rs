@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::json_guard::minify;
 use crate::store::{IncomingCase, IncomingCases, StoreError};
-use crate::validation::{CompiledSchemas, SchemaKind, cap_issues};
+use crate::validation::{CompiledSchemas, SchemaKind};
 
 /// A case prepared for writing: JSON encoded once, used for the row and the answer.
 pub(crate) struct EncodedCase {
@@ -60,9 +60,10 @@ fn check_incoming(
     cases: &IncomingCases,
     case: &IncomingCase,
     index: usize,
-    issues: &mut Vec<ValidationIssue>,
+    found: &mut Vec<(Option<usize>, ValidationIssue)>,
 ) -> Result<(), StoreError> {
-    let base = [LocSegment::from("body"), "cases".into(), index.into()];
+    // Located relative to the case; the write's issues carry its index.
+    let mut issues = Vec::new();
     let values = [
         (SchemaKind::Input, Some(&case.inputs)),
         (SchemaKind::Output, case.expected_output.as_ref()),
@@ -73,15 +74,16 @@ fn check_incoming(
             && schemas.has(kind)
         {
             match serde_json::from_str::<Value>(cases.text(range)) {
-                Ok(value) => schemas.check_value(kind, &value, &base, issues),
-                Err(err) => {
-                    let mut loc = base.to_vec();
-                    loc.push(kind.case_field().into());
-                    issues.push(ValidationIssue::new(loc, err.to_string(), "json_invalid"));
-                }
+                Ok(value) => schemas.check_value(kind, &value, &[], &mut issues),
+                Err(err) => issues.push(ValidationIssue::new(
+                    vec![LocSegment::from(kind.case_field())],
+                    err.to_string(),
+                    "json_invalid",
+                )),
             }
         }
     }
+    found.extend(issues.into_iter().map(|issue| (Some(index), issue)));
     Ok(())
 }
 
@@ -147,7 +149,7 @@ pub(crate) fn each_valid_case(
     if issues.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::Invalid(cap_issues(issues)))
+        Err(super::invalid(issues))
     }
 }
 

@@ -3,13 +3,13 @@
 //! dataset's schemas (stored ones already satisfy them).
 
 use datasets_core::Patch;
-use datasets_core::wire::{CaseUpdate, EvaluatorSpec, LocSegment};
+use datasets_core::wire::{CaseUpdate, EvaluatorSpec};
 use serde_json::Value;
 
 use super::cases::dedup_tags;
 use super::json_text;
 use crate::store::{CaseRecord, StoreError};
-use crate::validation::{CompiledSchemas, SchemaKind, cap_issues};
+use crate::validation::{CompiledSchemas, SchemaKind};
 
 /// A case's fields after an update, as the store writes them.
 pub(crate) struct MergedCase {
@@ -28,25 +28,26 @@ pub(crate) struct MergedCase {
 }
 
 /// Merges `update` into `current`, refusing new values that do not fit
-/// `schemas` (422, located at `["body", field, ...]`).
+/// `schemas` (422, at the field of the update and the path in its value).
 pub(crate) fn merge_update(
     current: &CaseRecord,
     update: CaseUpdate,
     schemas: &CompiledSchemas,
 ) -> Result<MergedCase, StoreError> {
     let mut issues = Vec::new();
-    let base = [LocSegment::from("body")];
     if let Some(inputs) = &update.inputs {
-        schemas.check_value(SchemaKind::Input, inputs, &base, &mut issues);
+        schemas.check_value(SchemaKind::Input, inputs, &[], &mut issues);
     }
     if let Patch::Set(value) = &update.expected_output {
-        schemas.check_value(SchemaKind::Output, value, &base, &mut issues);
+        schemas.check_value(SchemaKind::Output, value, &[], &mut issues);
     }
     if let Patch::Set(value) = &update.metadata {
-        schemas.check_value(SchemaKind::Metadata, value, &base, &mut issues);
+        schemas.check_value(SchemaKind::Metadata, value, &[], &mut issues);
     }
     if !issues.is_empty() {
-        return Err(StoreError::Invalid(cap_issues(issues)));
+        return Err(super::invalid(
+            issues.into_iter().map(|issue| (None, issue)).collect(),
+        ));
     }
     let json_patch = |patch: Patch<Value>, current: Option<String>| match patch {
         Patch::Keep => current,

@@ -10,7 +10,10 @@ pub(crate) mod cases;
 pub(crate) mod merge;
 pub(crate) mod recheck;
 
-use crate::store::StoreError;
+use datasets_core::wire::ValidationIssue;
+
+use crate::store::{Issue, StoreError};
+use crate::validation::MAX_ISSUES_PER_REQUEST;
 
 /// A conditional write (`If-Match`) applies only to the version it names.
 pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<(), StoreError> {
@@ -25,4 +28,22 @@ pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<(), S
 /// A value as the compact JSON text the store keeps.
 pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("JSON values always serialize")
+}
+
+/// The 422 of issues found in case `case` of a write (`None`: a one-case
+/// update), each located relative to the case, capped as every request's are.
+pub(crate) fn invalid(issues: Vec<(Option<usize>, ValidationIssue)>) -> StoreError {
+    let total = issues.len();
+    let mut issues: Vec<Issue> = issues
+        .into_iter()
+        .take(MAX_ISSUES_PER_REQUEST)
+        .map(|(case, issue)| Issue::of_case(case, issue))
+        .collect();
+    if total > MAX_ISSUES_PER_REQUEST {
+        issues.push(Issue::whole(
+            format!("{} more issues not shown", total - MAX_ISSUES_PER_REQUEST),
+            "too_many_issues",
+        ));
+    }
+    StoreError::Invalid(issues)
 }

@@ -5,7 +5,7 @@
 use datasets_core::wire::ValidationIssue;
 use serde_json::Value;
 
-use crate::store::StoreError;
+use crate::store::{Issue, StoreError};
 use crate::validation::{CompiledSchemas, SchemaKind};
 
 /// Most rejected cases named in the 422 of a schema change.
@@ -14,7 +14,7 @@ pub(crate) const MAX_REJECTED_CASES_LISTED: usize = 20;
 /// The judgement of a schema change over the rows a store streams to it.
 pub(crate) struct Recheck {
     compiled: CompiledSchemas,
-    rejected: Vec<ValidationIssue>,
+    rejected: Vec<Issue>,
     rejected_count: usize,
 }
 
@@ -45,13 +45,7 @@ impl Recheck {
             pick(SchemaKind::Output, 1),
             pick(SchemaKind::Metadata, 2),
         )
-        .map_err(|err| {
-            StoreError::Invalid(vec![ValidationIssue::new(
-                vec!["body".into()],
-                err,
-                "invalid_schema",
-            )])
-        })?;
+        .map_err(|err| StoreError::Invalid(vec![Issue::whole(err, "invalid_schema")]))?;
         Ok((!compiled.is_empty()).then(|| Self {
             compiled,
             rejected: Vec::new(),
@@ -105,8 +99,8 @@ impl Recheck {
                 Some(name) => format!("case {} ({name:?})", row.id),
                 None => format!("case {}", row.id),
             };
-            self.rejected.push(ValidationIssue::new(
-                vec!["body".into(), schema_field.into()],
+            self.rejected.push(Issue::at_field(
+                schema_field,
                 format!("{label} would no longer validate: {first}"),
                 "schema_rejects_existing_case",
             ));
@@ -119,8 +113,7 @@ impl Recheck {
         if self.rejected_count == 0 {
             return Ok(());
         }
-        let mut issues = vec![ValidationIssue::new(
-            vec!["body".into()],
+        let mut issues = vec![Issue::whole(
             format!(
                 "the new schemas reject {} existing case(s); {} listed",
                 self.rejected_count,
