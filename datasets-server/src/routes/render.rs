@@ -1,6 +1,8 @@
 //! Cases written as the protocol's JSON, from their stored text: the case
 //! object of `CaseDetail`, and the pydantic-evals shape of an export.
 
+use datasets_core::wire::Timestamp;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::store::CaseRecord;
@@ -27,12 +29,12 @@ impl CaseRecord {
         out.extend_from_slice(b",\"source_span_id\":");
         write_text(out, self.source_span_id.as_deref());
         out.extend_from_slice(b",\"tags\":");
-        out.extend_from_slice(self.tags.as_bytes());
+        serde_json::to_writer(&mut *out, &self.tags).expect("strings serialize");
         out.extend_from_slice(format!(",\"version\":{}", self.version).as_bytes());
         out.extend_from_slice(b",\"created_at\":");
-        write_text(out, Some(&self.created_at));
+        write_timestamp(out, self.created_at);
         out.extend_from_slice(b",\"updated_at\":");
-        write_text(out, Some(&self.updated_at));
+        write_timestamp(out, self.updated_at);
         out.extend_from_slice(b",\"created_by\":");
         write_uuid(out, self.created_by.as_ref());
         out.extend_from_slice(b",\"updated_by\":");
@@ -73,6 +75,14 @@ fn write_text(out: &mut Vec<u8>, text: Option<&str>) {
         Some(text) => serde_json::to_writer(&mut *out, text).expect("strings serialize"),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// A timestamp as the protocol writes it: RFC 3339, quoted.
+fn write_timestamp(out: &mut Vec<u8>, at: Timestamp) {
+    out.push(b'"');
+    at.format_into(out, &Rfc3339)
+        .expect("UTC timestamps always format");
+    out.push(b'"');
 }
 
 fn write_uuid(out: &mut Vec<u8>, id: Option<&Uuid>) {

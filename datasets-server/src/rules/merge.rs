@@ -55,9 +55,10 @@ pub(crate) fn merge_update(
         Patch::Set(value) => (!value.is_null()).then(|| json_text(&value)),
     };
     let tags = update.tags.clone().map(dedup_tags);
-    let current_tags: Vec<String> = serde_json::from_str(&current.tags)
-        .map_err(|err| StoreError::Backend(format!("stored tags: {err}")))?;
-    let new_tags = tags.clone().apply(Some(current_tags)).unwrap_or_default();
+    let new_tags = tags
+        .clone()
+        .apply(Some(current.tags.clone()))
+        .unwrap_or_default();
     let renamed = matches!(&update.name, Patch::Set(name) if current.name.as_ref() != Some(name));
     Ok(MergedCase {
         name: update.name.apply(current.name.clone()),

@@ -202,10 +202,11 @@ pub struct NewApiKey {
     pub scopes: Scopes,
 }
 
-/// A stored case, as the store holds it: its values, tags and timestamps
-/// as the JSON and RFC 3339 text they were stored as (checked when
-/// written), so an answer copies them instead of parsing and encoding them
-/// again; the HTTP layer writes them as the protocol's case object.
+/// A stored case: its values as the compact JSON text they were stored as
+/// (checked when written, and kept as the client wrote them: key order and
+/// number formatting intact), so an answer copies them instead of parsing
+/// and encoding them again; everything else typed. The HTTP layer writes
+/// it as the protocol's case object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRecord {
     /// The case's id.
@@ -226,14 +227,14 @@ pub struct CaseRecord {
     pub source_trace_id: Option<String>,
     /// The span it came from.
     pub source_span_id: Option<String>,
-    /// Its tags, a JSON list of strings.
-    pub tags: String,
+    /// Its tags, in first-seen order, without repeats.
+    pub tags: Vec<String>,
     /// Its version.
     pub version: i64,
-    /// When it was created, RFC 3339 in UTC.
-    pub created_at: String,
-    /// When it was last changed, RFC 3339 in UTC.
-    pub updated_at: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
     /// Who created it.
     pub created_by: Option<Uuid>,
     /// Who last changed it.

@@ -1,7 +1,7 @@
 //! Cases: inserting (checked and encoded by the rules), listing and
 //! streaming from one snapshot, updating, deleting.
 
-use datasets_core::wire::{CaseUpdate, DatasetDetail, OnConflict};
+use datasets_core::wire::{CaseUpdate, DatasetDetail, OnConflict, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -63,6 +63,7 @@ pub(super) fn write_tags(
 
 /// What every case of one write shares: when, and by whom.
 pub(super) struct Stamp {
+    at: Timestamp,
     at_text: String,
     actor: Uuid,
     actor_text: String,
@@ -70,8 +71,10 @@ pub(super) struct Stamp {
 
 impl Stamp {
     fn new(actor: Uuid) -> Self {
+        let at = now();
         Self {
-            at_text: format_ts(now()),
+            at,
+            at_text: format_ts(at),
             actor,
             actor_text: actor.to_string(),
         }
@@ -111,6 +114,7 @@ pub(super) fn insert_case(
 ) -> Result<(i64, CaseRecord), StoreError> {
     let tags = case.tags.unwrap_or_default();
     let tags_json = to_json_text(&tags);
+
     let mut id = uuid::Uuid::encode_buffer();
     inserts
         .case
@@ -148,10 +152,10 @@ pub(super) fn insert_case(
         evaluators: case.evaluators,
         source_trace_id: case.source_trace_id,
         source_span_id: case.source_span_id,
-        tags: tags_json,
+        tags,
         version: 1,
-        created_at: stamp.at_text.clone(),
-        updated_at: stamp.at_text.clone(),
+        created_at: stamp.at,
+        updated_at: stamp.at,
         created_by: Some(stamp.actor),
         updated_by: Some(stamp.actor),
     };

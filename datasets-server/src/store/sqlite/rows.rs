@@ -37,6 +37,11 @@ pub(super) fn parse_ts(text: &str) -> rusqlite::Result<Timestamp> {
     Timestamp::parse(text, &Rfc3339).map_err(|err| conversion_error(err.to_string()))
 }
 
+/// A case's tags, stored as a JSON list of strings.
+pub(super) fn parse_tags(text: &str) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|err| conversion_error(format!("stored tags: {err}")))
+}
+
 pub(super) fn parse_uuid(text: &str) -> rusqlite::Result<Uuid> {
     Uuid::parse_str(text).map_err(|err| conversion_error(err.to_string()))
 }
@@ -107,10 +112,10 @@ pub(super) fn case_from_row(
             evaluators: row.get(6)?,
             source_trace_id: row.get(7)?,
             source_span_id: row.get(8)?,
-            tags: row.get(9)?,
+            tags: parse_tags(row.get_ref(9)?.as_str()?)?,
             version: row.get(10)?,
-            created_at: row.get(11)?,
-            updated_at: row.get(12)?,
+            created_at: parse_ts(row.get_ref(11)?.as_str()?)?,
+            updated_at: parse_ts(row.get_ref(12)?.as_str()?)?,
             created_by: parse_opt_uuid(row.get(13)?)?,
             updated_by: parse_opt_uuid(row.get(14)?)?,
         },
