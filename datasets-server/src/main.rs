@@ -1,13 +1,13 @@
 //! The `datasets-server` command: serve the v1 datasets API, and manage keys.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use datasets_server::auth::Scopes;
-use datasets_server::store::{SqliteStore, Store};
+use datasets_server::store::Store;
 use datasets_server::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, ServerConfig};
 use uuid::Uuid;
 
@@ -43,9 +43,17 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct DbArg {
-    /// The SQLite database file (created if absent).
-    #[arg(long, env = "DATASETS_DB", default_value = "./datasets.db")]
-    db: PathBuf,
+    /// The database: a SQLite file (created if absent; a `sqlite:` prefix
+    /// is allowed), or a PostgreSQL URL such as
+    /// `postgres://user:password@host:5432/dbname` (the database must exist;
+    /// several servers may share it).
+    #[arg(
+        long,
+        env = "DATASETS_DB",
+        default_value = "./datasets.db",
+        hide_env_values = true
+    )]
+    db: String,
 }
 
 #[derive(Debug, Args)]
@@ -174,13 +182,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-fn open(db: &DbArg) -> Result<SqliteStore, Box<dyn std::error::Error>> {
-    SqliteStore::open(&db.db).map_err(|err| format!("{}: {err}", db.db.display()).into())
+async fn open(db: &DbArg) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
+    Ok(datasets_server::store::open(&db.db).await?)
 }
 
 async fn serve(args: ServeArgs) -> CliResult {
-    let store = open(&args.db)?;
-    let state = AppState::new(
+    let store = open(&args.db).await?;
+    let state = AppState::with_store(
         store,
         ServerConfig::default()
             .body_limit(args.body_limit)
@@ -197,7 +205,12 @@ async fn serve(args: ServeArgs) -> CliResult {
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, db = %args.db.db.display(), "datasets-server listening");
+    let db = if datasets_server::store::is_postgres_url(&args.db.db) {
+        datasets_server::store::redact_url(&args.db.db)
+    } else {
+        args.db.db.clone()
+    };
+    tracing::info!(%addr, %db, "datasets-server listening");
     // A plain line on stdout, so scripts (and `--addr 127.0.0.1:0`) can find the port.
     println!("datasets-server listening on http://{addr}");
     std::io::Write::flush(&mut std::io::stdout())?;
@@ -236,7 +249,7 @@ async fn keys(command: KeysCommand) -> CliResult {
             db,
         } => {
             let scopes = Scopes::parse(&scopes)?;
-            let state = AppState::new(open(&db)?, ServerConfig::default());
+            let state = AppState::with_store(open(&db).await?, ServerConfig::default());
             let (record, key) = state.create_key(&project, scopes, name).await?;
             eprintln!(
                 "Created key {} for project `{}` with scopes {} (the key is shown only this once):",
@@ -245,7 +258,7 @@ async fn keys(command: KeysCommand) -> CliResult {
             println!("{key}");
         }
         KeysCommand::List { db } => {
-            let keys = open(&db)?.list_keys().await?;
+            let keys = open(&db).await?.list_keys().await?;
             println!(
                 "{:<36}  {:<16}  {:<14}  {:<44}  {:<11}  name",
                 "id", "project", "key", "scopes", "status"
@@ -263,7 +276,7 @@ async fn keys(command: KeysCommand) -> CliResult {
             }
         }
         KeysCommand::Revoke { id, db } => {
-            if !open(&db)?.revoke_key(id).await? {
+            if !open(&db).await?.revoke_key(id).await? {
                 return Err(format!("no key with id {id}").into());
             }
             eprintln!("Revoked key {id}.");

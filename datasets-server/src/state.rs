@@ -92,8 +92,13 @@ pub struct AppState {
 impl AppState {
     /// A state over `store` with `config`.
     pub fn new(store: impl Store, config: ServerConfig) -> Self {
+        Self::with_store(Arc::new(store), config)
+    }
+
+    /// A state over a shared store (e.g. from [`store::open`]) with `config`.
+    pub fn with_store(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         Self {
-            store: Arc::new(store),
+            store,
             config: Arc::new(config),
         }
     }

@@ -7,6 +7,7 @@
 //! with the client.
 
 pub(crate) mod cases;
+pub(crate) mod datasets;
 pub(crate) mod merge;
 pub(crate) mod recheck;
 

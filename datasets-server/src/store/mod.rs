@@ -28,6 +28,7 @@
 //! - a failure that may pass (busy, serialization failure, deadlock) is
 //!   [`StoreError::Transient`], with nothing written, never a `Backend` error.
 
+mod postgres;
 mod sqlite;
 
 use std::ops::Range;
@@ -42,7 +43,33 @@ use uuid::Uuid;
 
 use crate::keys::Scopes;
 
+pub use postgres::{PostgresStore, is_postgres_url, redact_url};
 pub use sqlite::SqliteStore;
+
+/// Opens the store `db` names: a `postgres://` (or `postgresql://`) URL is
+/// a [`PostgresStore`] on that existing database; anything else is the path
+/// of a SQLite file (created if absent), with or without a `sqlite:` prefix.
+/// The error is one line for people, naming the database (without a password).
+pub async fn open(db: &str) -> Result<std::sync::Arc<dyn Store>, String> {
+    if is_postgres_url(db) {
+        return match PostgresStore::connect(db).await {
+            Ok(store) => Ok(std::sync::Arc::new(store)),
+            Err(StoreError::Backend(msg) | StoreError::Transient(msg)) => Err(msg),
+            Err(other) => Err(format!("{other} ({})", redact_url(db))),
+        };
+    }
+    let path = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(db)
+        .to_owned();
+    let opened = tokio::task::spawn_blocking(move || {
+        SqliteStore::open(&path).map_err(|err| format!("{path}: {err}"))
+    })
+    .await
+    .map_err(|err| format!("cannot open the database: {err}"))?;
+    Ok(std::sync::Arc::new(opened?))
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,6 @@
 //! Datasets: listing, creating, updating (schema changes re-check every
 //! case), deleting.
 
-use datasets_core::Patch;
 use datasets_core::wire::{DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
@@ -10,6 +9,7 @@ use uuid::Uuid;
 use super::idempotency::{remember, replay};
 use super::rows::*;
 use super::{SqliteStore, backend};
+use crate::rules::datasets::{dataset_name_taken, merge_dataset};
 use crate::rules::recheck::{Recheck, StoredRow};
 use crate::store::{Idempotency, StoreError, Written};
 use crate::validation::SchemaKind;
@@ -139,10 +139,7 @@ pub(super) async fn create_dataset(
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
-                    return Err(StoreError::Conflict(format!(
-                        "A dataset named {:?} already exists in this project",
-                        new.name
-                    )));
+                    return Err(StoreError::Conflict(dataset_name_taken(&new.name)));
                 }
                 Err(other) => return Err(backend(other)),
             }
@@ -167,44 +164,25 @@ pub(super) async fn update_dataset(
         .write(move |tx, inner| {
             let current = load_dataset(tx, project, &dataset)?;
             let old = &current.detail;
-            if let Patch::Set(name) = &update.name
-                && name != &old.name
-            {
+            let merged = merge_dataset(old, update);
+            // The unique index decides; the check only words the answer.
+            if merged.renamed(old) {
                 let taken = tx
                     .query_row(
                         "SELECT 1 FROM datasets WHERE project_id = ?1 AND name = ?2",
-                        params![project.to_string(), name],
+                        params![project.to_string(), merged.name],
                         |_| Ok(()),
                     )
                     .optional()
                     .map_err(backend)?
                     .is_some();
                 if taken {
-                    return Err(StoreError::Conflict(format!(
-                        "A dataset named {name:?} already exists in this project"
-                    )));
+                    return Err(StoreError::Conflict(dataset_name_taken(&merged.name)));
                 }
             }
-            let new_schemas = [
-                update.input_schema.clone().apply(old.input_schema.clone()),
-                update
-                    .output_schema
-                    .clone()
-                    .apply(old.output_schema.clone()),
-                update
-                    .metadata_schema
-                    .clone()
-                    .apply(old.metadata_schema.clone()),
-            ];
-            let old_schemas = [&old.input_schema, &old.output_schema, &old.metadata_schema];
-            let changed: Vec<SchemaKind> = SchemaKind::ALL
-                .into_iter()
-                .zip(new_schemas.iter().zip(old_schemas))
-                .filter(|(_, (new, old))| new != old)
-                .map(|(kind, _)| kind)
-                .collect();
+            let changed = &merged.changed;
             if !changed.is_empty() {
-                recheck_cases(tx, &current, &new_schemas, &changed)?;
+                recheck_cases(tx, &current, &merged.schemas, changed)?;
             }
             let schema_version = current.schema_version + i64::from(!changed.is_empty());
             tx.execute(
@@ -215,26 +193,15 @@ pub(super) async fn update_dataset(
              WHERE pk = ?1",
                 params![
                     current.pk,
-                    update.name.apply(Some(old.name.clone())),
-                    update.description.apply(old.description.clone()),
-                    update.guidance.apply(old.guidance.clone()),
-                    update
-                        .ai_managed_guidance
-                        .apply(Some(old.ai_managed_guidance))
-                        .unwrap_or(false),
-                    new_schemas[0].as_ref().map(to_json_text),
-                    new_schemas[1].as_ref().map(to_json_text),
-                    new_schemas[2].as_ref().map(to_json_text),
-                    update
-                        .evaluators
-                        .apply(old.evaluators.clone())
-                        .as_ref()
-                        .map(to_json_text),
-                    update
-                        .report_evaluators
-                        .apply(old.report_evaluators.clone())
-                        .as_ref()
-                        .map(to_json_text),
+                    merged.name,
+                    merged.description,
+                    merged.guidance,
+                    merged.ai_managed_guidance,
+                    merged.schemas[0].as_ref().map(to_json_text),
+                    merged.schemas[1].as_ref().map(to_json_text),
+                    merged.schemas[2].as_ref().map(to_json_text),
+                    merged.evaluators.as_ref().map(to_json_text),
+                    merged.report_evaluators.as_ref().map(to_json_text),
                     schema_version,
                     format_ts(now()),
                     actor.to_string(),

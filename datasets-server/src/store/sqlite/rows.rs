@@ -178,7 +178,5 @@ pub(super) fn case_pk_by_name(
 }
 
 pub(super) fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "A case named {name:?} already exists in this dataset"
-    ))
+    StoreError::Conflict(crate::rules::datasets::case_name_taken(name))
 }
