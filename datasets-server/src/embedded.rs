@@ -13,6 +13,12 @@ use crate::store::SqliteStore;
 /// A running server on 127.0.0.1 with an ephemeral port and a fresh SQLite
 /// file in a temporary directory, and a read+write key of project `default`.
 ///
+/// [`EmbeddedServer::on_postgres`] starts one on a fresh schema of an
+/// existing PostgreSQL database instead, dropped with the server. When the
+/// environment variable `DATASETS_EMBEDDED_POSTGRES_URL` holds a PostgreSQL
+/// URL, [`start`](Self::start) and [`with_config`](Self::with_config) do the
+/// same on it, so that one test suite runs against either store.
+///
 /// It runs on its own thread with its own tokio runtime, so it works the same
 /// from `#[test]`, `#[tokio::test]` and a plain `fn main`. Dropping it stops
 /// the server and removes the database.
@@ -32,6 +38,8 @@ pub struct EmbeddedServer {
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     db_path: PathBuf,
+    /// The PostgreSQL URL and schema the server uses, dropped with it.
+    postgres: Option<(String, String)>,
     _dir: TempDir,
 }
 
@@ -51,12 +59,52 @@ impl EmbeddedServer {
         Self::with_config(ServerConfig::default())
     }
 
-    /// Starts a server with `config`.
+    /// Starts a server with `config` (on PostgreSQL when
+    /// `DATASETS_EMBEDDED_POSTGRES_URL` says so; see the type's documentation).
     pub fn with_config(config: ServerConfig) -> std::io::Result<Self> {
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Self::on_postgres(url.trim(), config),
+            _ => Self::launch(config, None),
+        }
+    }
+
+    /// Starts a server with `config` on a fresh schema of the existing
+    /// PostgreSQL database at `url`; the schema is dropped when the server is.
+    pub fn on_postgres(url: &str, config: ServerConfig) -> std::io::Result<Self> {
+        if !crate::store::is_postgres_url(url) {
+            return Err(std::io::Error::other(format!(
+                "{url:?} is not a postgres:// URL"
+            )));
+        }
+        let schema = format!("embedded_{}", random_hex()?);
+        on_helper_runtime(postgres_statement(url, format!("CREATE SCHEMA {schema}")))?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let store_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+        let mut server = Self::launch(config, Some(store_url));
+        if let Ok(server) = &mut server {
+            server.postgres = Some((url.to_owned(), schema));
+        } else {
+            let _ = on_helper_runtime(postgres_statement(
+                url,
+                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            ));
+        }
+        server
+    }
+
+    fn launch(config: ServerConfig, postgres_url: Option<String>) -> std::io::Result<Self> {
         let dir = TempDir::new()?;
         let db_path = dir.path().join("datasets.db");
-        let store = SqliteStore::open(&db_path).map_err(std::io::Error::other)?;
-        let state = AppState::new(store, config);
+        let store: std::sync::Arc<dyn crate::store::Store> = match &postgres_url {
+            Some(url) => std::sync::Arc::new(
+                on_helper_runtime(async { crate::store::PostgresStore::connect(url).await })
+                    .map_err(std::io::Error::other)?,
+            ),
+            None => {
+                std::sync::Arc::new(SqliteStore::open(&db_path).map_err(std::io::Error::other)?)
+            }
+        };
+        let state = AppState::with_store(store, config);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let thread_state = state.clone();
@@ -112,6 +160,7 @@ impl EmbeddedServer {
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
             db_path,
+            postgres: None,
             _dir: dir,
         })
     }
@@ -131,9 +180,14 @@ impl EmbeddedServer {
         &self.api_key
     }
 
-    /// The SQLite file.
+    /// The SQLite file (none is used on PostgreSQL).
     pub fn db_path(&self) -> &Path {
         &self.db_path
+    }
+
+    /// Whether the server keeps its data on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 
     /// Creates another key, e.g. of another project or read-only.
@@ -183,7 +237,58 @@ impl Drop for EmbeddedServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        if let Some((url, schema)) = self.postgres.take() {
+            let _ = on_helper_runtime(postgres_statement(
+                &url,
+                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            ));
+        }
     }
+}
+
+/// The variable that moves embedded servers onto PostgreSQL.
+const POSTGRES_URL_VAR: &str = "DATASETS_EMBEDDED_POSTGRES_URL";
+
+/// Runs `future` to completion on a runtime of its own, on a helper thread,
+/// so that it works from sync code and inside another runtime alike.
+fn on_helper_runtime<T: Send, E: std::fmt::Display + Send>(
+    future: impl std::future::Future<Output = Result<T, E>> + Send,
+) -> std::io::Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(future)
+                    .map_err(|err| std::io::Error::other(err.to_string()))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("helper thread panicked")))
+    })
+}
+
+/// One statement on the database at `url`, on a connection of its own.
+async fn postgres_statement(url: &str, sql: String) -> Result<(), String> {
+    let shown = crate::store::redact_url(url);
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|err| format!("cannot connect to {shown}: {err}"))?;
+    let driver = tokio::spawn(connection);
+    let result = client
+        .batch_execute(&sql)
+        .await
+        .map_err(|err| format!("{sql} on {shown}: {err}"));
+    drop(client);
+    let _ = driver.await;
+    result
+}
+
+/// Random hex, for names no other server uses.
+fn random_hex() -> std::io::Result<String> {
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(std::io::Error::other)?;
+    Ok(suffix.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A directory removed on drop; small enough not to need a dependency.
@@ -191,9 +296,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> std::io::Result<Self> {
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).map_err(std::io::Error::other)?;
-        let name: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+        let name = random_hex()?;
         let path = std::env::temp_dir().join(format!("datasets-server-{name}"));
         std::fs::create_dir(&path)?;
         Ok(Self(path))

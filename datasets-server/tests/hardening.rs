@@ -260,6 +260,10 @@ fn a_stored_lone_surrogate_never_turns_a_schema_change_into_a_500() {
     // A row written by a server from before the guard, which kept such
     // text as sent: put there behind the server's back.
     let (server, case_id) = server_with_dataset();
+    if server.is_postgres() {
+        eprintln!("skipped on PostgreSQL: the row is written with SQLite behind the server's back");
+        return;
+    }
     let db = rusqlite::Connection::open(server.db_path()).unwrap();
     let changed = db
         .execute(

@@ -21,6 +21,8 @@ pub struct TestApp {
     /// Read+write key of project `alpha`.
     pub key: String,
     _dir: tempfile::TempDir,
+    /// On the suite's PostgreSQL leg, the server whose schema the app uses.
+    _postgres: Option<datasets_server::EmbeddedServer>,
 }
 
 impl TestApp {
@@ -30,8 +32,17 @@ impl TestApp {
 
     pub async fn with_config(config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("test.db")).unwrap();
-        let state = AppState::new(store, config);
+        // With DATASETS_EMBEDDED_POSTGRES_URL set (the PostgreSQL leg of the
+        // suite), the app runs on a fresh schema of that database.
+        let postgres = std::env::var_os("DATASETS_EMBEDDED_POSTGRES_URL")
+            .map(|_| datasets_server::EmbeddedServer::with_config(config.clone()).unwrap());
+        let state = match &postgres {
+            Some(server) => server.state().clone(),
+            None => AppState::new(
+                SqliteStore::open(dir.path().join("test.db")).unwrap(),
+                config,
+            ),
+        };
         let (_, key) = state
             .create_key("alpha", Scopes::READ_WRITE, None)
             .await
@@ -41,6 +52,7 @@ impl TestApp {
             state,
             key,
             _dir: dir,
+            _postgres: postgres,
         }
     }
 

@@ -281,9 +281,11 @@ pub(super) async fn insert_cases(
     let checked = checker
         .await
         .map_err(|err| StoreError::Backend(format!("case check failed: {err}")))?;
-    // Invalid cases are the answer even when the write failed meanwhile.
-    checked?;
+    // A failed write (a taken name) came before the first invalid case,
+    // since nothing after that is written: it is the answer, as it would
+    // be with one writer going case by case.
     let (records, inserted) = written?;
+    checked?;
     tx.execute(
         "UPDATE datasets SET case_count = case_count + $2 WHERE pk = $1",
         &[&dataset.pk, &inserted],

@@ -125,6 +125,10 @@ pub(super) async fn load_dataset(
     dataset: &str,
     lock: Lock,
 ) -> Result<DatasetRow, StoreError> {
+    // No name holds a NUL (names are checked), and PostgreSQL refuses one.
+    if dataset.contains('\0') {
+        return Err(StoreError::DatasetNotFound);
+    }
     let as_id = Uuid::parse_str(dataset).ok();
     let lock = match lock {
         Lock::None => "",
