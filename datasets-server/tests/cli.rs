@@ -332,3 +332,34 @@ fn servers_starting_together_on_an_empty_database_create_one_first_key() {
     assert!(ok);
     assert_eq!(listed.lines().count(), 2, "a header and one key: {listed}");
 }
+
+#[test]
+fn an_unreachable_postgres_is_one_clear_line_without_the_password() {
+    let url = "postgres://app:s3cret@127.0.0.1:1/evals";
+    for args in [
+        vec!["serve", "--addr", "127.0.0.1:0", "--db", url],
+        vec!["keys", "list", "--db", url],
+        vec!["keys", "create", "--db", url],
+    ] {
+        let output = bin()
+            .args(&args)
+            .env_remove("DATASETS_BOOTSTRAP_KEY")
+            .output()
+            .unwrap();
+        let said = String::from_utf8(output.stderr).unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        assert_eq!(said.trim().lines().count(), 1, "{said}");
+        assert!(
+            said.starts_with("error: cannot connect to PostgreSQL"),
+            "{said}"
+        );
+        assert!(
+            said.contains("postgres://app:***@127.0.0.1:1/evals"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("s3cret") && !said.contains("panicked"),
+            "{said}"
+        );
+    }
+}
