@@ -363,6 +363,36 @@ async fn three_replicas_on_one_database_keep_every_guarantee() {
     )
     .await;
     assert_eq!(status, 200);
+    // Every connection of the replicas cut by the database (as a restart
+    // of PostgreSQL would): they reconnect by themselves, and nothing
+    // acknowledged is lost.
+    let stored = all_cases(&bases[2]).await.len();
+    execute(
+        &db.admin_url,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            db.name
+        ),
+    )
+    .await;
+    for base in &bases[1..] {
+        let mut answered = Vec::new();
+        for _ in 0..20 {
+            let (status, _) = send(reqwest::Method::GET, format!("{base}/health"), None, &[]).await;
+            answered.push(status);
+            if status == 200 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(answered.last(), Some(&200), "{answered:?}");
+        assert!(
+            answered.iter().all(|s| *s == 200 || *s == 503),
+            "{answered:?}"
+        );
+        assert_eq!(all_cases(base).await.len(), stored);
+    }
     drop(replicas);
 }
 
