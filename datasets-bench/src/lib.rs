@@ -58,10 +58,17 @@ pub struct ServerChild {
 impl ServerChild {
     /// Starts `binary` and waits until it listens.
     pub fn start(binary: &Path) -> Self {
+        Self::start_on(binary, None)
+    }
+
+    /// Starts `binary` on the database `db` (a PostgreSQL URL), or on a
+    /// fresh SQLite file when `None`, and waits until it listens.
+    pub fn start_on(binary: &Path, db: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = db.map_or_else(|| dir.path().join("bench.db").into_os_string(), Into::into);
         let mut child = Command::new(binary)
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-            .arg(dir.path().join("bench.db"))
+            .arg(db)
             .env("DATASETS_BOOTSTRAP_KEY", KEY)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -221,4 +228,60 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// A duration in milliseconds with three decimals.
 pub fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+/// A fresh PostgreSQL database for one benchmark run, dropped with it.
+pub struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    /// Creates a database next to the one `admin_url` names.
+    pub async fn create(admin_url: &str) -> Self {
+        let name = format!("bench_{:016x}", fastrand::u64(..));
+        postgres_execute(admin_url, &format!("CREATE DATABASE {name}")).await;
+        let scheme_end = admin_url.find("://").expect("a URL") + 3;
+        let rest = &admin_url[scheme_end..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let query = rest[authority_end..]
+            .find('?')
+            .map_or("", |at| &rest[authority_end + at..]);
+        let url = format!(
+            "{}{}/{name}{query}",
+            &admin_url[..scheme_end],
+            &rest[..authority_end]
+        );
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            url,
+        }
+    }
+
+    /// Drops it.
+    pub async fn drop_now(self) {
+        postgres_execute(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
+        .await;
+    }
+}
+
+/// Runs `sql` on its own connection to `url`.
+pub async fn postgres_execute(url: &str, sql: &str) {
+    let client = postgres_connect(url).await;
+    client.batch_execute(sql).await.expect("the statement runs");
+}
+
+/// A connection to `url`, driven on the current runtime.
+pub async fn postgres_connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL answers at --db");
+    tokio::spawn(connection);
+    client
 }

@@ -37,7 +37,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use datasets::eval::Dataset;
 use datasets_bench::{
-    KEY, ServerChild, TypedBench, case, dataset_body, ms, percentile, server_binary, typed_case,
+    KEY, PostgresDatabase, ServerChild, TypedBench, case, dataset_body, ms, percentile,
+    server_binary, typed_case,
 };
 use serde_json::{Value, json};
 
@@ -63,6 +64,15 @@ struct Args {
     /// Where to write the results.
     #[arg(long, default_value = "target/datasets-bench")]
     out: PathBuf,
+    /// Benchmark on PostgreSQL instead of SQLite: a URL such as
+    /// `postgres://postgres@127.0.0.1:5432/postgres`; each run gets a fresh
+    /// database next to the one named, dropped afterwards.
+    #[arg(long)]
+    db: Option<String>,
+    /// Server replicas on the one database, comma-separated (PostgreSQL
+    /// only; default 1,3): requests and clients are spread over them.
+    #[arg(long, value_delimiter = ',')]
+    replicas: Option<Vec<usize>>,
 }
 
 const CLIENTS: usize = 32;
@@ -77,10 +87,24 @@ fn main() {
         .enable_all()
         .build()
         .expect("the runtime starts");
+    let replicas = match (&args.db, &args.replicas) {
+        (None, _) => vec![1],
+        (Some(_), None) => vec![1, 3],
+        (Some(_), Some(replicas)) => replicas.iter().map(|r| (*r).max(1)).collect(),
+    };
     let mut sizes = Vec::new();
     for &n in &args.sizes {
-        eprintln!("\n== {n} cases");
-        sizes.push(runtime.block_on(size_run(&binary, n, args.gets, args.repeat.max(1))));
+        for &replicas in &replicas {
+            eprintln!("\n== {n} cases, {replicas} server(s)");
+            sizes.push(runtime.block_on(size_run(
+                &binary,
+                n,
+                args.gets,
+                args.repeat.max(1),
+                args.db.as_deref(),
+                replicas,
+            )));
+        }
     }
     let python = if args.no_python {
         None
@@ -128,11 +152,26 @@ fn bodies(n: usize) -> Vec<Vec<u8>> {
     bodies
 }
 
-async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value {
-    let server = ServerChild::start(binary);
+async fn size_run(
+    binary: &Path,
+    n: usize,
+    gets: usize,
+    repeat: usize,
+    db: Option<&str>,
+    replicas: usize,
+) -> Value {
+    let database = match db {
+        Some(url) => Some(PostgresDatabase::create(url).await),
+        None => None,
+    };
+    let url = database.as_ref().map(|db| db.url.clone());
+    let servers: Vec<ServerChild> = (0..replicas)
+        .map(|_| ServerChild::start_on(binary, url.as_deref()))
+        .collect();
+    let server = &servers[0];
     let client = server.client();
     let http = reqwest::Client::new();
-    let base = server.base_url.clone();
+    let bases: Vec<String> = servers.iter().map(|s| s.base_url.clone()).collect();
     let bodies = bodies(n);
     let megabytes: f64 = bodies.iter().map(Vec::len).sum::<usize>() as f64 / 1048576.0;
     let mut imports = Vec::new();
@@ -152,25 +191,39 @@ async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value 
             bodies.len()
         );
         let started = Instant::now();
-        for body in &bodies {
-            let answer = http
-                .post(format!("{base}/v1/datasets/{dataset}/cases/bulk/"))
-                .bearer_auth(KEY)
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status().as_u16(), 201);
-            answer.bytes().await.unwrap();
+        // One request in flight per server, each server taking its turn.
+        for group in bodies.chunks(bases.len()) {
+            let sends = group.iter().zip(&bases).map(|(body, base)| {
+                http.post(format!("{base}/v1/datasets/{dataset}/cases/bulk/"))
+                    .bearer_auth(KEY)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+            });
+            for answer in futures_util::future::join_all(sends).await {
+                let answer = answer.unwrap();
+                assert_eq!(answer.status().as_u16(), 201);
+                answer.bytes().await.unwrap();
+            }
         }
         imports.push(started.elapsed());
 
-        eprintln!(
-            "store limit {}/{repeat}: the same rows straight into SQLite...",
-            round + 1
-        );
-        let (insert, scan) = raw_sqlite(n, &server.folder().join(format!("raw-{round}.db")));
+        let (insert, scan) = match &url {
+            Some(url) => {
+                eprintln!(
+                    "store limit {}/{repeat}: the same rows COPYed straight into PostgreSQL...",
+                    round + 1
+                );
+                raw_postgres(n, url, round).await
+            }
+            None => {
+                eprintln!(
+                    "store limit {}/{repeat}: the same rows straight into SQLite...",
+                    round + 1
+                );
+                raw_sqlite(n, &server.folder().join(format!("raw-{round}.db")))
+            }
+        };
         raw_inserts.push(insert);
         raw_scans.push(scan);
     }
@@ -183,7 +236,7 @@ async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value 
     eprintln!("export...");
     let started = Instant::now();
     let answer = http
-        .get(format!("{base}/v1/datasets/bench-0/export/"))
+        .get(format!("{}/v1/datasets/bench-0/export/", bases[0]))
         .bearer_auth(KEY)
         .send()
         .await
@@ -210,7 +263,7 @@ async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value 
     let ids = std::sync::Arc::new(ids);
     let mut workers = Vec::new();
     for worker in 0..CLIENTS {
-        let (client, ids) = (server.client(), ids.clone());
+        let (client, ids) = (servers[worker % servers.len()].client(), ids.clone());
         workers.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(worker as u64);
             // Untimed: each client's connection is opened and warm.
@@ -233,10 +286,22 @@ async fn size_run(binary: &Path, n: usize, gets: usize, repeat: usize) -> Value 
         times.extend(worker.await.unwrap());
     }
     times.sort_unstable();
-    let (rss_end, rss_peak) = server.rss_mib().unwrap_or_default();
+    // The largest of the servers' figures: the target is per replica.
+    let (rss_end, rss_peak) = servers
+        .iter()
+        .filter_map(ServerChild::rss_mib)
+        .fold((0.0f64, 0.0f64), |(end, peak), (e, p)| {
+            (end.max(e), peak.max(p))
+        });
+    drop(servers);
+    if let Some(database) = database {
+        database.drop_now().await;
+    }
 
     let rate = |d: Duration| n as f64 / seconds(d);
     json!({
+        "store": if db.is_some() { "postgres" } else { "sqlite" },
+        "replicas": replicas,
         "cases": n,
         "import_s": seconds(import),
         "repeat": repeat,
@@ -361,6 +426,103 @@ fn raw_sqlite(n: usize, path: &Path) -> (Duration, Duration) {
     (insert, started.elapsed())
 }
 
+/// The same rows as an import of `n` cases, with the server's tables and
+/// indexes (its migration, in a schema of their own), `COPY`ed in binary in
+/// one transaction, then read back: PostgreSQL's own speed limit.
+async fn raw_postgres(n: usize, url: &str, round: usize) -> (Duration, Duration) {
+    use tokio_postgres::types::{ToSql, Type};
+    let mut client = datasets_bench::postgres_connect(url).await;
+    let schema = format!("raw_{round}");
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; SET search_path = {schema};\n{}",
+            include_str!("../../../datasets-server/migrations/postgres/0001_initial.sql")
+        ))
+        .await
+        .unwrap();
+    let at = time::OffsetDateTime::now_utc();
+    let actor = uuid::Uuid::now_v7();
+    client
+        .execute(
+            "INSERT INTO projects (id, name, created_at) VALUES ($1, 'p', $2)",
+            &[&actor, &at],
+        )
+        .await
+        .unwrap();
+    let dataset: i64 = client
+        .query_one(
+            "INSERT INTO datasets (id, project_id, name, created_at, updated_at)
+             VALUES ($1, $2, 'd', $3, $3) RETURNING pk",
+            &[&uuid::Uuid::now_v7(), &actor, &at],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let rows: Vec<(uuid::Uuid, String, String, String, String, Vec<String>)> = (0..n)
+        .map(|i| {
+            let case = case(i);
+            (
+                uuid::Uuid::now_v7(),
+                case["name"].as_str().unwrap().to_owned(),
+                case["inputs"].to_string(),
+                case["expected_output"].to_string(),
+                case["metadata"].to_string(),
+                vec![format!("group-{}", i % 50)],
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let tx = client.transaction().await.unwrap();
+    let sink = tx
+        .copy_in(
+            "COPY cases (id, dataset_pk, name, inputs, expected_output, metadata, tags, version,
+                 created_at, updated_at, created_by, updated_by) FROM STDIN BINARY",
+        )
+        .await
+        .unwrap();
+    let types = [
+        Type::UUID,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT_ARRAY,
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::TIMESTAMPTZ,
+        Type::UUID,
+        Type::UUID,
+    ];
+    let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+    futures_util::pin_mut!(writer);
+    let version = 1i64;
+    for row in &rows {
+        let values: [&(dyn ToSql + Sync); 12] = [
+            &row.0, &dataset, &row.1, &row.2, &row.3, &row.4, &row.5, &version, &at, &at, &actor,
+            &actor,
+        ];
+        writer.as_mut().write(&values).await.unwrap();
+    }
+    writer.as_mut().finish().await.unwrap();
+    tx.commit().await.unwrap();
+    let insert = started.elapsed();
+
+    let started = Instant::now();
+    let scanned = client
+        .query(
+            "SELECT pk, id, name, inputs, expected_output, metadata, evaluators, source_trace_id,
+                 source_span_id, tags, version, created_at, updated_at, created_by, updated_by
+             FROM cases WHERE dataset_pk = $1 ORDER BY pk",
+            &[&dataset],
+        )
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(scanned, n);
+    (insert, started.elapsed())
+}
+
 /// The interpreter of the interop virtualenv, made on first use.
 fn python() -> Option<PathBuf> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/interop-venv.sh");
@@ -425,13 +587,15 @@ async fn python_run(binary: &Path, n: usize) -> Option<Value> {
 
 fn render(sizes: &[Value], python: Option<&Value>) -> String {
     let mut out = String::from(
-        "| cases | import (cases/s) | store limit (cases/s) | import / limit | export | paged listing (cases/s) | get p50 / p99 (ms, 32 clients) | server peak RSS |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| store | servers | cases | import (cases/s) | store limit (cases/s) | import / limit | export | paged listing (cases/s) | get p50 / p99 (ms, 32 clients) | peak RSS (largest server) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for size in sizes {
         let f = |key: &str| size[key].as_f64().unwrap_or(f64::NAN);
         out.push_str(&format!(
-            "| {} | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0}% | {:.0} ms ({:.0} MiB) | {:.0} | {:.2} / {:.2} | {:.0} MiB |\n",
+            "| {} | {} | {} | {:.0} ({:.2} s) | {:.0} ({:.2} s) | {:.0}% | {:.0} ms ({:.0} MiB) | {:.0} | {:.2} / {:.2} | {:.0} MiB |\n",
+            size["store"].as_str().unwrap_or("?"),
+            size["replicas"],
             size["cases"],
             f("import_cases_per_s"),
             f("import_s"),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datasets_core::wire::{CaseUpdate, DatasetDetail, OnConflict, Timestamp};
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio::sync::mpsc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -26,9 +26,10 @@ use crate::store::{
 };
 use crate::validation::CompiledSchemas;
 
-/// Cases per batch handed from the checking thread to the writer, and per
-/// batch of a case stream.
+/// Cases per batch handed from the checking thread to the writer.
 const BATCH: usize = 256;
+/// Cases fetched per round trip of a case stream.
+const STREAM_BATCH: usize = 1_000;
 
 /// The compiled schemas of a dataset, from the cache.
 fn compiled(
@@ -77,7 +78,7 @@ pub(super) async fn stream_cases(
                 .start()
                 .await
                 .map_err(pg)?;
-            let dataset = match load_dataset(&*tx, project, &dataset, Lock::None).await {
+            let dataset = match load_dataset(&tx, project, &dataset, Lock::None).await {
                 Ok(dataset) => dataset,
                 Err(err) => {
                     let _ = head_tx.send(Err(err));
@@ -97,8 +98,11 @@ pub(super) async fn stream_cases(
             }
             let portal = tx.bind(sql.as_str(), &params).await.map_err(pg)?;
             loop {
-                let rows = tx.query_portal(&portal, BATCH as i32).await.map_err(pg)?;
-                let done = rows.len() < BATCH;
+                let rows = tx
+                    .query_portal(&portal, STREAM_BATCH as i32)
+                    .await
+                    .map_err(pg)?;
+                let done = rows.len() < STREAM_BATCH;
                 let batch = rows
                     .iter()
                     .map(|row| case_from_row(row, dataset.detail.id).map(|(_, case)| case))
@@ -131,15 +135,10 @@ pub(super) async fn page_cases(
     after: Option<CasePosition>,
     limit: usize,
 ) -> Result<CasePage, StoreError> {
-    let mut conn = store.conn().await?;
-    let tx = conn
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(pg)?;
-    let dataset = load_dataset(&*tx, project, dataset, Lock::None).await?;
+    // Two statements, no transaction: a page is read by one statement
+    // (a keyset page needs no snapshot beyond it).
+    let conn = store.conn().await?;
+    let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
     let after = after.map_or(0, |position| position.0);
     // One more than asked, to know whether a next page exists.
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
@@ -152,7 +151,8 @@ pub(super) async fn page_cases(
     if !filter.tags.is_empty() {
         params.push(&filter.tags);
     }
-    let rows = tx.query(sql.as_str(), &params).await.map_err(pg)?;
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
+    let rows = conn.query(&statement, &params).await.map_err(pg)?;
     let mut cases = rows
         .iter()
         .map(|row| case_from_row(row, dataset.detail.id))
@@ -173,9 +173,33 @@ pub(super) async fn get_case(
     dataset: &str,
     case: Uuid,
 ) -> Result<CaseRecord, StoreError> {
+    if dataset.contains('\0') {
+        return Err(StoreError::DatasetNotFound);
+    }
+    // One statement: the dataset, and the case if it has it.
     let conn = store.conn().await?;
-    let dataset = load_dataset(&**conn, project, dataset, Lock::None).await?;
-    Ok(load_case(&**conn, &dataset, case, false).await?.1)
+    let sql = format!(
+        "SELECT {DATASET_COLUMNS}, {CASE_COLUMNS} FROM datasets d
+         LEFT JOIN cases c ON c.dataset_pk = d.pk AND c.id = $4
+         WHERE d.project_id = $1 AND (d.id = $2 OR d.name = $3)
+         ORDER BY (d.id = $2) IS TRUE DESC LIMIT 1"
+    );
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
+    let as_id = Uuid::parse_str(dataset).ok();
+    let row = conn
+        .query_opt(&statement, &[&project, &as_id, &dataset, &case])
+        .await
+        .map_err(pg)?
+        .ok_or(StoreError::DatasetNotFound)?;
+    if row
+        .try_get::<_, Option<i64>>(DATASET_COLUMN_COUNT)
+        .map_err(|err| StoreError::Backend(err.to_string()))?
+        .is_none()
+    {
+        return Err(StoreError::CaseNotFound);
+    }
+    let dataset = dataset_from_row(&row)?;
+    Ok(case_from_row_at(&row, dataset.detail.id, DATASET_COLUMN_COUNT)?.1)
 }
 
 /// Cases by id, in the order given; ids no longer there are skipped.
@@ -237,7 +261,7 @@ pub(super) async fn insert_cases(
     let tx = conn.transaction().await.map_err(pg)?;
     // Beside other case writes, never beside a schema change: the schemas
     // read here stay the dataset's until this transaction ends.
-    let dataset = load_dataset(&*tx, project, dataset, Lock::KeyShare).await?;
+    let dataset = load_dataset(&tx, project, dataset, Lock::KeyShare).await?;
     if let Some(idempotency) = idempotency
         && let Some(answer) = claim(&tx, project, idempotency).await?
     {
@@ -527,9 +551,9 @@ pub(super) async fn update_case(
 ) -> Result<CaseRecord, StoreError> {
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg)?;
-    let dataset = load_dataset(&*tx, project, dataset, Lock::KeyShare).await?;
+    let dataset = load_dataset(&tx, project, dataset, Lock::KeyShare).await?;
     // Locked: a concurrent conditional write waits, then sees the new version.
-    let (pk, current) = load_case(&*tx, &dataset, case, true).await?;
+    let (pk, current) = load_case(&tx, &dataset, case, true).await?;
     check_version(expected_version, current.version)?;
     // Stored values satisfy the current schemas, so only new values need checking.
     let schemas = compiled(store, &dataset)?;
@@ -580,7 +604,7 @@ pub(super) async fn delete_cases(
 ) -> Result<Written<u64>, StoreError> {
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg)?;
-    let dataset = load_dataset(&*tx, project, dataset, Lock::KeyShare).await?;
+    let dataset = load_dataset(&tx, project, dataset, Lock::KeyShare).await?;
     if let Some(idempotency) = idempotency
         && let Some(answer) = claim(&tx, project, idempotency).await?
     {
@@ -628,8 +652,8 @@ pub(super) async fn delete_case(
 ) -> Result<(), StoreError> {
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg)?;
-    let dataset = load_dataset(&*tx, project, dataset, Lock::KeyShare).await?;
-    let (pk, current) = load_case(&*tx, &dataset, case, true).await?;
+    let dataset = load_dataset(&tx, project, dataset, Lock::KeyShare).await?;
+    let (pk, current) = load_case(&tx, &dataset, case, true).await?;
     check_version(expected_version, current.version)?;
     tx.execute("DELETE FROM cases WHERE pk = $1", &[&pk])
         .await

@@ -93,7 +93,7 @@ pub(super) async fn get_dataset(
     dataset: &str,
 ) -> Result<DatasetDetail, StoreError> {
     let conn = store.conn().await?;
-    Ok(load_dataset(&**conn, project, dataset, Lock::None)
+    Ok(load_dataset(&conn, project, dataset, Lock::None)
         .await?
         .detail)
 }
@@ -145,7 +145,7 @@ pub(super) async fn create_dataset(
             pg(err)
         }
     })?;
-    let detail = load_dataset(&*tx, project, &id.to_string(), Lock::None)
+    let detail = load_dataset(&tx, project, &id.to_string(), Lock::None)
         .await?
         .detail;
     if let Some(idempotency) = idempotency {
@@ -165,7 +165,7 @@ pub(super) async fn update_dataset(
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg)?;
     // Alone: no case write of this dataset runs until this one commits.
-    let current = load_dataset(&*tx, project, dataset, Lock::Update).await?;
+    let current = load_dataset(&tx, project, dataset, Lock::Update).await?;
     let old = &current.detail;
     let merged = merge_dataset(old, update);
     let changed = &merged.changed;
@@ -203,7 +203,7 @@ pub(super) async fn update_dataset(
             pg(err)
         }
     })?;
-    let detail = load_dataset(&*tx, project, &old.id.to_string(), Lock::None)
+    let detail = load_dataset(&tx, project, &old.id.to_string(), Lock::None)
         .await?
         .detail;
     commit(tx).await?;
@@ -220,7 +220,7 @@ pub(super) async fn delete_dataset(
 ) -> Result<(), StoreError> {
     let mut conn = store.conn().await?;
     let tx = conn.transaction().await.map_err(pg)?;
-    let current = load_dataset(&*tx, project, dataset, Lock::Update).await?;
+    let current = load_dataset(&tx, project, dataset, Lock::Update).await?;
     tx.execute("DELETE FROM datasets WHERE pk = $1", &[&current.pk])
         .await
         .map_err(pg)?;

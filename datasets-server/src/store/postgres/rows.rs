@@ -1,7 +1,8 @@
 //! Rows to records: the columns read, and looking a dataset or case up.
 
 use datasets_core::wire::{DatasetDetail, Timestamp};
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::pg;
@@ -84,27 +85,39 @@ pub(super) fn dataset_from_row(row: &Row) -> Result<DatasetRow, StoreError> {
 }
 
 pub(super) fn case_from_row(row: &Row, dataset_id: Uuid) -> Result<(i64, CaseRecord), StoreError> {
+    case_from_row_at(row, dataset_id, 0)
+}
+
+/// A case from [`CASE_COLUMNS`] starting at column `at` of `row`.
+pub(super) fn case_from_row_at(
+    row: &Row,
+    dataset_id: Uuid,
+    at: usize,
+) -> Result<(i64, CaseRecord), StoreError> {
     Ok((
-        get(row, 0)?,
+        get(row, at)?,
         CaseRecord {
-            id: get(row, 1)?,
+            id: get(row, at + 1)?,
             dataset_id,
-            name: get(row, 2)?,
-            inputs: get(row, 3)?,
-            expected_output: get(row, 4)?,
-            metadata: get(row, 5)?,
-            evaluators: get(row, 6)?,
-            source_trace_id: get(row, 7)?,
-            source_span_id: get(row, 8)?,
-            tags: get(row, 9)?,
-            version: get(row, 10)?,
-            created_at: get(row, 11)?,
-            updated_at: get(row, 12)?,
-            created_by: get(row, 13)?,
-            updated_by: get(row, 14)?,
+            name: get(row, at + 2)?,
+            inputs: get(row, at + 3)?,
+            expected_output: get(row, at + 4)?,
+            metadata: get(row, at + 5)?,
+            evaluators: get(row, at + 6)?,
+            source_trace_id: get(row, at + 7)?,
+            source_span_id: get(row, at + 8)?,
+            tags: get(row, at + 9)?,
+            version: get(row, at + 10)?,
+            created_at: get(row, at + 11)?,
+            updated_at: get(row, at + 12)?,
+            created_by: get(row, at + 13)?,
+            updated_by: get(row, at + 14)?,
         },
     ))
 }
+
+/// The number of columns of [`DATASET_COLUMNS`].
+pub(super) const DATASET_COLUMN_COUNT: usize = 17;
 
 /// How a dataset is locked by the transaction that reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +153,9 @@ pub(super) async fn load_dataset(
          WHERE d.project_id = $1 AND (d.id = $2 OR d.name = $3)
          ORDER BY (d.id = $2) IS TRUE DESC LIMIT 1{lock}"
     );
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
     let row = conn
-        .query_opt(&sql, &[&project, &as_id, &dataset])
+        .query_opt(&statement, &[&project, &as_id, &dataset])
         .await
         .map_err(pg)?
         .ok_or(StoreError::DatasetNotFound)?;
@@ -158,8 +172,9 @@ pub(super) async fn load_case(
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let sql =
         format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = $1 AND c.id = $2{lock}");
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
     let row = conn
-        .query_opt(&sql, &[&dataset.pk, &case])
+        .query_opt(&statement, &[&dataset.pk, &case])
         .await
         .map_err(pg)?
         .ok_or(StoreError::CaseNotFound)?;
