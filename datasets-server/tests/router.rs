@@ -1159,3 +1159,46 @@ async fn every_path_works_with_and_without_its_trailing_slash() {
         }
     }
 }
+
+#[tokio::test]
+async fn one_upserting_import_may_name_a_case_twice_and_mix_given_and_absent_tags() {
+    let app = TestApp::new().await;
+    app.create_dataset(qa_dataset("qa")).await;
+    let first = qa_case("r");
+    let mut again = qa_case("r");
+    again["inputs"] = json!({"question": "second"});
+    again.as_object_mut().unwrap().remove("tags");
+    let mut tagged = qa_case("s");
+    tagged["tags"] = json!(["x", "y", "x"]);
+    let (status, answer) = app
+        .post(
+            "/v1/datasets/qa/import/?on_conflict=update",
+            json!({"cases": [first, again, tagged, {"inputs": {"question": "unnamed"}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let answer = answer.as_array().unwrap();
+    assert_eq!(answer.len(), 4);
+    assert_eq!(
+        answer[0]["id"], answer[1]["id"],
+        "the second names the first"
+    );
+    assert_eq!(
+        (answer[0]["version"].as_i64(), answer[1]["version"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(answer[1]["inputs"]["question"], "second");
+    assert_eq!(
+        answer[1]["tags"],
+        json!(["geography"]),
+        "absent tags are kept"
+    );
+    assert_eq!(answer[2]["tags"], json!(["x", "y"]));
+    assert_eq!(answer[3]["name"], Value::Null);
+    assert_eq!(app.case_count("qa").await, 3);
+    let (_, listed) = app.get("/v1/datasets/qa/cases/").await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["inputs"]["question"], "second");
+    assert_eq!(listed[0]["version"], 2);
+}

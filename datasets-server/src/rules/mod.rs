@@ -48,3 +48,21 @@ pub(crate) fn invalid(issues: Vec<(Option<usize>, ValidationIssue)>) -> StoreErr
     }
     StoreError::Invalid(issues)
 }
+
+/// A dataset's schemas, compiled once per schema version (from `cache`);
+/// a stored schema that no longer compiles is a backend failure.
+pub(crate) fn compiled_schemas(
+    cache: &crate::validation::SchemaCache,
+    dataset: &datasets_core::wire::DatasetDetail,
+    schema_version: i64,
+) -> Result<std::sync::Arc<crate::validation::CompiledSchemas>, StoreError> {
+    cache
+        .get_or_compile(dataset.id, schema_version, || {
+            crate::validation::CompiledSchemas::compile(
+                dataset.input_schema.as_ref(),
+                dataset.output_schema.as_ref(),
+                dataset.metadata_schema.as_ref(),
+            )
+        })
+        .map_err(|err| StoreError::Backend(format!("stored schema does not compile: {err}")))
+}

@@ -36,18 +36,11 @@ fn compiled(
     store: &PostgresStore,
     dataset: &DatasetRow,
 ) -> Result<Arc<CompiledSchemas>, StoreError> {
-    let detail = &dataset.detail;
-    store
-        .inner
-        .schemas
-        .get_or_compile(detail.id, dataset.schema_version, || {
-            CompiledSchemas::compile(
-                detail.input_schema.as_ref(),
-                detail.output_schema.as_ref(),
-                detail.metadata_schema.as_ref(),
-            )
-        })
-        .map_err(|err| StoreError::Backend(format!("stored schema does not compile: {err}")))
+    crate::rules::compiled_schemas(
+        &store.inner.schemas,
+        &dataset.detail,
+        dataset.schema_version,
+    )
 }
 
 /// The condition of a tag filter on `c.tags`, bound at `$index`.
@@ -418,23 +411,24 @@ async fn upsert_batches(
     let mut records = Vec::new();
     let mut inserted = 0i64;
     let mut round: Vec<EncodedCase> = Vec::new();
+    // The names of the round, to see a repeat without a scan.
+    let mut names = std::collections::HashSet::new();
     while let Some(batch) = batches.recv().await {
         for case in batch {
             // One statement may not touch a row twice, and gives or keeps
             // the tags of all its cases: a repeated name or a change of
             // that starts the next statement.
-            let repeats = case
-                .name
-                .as_ref()
-                .is_some_and(|name| round.iter().any(|other| other.name.as_ref() == Some(name)));
+            let repeats = case.name.as_ref().is_some_and(|name| names.contains(name));
             let tags_differ = round
                 .first()
                 .is_some_and(|first| first.tags.is_some() != case.tags.is_some());
             if repeats || tags_differ || round.len() >= BATCH {
+                names.clear();
                 inserted +=
                     upsert_round(tx, dataset, stamp, std::mem::take(&mut round), &mut records)
                         .await?;
             }
+            names.extend(case.name.clone());
             round.push(case);
         }
     }

@@ -174,16 +174,7 @@ impl Inner {
     }
 
     fn compiled(&self, dataset: &DatasetRow) -> Result<Arc<CompiledSchemas>, StoreError> {
-        let detail = &dataset.detail;
-        self.schemas
-            .get_or_compile(detail.id, dataset.schema_version, || {
-                CompiledSchemas::compile(
-                    detail.input_schema.as_ref(),
-                    detail.output_schema.as_ref(),
-                    detail.metadata_schema.as_ref(),
-                )
-            })
-            .map_err(|err| StoreError::Backend(format!("stored schema does not compile: {err}")))
+        crate::rules::compiled_schemas(&self.schemas, &dataset.detail, dataset.schema_version)
     }
 }
 
