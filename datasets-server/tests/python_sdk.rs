@@ -11,7 +11,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{KEY, ServerProcess, temp_db};
+use support::{KEY, ServerProcess, TestStore};
 
 #[test]
 fn logfire_python_sdk_works_against_the_server() {
@@ -25,8 +25,9 @@ fn logfire_python_sdk_works_against_the_server() {
         );
         return;
     };
-    let (_dir, db) = temp_db();
-    let server = ServerProcess::start(&db);
+    // A SQLite file, or a fresh PostgreSQL schema on the suite's second leg.
+    let store = TestStore::new();
+    let server = ServerProcess::start(&store.db);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/logfire_sdk.py");
     let output = Command::new(python)
         .arg(script)

@@ -116,3 +116,70 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Where a spawned server keeps its data: a SQLite file, or, on the suite's
+/// PostgreSQL leg (`DATASETS_EMBEDDED_POSTGRES_URL` set), a fresh schema of
+/// that database, dropped with this value.
+pub struct TestStore {
+    /// What to pass as `--db`.
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestStore {
+    pub fn new() -> Self {
+        let (dir, path) = temp_db();
+        match std::env::var("DATASETS_EMBEDDED_POSTGRES_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                let schema = format!("process_{:016x}", fastrand::u64(..));
+                postgres_statement(&url, &format!("CREATE SCHEMA {schema}"));
+                let separator = if url.contains('?') { '&' } else { '?' };
+                Self {
+                    db: PathBuf::from(format!("{url}{separator}options=-csearch_path%3D{schema}")),
+                    _dir: dir,
+                    postgres: Some((url, schema)),
+                }
+            }
+            _ => Self {
+                db: path,
+                _dir: dir,
+                postgres: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = &self.postgres {
+            postgres_statement(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// Runs `sql` on the database at `url`, from any context.
+fn postgres_statement(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("PostgreSQL at DATASETS_EMBEDDED_POSTGRES_URL answers");
+                let driver = tokio::spawn(connection);
+                client.batch_execute(&sql).await.unwrap();
+                drop(client);
+                let _ = driver.await;
+            });
+    })
+    .join()
+    .unwrap();
+}
