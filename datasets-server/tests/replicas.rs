@@ -464,3 +464,68 @@ async fn a_database_that_does_not_exist_is_named_and_never_created() {
     );
     assert_eq!(said.trim().lines().count(), 1, "{said}");
 }
+
+#[tokio::test]
+async fn tls_is_used_and_verified_when_the_url_requires_it() {
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    // The server's certificate, as PostgreSQL serves it (Debian's default
+    // is a self-signed one for `localhost`).
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    let cert: String = client
+        .query_one("SHOW ssl_cert_file", &[])
+        .await
+        .unwrap()
+        .get(0);
+    if ssl != "on" || std::fs::metadata(&cert).is_err() {
+        eprintln!(
+            "SKIPPED: this PostgreSQL serves no TLS (ssl = {ssl}) or its certificate {cert} is not readable here"
+        );
+        return;
+    }
+    let url = db.url.replacen("127.0.0.1", "localhost", 1);
+    let separator = if url.contains('?') { '&' } else { '?' };
+    // Not trusted: refused, in one line, before serving anything.
+    let untrusted = format!("{url}{separator}sslmode=require");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_datasets-server"))
+        .args(["keys", "list", "--db", &untrusted])
+        .output()
+        .unwrap();
+    let said = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success(), "{said}");
+    assert!(said.contains("invalid peer certificate"), "{said}");
+    // Trusted through sslrootcert: served over TLS.
+    let trusted = format!(
+        "{url}{separator}sslmode=verify-full&sslrootcert={}&application_name=tls-check",
+        cert
+    );
+    let server = ServerProcess::start(Path::new(&trusted));
+    let (status, _) = send(
+        reqwest::Method::GET,
+        format!("{}/v1/datasets/", server.base_url),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let encrypted: Vec<bool> = client
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid
+             WHERE a.application_name = 'tls-check'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        !encrypted.is_empty() && encrypted.iter().all(|ssl| *ssl),
+        "{encrypted:?}"
+    );
+}

@@ -20,6 +20,7 @@ mod idempotency;
 mod keys;
 mod migrate;
 mod rows;
+mod tls;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -101,19 +102,22 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let shown_url = redact_url(url);
         let fail = |what: String| StoreError::Backend(format!("{what} ({shown_url})"));
-        let mut config = tokio_postgres::Config::from_str(url)
+        let tls = tls::split(url);
+        let mut config = tokio_postgres::Config::from_str(&tls.url)
             .map_err(|err| fail(format!("not a PostgreSQL URL: {err}")))?;
         if config.get_application_name().is_none() {
             config.application_name("datasets-server");
         }
         config.connect_timeout(CONNECT_TIMEOUT);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if tls.require {
+            let connector = tls::connector(tls.root_cert.as_deref()).map_err(fail)?;
+            Manager::from_config(config, connector, manager_config)
+        } else {
+            Manager::from_config(config, NoTls, manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
