@@ -27,18 +27,18 @@ pub(crate) struct EncodedCase {
 impl EncodedCase {
     /// A case of a request, its values minified (as clients send them, they
     /// usually already are, and are taken as they are).
-    pub(crate) fn new(cases: &IncomingCases, case: IncomingCase) -> Self {
+    pub(crate) fn new(cases: &IncomingCases, case: &IncomingCase) -> Self {
         let text = |range: &std::ops::Range<usize>| minify(cases.text(range)).into_owned();
         Self {
             id: case_id(),
             inputs: text(&case.inputs),
             expected_output: case.expected_output.as_ref().map(text),
             metadata: case.metadata.as_ref().map(text),
-            name: case.name,
-            evaluators: case.evaluators.map(|e| super::json_text(&e)),
-            source_trace_id: case.source_trace_id,
-            source_span_id: case.source_span_id,
-            tags: case.tags.map(dedup_tags),
+            name: case.name.clone(),
+            evaluators: case.evaluators.as_ref().map(super::json_text),
+            source_trace_id: case.source_trace_id.clone(),
+            source_span_id: case.source_span_id.clone(),
+            tags: case.tags.clone().map(dedup_tags),
         }
     }
 }
@@ -100,26 +100,11 @@ const PIPELINE_MIN_CASES: usize = 256;
 pub(crate) fn each_valid_case(
     schemas: &CompiledSchemas,
     cases: &IncomingCases,
-    incoming: Vec<IncomingCase>,
     mut write: impl FnMut(EncodedCase) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    // Checks the cases; `send` gets the valid ones before the first invalid
-    // one, and answers false to stop everything (the write failed).
-    let check = |incoming: Vec<IncomingCase>, send: &mut dyn FnMut(EncodedCase) -> bool| {
-        let mut issues = Vec::new();
-        for (index, case) in incoming.into_iter().enumerate() {
-            if !schemas.is_empty() {
-                check_incoming(schemas, cases, &case, index, &mut issues)?;
-            }
-            if issues.is_empty() && !send(EncodedCase::new(cases, case)) {
-                break;
-            }
-        }
-        Ok::<_, StoreError>(issues)
-    };
-    let issues = if incoming.len() < PIPELINE_MIN_CASES {
+    let issues = if cases.cases.len() < PIPELINE_MIN_CASES {
         let mut failed = None;
-        let issues = check(incoming, &mut |case| match write(case) {
+        let issues = check_cases(schemas, cases, &mut |case| match write(case) {
             Ok(()) => true,
             Err(err) => {
                 failed = Some(err);
@@ -135,7 +120,7 @@ pub(crate) fn each_valid_case(
             let (to_writer, encoded) = std::sync::mpsc::sync_channel(1024);
             let checker = scope.spawn(move || {
                 // A send fails once the writer has stopped.
-                check(incoming, &mut |case| to_writer.send(case).is_ok())
+                check_cases(schemas, cases, &mut |case| to_writer.send(case).is_ok())
             });
             for case in encoded {
                 // Returning drops the receiver, which stops the checker.
@@ -146,6 +131,41 @@ pub(crate) fn each_valid_case(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })?
     };
+    finish(issues)
+}
+
+/// Checks each case against the schemas and hands the valid ones, encoded,
+/// to `send` on this thread, for a store whose writing runs elsewhere
+/// already (on another connection's task); otherwise as [`each_valid_case`].
+/// `send` answers false to stop (the write failed).
+pub(crate) fn each_valid_case_here(
+    schemas: &CompiledSchemas,
+    cases: &IncomingCases,
+    send: &mut dyn FnMut(EncodedCase) -> bool,
+) -> Result<(), StoreError> {
+    finish(check_cases(schemas, cases, send)?)
+}
+
+/// Checks the cases in order; `send` gets the valid ones before the first
+/// invalid one, and answers false to stop everything. Answers the issues.
+fn check_cases(
+    schemas: &CompiledSchemas,
+    cases: &IncomingCases,
+    send: &mut dyn FnMut(EncodedCase) -> bool,
+) -> Result<Vec<(Option<usize>, ValidationIssue)>, StoreError> {
+    let mut issues = Vec::new();
+    for (index, case) in cases.cases.iter().enumerate() {
+        if !schemas.is_empty() {
+            check_incoming(schemas, cases, case, index, &mut issues)?;
+        }
+        if issues.is_empty() && !send(EncodedCase::new(cases, case)) {
+            break;
+        }
+    }
+    Ok(issues)
+}
+
+fn finish(issues: Vec<(Option<usize>, ValidationIssue)>) -> Result<(), StoreError> {
     if issues.is_empty() {
         Ok(())
     } else {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::idempotency::{claim, remember};
 use super::rows::*;
 use super::{PostgresStore, commit, pg};
-use crate::rules::cases::{EncodedCase, each_valid_case};
+use crate::rules::cases::{EncodedCase, each_valid_case_here};
 use crate::rules::check_version;
 use crate::rules::datasets::case_name_taken;
 use crate::rules::merge::merge_update;
@@ -246,7 +246,7 @@ pub(super) async fn insert_cases(
     project: Uuid,
     actor: Uuid,
     dataset: &str,
-    mut cases: IncomingCases,
+    cases: Arc<IncomingCases>,
     mode: InsertMode,
     idempotency: Option<&Idempotency>,
 ) -> Result<Written<Vec<CaseRecord>>, StoreError> {
@@ -269,18 +269,24 @@ pub(super) async fn insert_cases(
     // The cases are checked and encoded on a blocking thread, in batches,
     // while this task writes the batches before.
     let (batches_tx, mut batches) = mpsc::channel::<Vec<EncodedCase>>(4);
-    let incoming = std::mem::take(&mut cases.cases);
     let checker = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(BATCH);
-        each_valid_case(&schemas, &cases, incoming, |case| {
+        let mut writer_stopped = false;
+        each_valid_case_here(&schemas, &cases, &mut |case| {
             batch.push(case);
-            if batch.len() == BATCH {
-                batches_tx
+            if batch.len() == BATCH
+                && batches_tx
                     .blocking_send(std::mem::take(&mut batch))
-                    .map_err(|_| StoreError::Backend("the case writer stopped".to_owned()))?;
+                    .is_err()
+            {
+                writer_stopped = true;
+                return false;
             }
-            Ok(())
+            true
         })?;
+        if writer_stopped {
+            return Err(StoreError::Backend("the case writer stopped".to_owned()));
+        }
         if !batch.is_empty() {
             // The writer may have stopped after an error of its own.
             let _ = batches_tx.blocking_send(batch);

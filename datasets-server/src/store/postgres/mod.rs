@@ -39,8 +39,10 @@ use super::{
 };
 use crate::validation::SchemaCache;
 
-/// Connections per server process.
-const POOL_SIZE: usize = 16;
+/// Connections per server process: enough to keep two cores busy (more
+/// measured no faster on them), and few enough that a dozen replicas stay
+/// within PostgreSQL's default `max_connections` of 100.
+const POOL_SIZE: usize = 8;
 /// Longest wait for a connection (from the pool, or a new one).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Tries of a transaction that failed by a serialization failure, a
@@ -360,13 +362,16 @@ impl Store for PostgresStore {
         mode: InsertMode,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<Vec<CaseRecord>>, StoreError> {
+        // Shared by the attempts, not copied for each: a request's cases
+        // may be tens of megabytes.
+        let cases = Arc::new(cases);
         retrying(|| {
             cases::insert_cases(
                 self,
                 project,
                 actor,
                 dataset,
-                cases.clone(),
+                Arc::clone(&cases),
                 mode,
                 idempotency.as_ref(),
             )

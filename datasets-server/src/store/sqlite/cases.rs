@@ -397,7 +397,7 @@ pub(super) async fn insert_cases(
     project: Uuid,
     actor: Uuid,
     dataset: &str,
-    mut cases: IncomingCases,
+    cases: IncomingCases,
     mode: InsertMode,
     idempotency: Option<Idempotency>,
 ) -> Result<Written<Vec<CaseRecord>>, StoreError> {
@@ -417,9 +417,8 @@ pub(super) async fn insert_cases(
             let mut records = Vec::with_capacity(cases.cases.len());
             let mut pks = Vec::with_capacity(cases.cases.len());
             let mut inserted = 0i64;
-            let incoming = std::mem::take(&mut cases.cases);
             let mut inserts = CaseInserts::new(tx)?;
-            each_valid_case(&schemas, &cases, incoming, |case| {
+            each_valid_case(&schemas, &cases, |case| {
                 // Only an upsert looks names up; otherwise a taken name fails
                 // the insert on the unique index, which is cheaper than asking.
                 let existing = match &case.name {
