@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::json_guard::minify;
-use crate::store::{IncomingCase, IncomingCases, StoreError};
+use crate::store::{CaseRecord, IncomingCase, IncomingCases, StoreError};
 use crate::validation::{CompiledSchemas, SchemaKind};
 
 /// A case prepared for writing: JSON encoded once, used for the row and the answer.
@@ -39,6 +39,29 @@ impl EncodedCase {
             source_trace_id: case.source_trace_id.clone(),
             source_span_id: case.source_span_id.clone(),
             tags: case.tags.clone().map(dedup_tags),
+        }
+    }
+}
+
+impl EncodedCase {
+    /// The case as stored by a write at `at` of `actor`: version 1.
+    pub(crate) fn into_record(self, dataset_id: Uuid, at: Timestamp, actor: Uuid) -> CaseRecord {
+        CaseRecord {
+            id: self.id,
+            dataset_id,
+            name: self.name,
+            inputs: self.inputs,
+            expected_output: self.expected_output,
+            metadata: self.metadata,
+            evaluators: self.evaluators,
+            source_trace_id: self.source_trace_id,
+            source_span_id: self.source_span_id,
+            tags: self.tags.unwrap_or_default(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            created_by: Some(actor),
+            updated_by: Some(actor),
         }
     }
 }

@@ -429,6 +429,59 @@ pub struct CasePage {
     pub next: Option<CasePosition>,
 }
 
+impl CasePage {
+    /// A page of `dataset_id` from rows fetched by position, one more than
+    /// `limit` asked (so that the extra one tells whether more follow), after
+    /// position `after`.
+    pub(crate) fn from_fetched(
+        dataset_id: Uuid,
+        mut rows: Vec<(i64, CaseRecord)>,
+        limit: usize,
+        after: i64,
+    ) -> Self {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = more.then(|| CasePosition(rows.last().map_or(after, |(pk, _)| *pk)));
+        Self {
+            dataset_id,
+            cases: rows.into_iter().map(|(_, case)| case).collect(),
+            next,
+        }
+    }
+}
+
+/// The dataset and case stream a store's reading task hands over: the
+/// dataset (or why it cannot be read) first, then the batches.
+pub(crate) async fn handed_over_stream(
+    head: tokio::sync::oneshot::Receiver<Result<DatasetDetail, StoreError>>,
+    mut rows: tokio::sync::mpsc::Receiver<Result<Vec<CaseRecord>, StoreError>>,
+) -> Result<(DatasetDetail, CaseStream), StoreError> {
+    let detail = head
+        .await
+        .map_err(|_| StoreError::Transient("the case stream could not start".to_owned()))??;
+    let stream = futures_util::stream::poll_fn(move |cx| rows.poll_recv(cx));
+    Ok((detail, Box::pin(stream)))
+}
+
+/// The current time, at the microsecond precision both stores and
+/// Python's datetime keep.
+pub(crate) fn now() -> Timestamp {
+    let now = Timestamp::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}
+
+/// Refuses a database migrated by a newer server than this one.
+pub(crate) fn check_migration_level(applied: i64, latest: i64) -> Result<(), StoreError> {
+    if applied > latest {
+        return Err(StoreError::Backend(format!(
+            "the database is at migration {applied}, newer than this server knows ({latest}); \
+             upgrade the server"
+        )));
+    }
+    Ok(())
+}
+
 /// Cases streamed from one consistent snapshot, in batches, in insertion
 /// order. The stream ends after the last batch or after an error.
 pub type CaseStream =

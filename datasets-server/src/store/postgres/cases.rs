@@ -112,12 +112,7 @@ pub(super) async fn stream_cases(
             let _ = rows_tx.send(Err(err)).await;
         }
     });
-    let detail = head_rx
-        .await
-        .map_err(|_| StoreError::Transient("the case stream could not start".to_owned()))??;
-    let mut rows_rx = rows_rx;
-    let stream = futures_util::stream::poll_fn(move |cx| rows_rx.poll_recv(cx));
-    Ok((detail, Box::pin(stream)))
+    crate::store::handed_over_stream(head_rx, rows_rx).await
 }
 
 pub(super) async fn page_cases(
@@ -146,18 +141,16 @@ pub(super) async fn page_cases(
     }
     let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
     let rows = conn.query(&statement, &params).await.map_err(pg)?;
-    let mut cases = rows
+    let cases = rows
         .iter()
         .map(|row| case_from_row(row, dataset.detail.id))
         .collect::<Result<Vec<_>, _>>()?;
-    let more = cases.len() > limit;
-    cases.truncate(limit);
-    let next = more.then(|| CasePosition(cases.last().map_or(after, |(pk, _)| *pk)));
-    Ok(CasePage {
-        dataset_id: dataset.detail.id,
-        cases: cases.into_iter().map(|(_, case)| case).collect(),
-        next,
-    })
+    Ok(CasePage::from_fetched(
+        dataset.detail.id,
+        cases,
+        limit,
+        after,
+    ))
 }
 
 pub(super) async fn get_case(
@@ -221,23 +214,7 @@ struct Stamp {
 
 impl Stamp {
     fn record(&self, dataset_id: Uuid, case: EncodedCase) -> CaseRecord {
-        CaseRecord {
-            id: case.id,
-            dataset_id,
-            name: case.name,
-            inputs: case.inputs,
-            expected_output: case.expected_output,
-            metadata: case.metadata,
-            evaluators: case.evaluators,
-            source_trace_id: case.source_trace_id,
-            source_span_id: case.source_span_id,
-            tags: case.tags.unwrap_or_default(),
-            version: 1,
-            created_at: self.at,
-            updated_at: self.at,
-            created_by: Some(self.actor),
-            updated_by: Some(self.actor),
-        }
+        case.into_record(dataset_id, self.at, self.actor)
     }
 }
 

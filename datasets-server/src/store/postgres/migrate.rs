@@ -45,12 +45,7 @@ async fn apply(conn: &mut tokio_postgres::Client) -> Result<(), StoreError> {
         .map_err(pg)?
         .get(0);
     let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    if applied > latest {
-        return Err(StoreError::Backend(format!(
-            "the database is at migration {applied}, newer than this server knows ({latest}); \
-             upgrade the server"
-        )));
-    }
+    crate::store::check_migration_level(applied, latest)?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
         let tx = conn.transaction().await.map_err(pg)?;
         tx.batch_execute(sql).await.map_err(|err| {

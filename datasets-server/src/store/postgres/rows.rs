@@ -1,6 +1,6 @@
 //! Rows to records: the columns read, and looking a dataset or case up.
 
-use datasets_core::wire::{DatasetDetail, Timestamp};
+use datasets_core::wire::DatasetDetail;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -22,17 +22,9 @@ pub(super) const CASE_RETURNING: &str = "pk, id, name, inputs, expected_output, 
      evaluators, source_trace_id, source_span_id, tags, version, created_at, updated_at, \
      created_by, updated_by";
 
-/// The current time, at the microsecond precision PostgreSQL and Python keep.
-pub(super) fn now() -> Timestamp {
-    let now = Timestamp::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
-}
+pub(super) use crate::store::now;
 
-/// A value as the compact JSON text the store keeps.
-pub(super) fn json_text<T: serde::Serialize>(value: &T) -> String {
-    crate::rules::json_text(value)
-}
+pub(super) use crate::rules::json_text;
 
 fn parse_json<T: serde::de::DeserializeOwned>(
     text: Option<String>,

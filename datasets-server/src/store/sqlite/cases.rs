@@ -112,23 +112,21 @@ pub(super) fn insert_case(
     stamp: &Stamp,
     case: EncodedCase,
 ) -> Result<(i64, CaseRecord), StoreError> {
-    let tags = case.tags.unwrap_or_default();
-    let tags_json = to_json_text(&tags);
-
+    let record = case.into_record(dataset.detail.id, stamp.at, stamp.actor);
     let mut id = uuid::Uuid::encode_buffer();
     inserts
         .case
         .execute(params![
-            &*case.id.hyphenated().encode_lower(&mut id),
+            &*record.id.hyphenated().encode_lower(&mut id),
             dataset.pk,
-            case.name,
-            case.inputs,
-            case.expected_output,
-            case.metadata,
-            case.evaluators,
-            case.source_trace_id,
-            case.source_span_id,
-            tags_json,
+            record.name,
+            record.inputs,
+            record.expected_output,
+            record.metadata,
+            record.evaluators,
+            record.source_trace_id,
+            record.source_span_id,
+            to_json_text(&record.tags),
             stamp.at_text,
             stamp.actor_text,
         ])
@@ -136,29 +134,12 @@ pub(super) fn insert_case(
             rusqlite::Error::SqliteFailure(e, _)
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                name_taken(case.name.as_deref().unwrap_or_default())
+                name_taken(record.name.as_deref().unwrap_or_default())
             }
             other => backend(other),
         })?;
     let pk = inserts.conn.last_insert_rowid();
-    write_tags(&mut inserts.tag, dataset.pk, pk, &tags)?;
-    let record = CaseRecord {
-        id: case.id,
-        dataset_id: dataset.detail.id,
-        name: case.name,
-        inputs: case.inputs,
-        expected_output: case.expected_output,
-        metadata: case.metadata,
-        evaluators: case.evaluators,
-        source_trace_id: case.source_trace_id,
-        source_span_id: case.source_span_id,
-        tags,
-        version: 1,
-        created_at: stamp.at,
-        updated_at: stamp.at,
-        created_by: Some(stamp.actor),
-        updated_by: Some(stamp.actor),
-    };
+    write_tags(&mut inserts.tag, dataset.pk, pk, &record.tags)?;
     Ok((pk, record))
 }
 
@@ -320,12 +301,7 @@ pub(super) async fn stream_cases(
         stream_snapshot(&conn, project, &dataset, &filter, head_tx, &rows_tx);
         inner.put_reader(conn);
     });
-    let detail = head_rx
-        .await
-        .map_err(|_| StoreError::Backend("case stream ended early".to_owned()))??;
-    let mut rows_rx = rows_rx;
-    let stream = futures_util::stream::poll_fn(move |cx| rows_rx.poll_recv(cx));
-    Ok((detail, Box::pin(stream)))
+    crate::store::handed_over_stream(head_rx, rows_rx).await
 }
 
 pub(super) async fn page_cases(
@@ -356,20 +332,18 @@ pub(super) async fn page_cases(
                 values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));
                 values.push(&after);
                 values.push(&fetch);
-                let mut rows = stmt
+                let rows = stmt
                     .query_map(values.as_slice(), |row| {
                         case_from_row(row, dataset.detail.id)
                     })
                     .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                     .map_err(backend)?;
-                let more = rows.len() > limit;
-                rows.truncate(limit);
-                let next = more.then(|| CasePosition(rows.last().map_or(after, |(pk, _)| *pk)));
-                Ok(CasePage {
-                    dataset_id: dataset.detail.id,
-                    cases: rows.into_iter().map(|(_, case)| case).collect(),
-                    next,
-                })
+                Ok(CasePage::from_fetched(
+                    dataset.detail.id,
+                    rows,
+                    limit,
+                    after,
+                ))
             })();
             let _ = conn.execute_batch("COMMIT");
             page

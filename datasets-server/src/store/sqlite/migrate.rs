@@ -34,12 +34,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )
         .map_err(backend)?;
     let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    if applied > latest {
-        return Err(StoreError::Backend(format!(
-            "the database is at migration {applied}, newer than this server knows ({latest}); \
-             upgrade the server"
-        )));
-    }
+    crate::store::check_migration_level(applied, latest)?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -22,12 +22,7 @@ pub(super) const CASE_COLUMNS: &str = "c.pk, c.id, c.name, c.inputs, c.expected_
 pub(super) const CASE_RETURNING: &str = "pk, id, name, inputs, expected_output, metadata, evaluators, \
      source_trace_id, source_span_id, tags, version, created_at, updated_at, created_by, updated_by";
 
-/// The current time, at the microsecond precision Python's datetime keeps.
-pub(super) fn now() -> Timestamp {
-    let now = Timestamp::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
-}
+pub(super) use crate::store::now;
 
 pub(super) fn format_ts(ts: Timestamp) -> String {
     ts.format(&Rfc3339).expect("UTC timestamps always format")
