@@ -96,6 +96,10 @@ pub struct DatasetSummary {
     /// Display name of its last editor, if known.
     #[serde(default)]
     pub updated_by_name: Option<String>,
+    /// Its current version (see [`DatasetVersion`]); an addition to the
+    /// protocol, absent from Logfire's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 /// A dataset in full, as create, get and update return it.
@@ -143,6 +147,11 @@ pub struct DatasetDetail {
     /// Who created it, if known.
     #[serde(default)]
     pub created_by: Option<Uuid>,
+    /// The version this answer describes: the current one, or the one asked
+    /// for with `?version=`; an addition to the protocol, absent from
+    /// Logfire's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 /// A stored case.
@@ -410,6 +419,11 @@ pub struct ExportedDataset {
     /// Report-level evaluators.
     #[serde(default, deserialize_with = "null_as_default")]
     pub report_evaluators: Vec<EvaluatorSpec>,
+    /// The dataset version the export holds, from `datasets-server`'s
+    /// `Dataset-Version` header; never part of the document, which keeps
+    /// pydantic-evals' shape.
+    #[serde(skip)]
+    pub version: Option<u64>,
 }
 
 /// One segment of an error location: a key or a list index.
@@ -557,4 +571,75 @@ mod tests {
                 .contains("\"merge\"")
         );
     }
+}
+
+/// One version of a dataset: every committed write to its cases, schemas or
+/// evaluators makes the next one (an addition to the protocol).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetVersion {
+    /// Its number: 1 for a new dataset, then one more per write, without gaps.
+    pub version: u64,
+    /// When the write was committed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    /// The id of the API key that made it, if known.
+    #[serde(default)]
+    pub created_by: Option<Uuid>,
+    /// The name of that key, if it has one.
+    #[serde(default)]
+    pub created_by_name: Option<String>,
+    /// Cases this version added.
+    #[serde(default)]
+    pub added: u64,
+    /// Cases this version changed.
+    #[serde(default)]
+    pub changed: u64,
+    /// Cases this version removed.
+    #[serde(default)]
+    pub removed: u64,
+    /// How many cases the dataset held at this version.
+    #[serde(default)]
+    pub case_count: u64,
+    /// Whether this version changed the schemas or evaluators (or, for
+    /// version 1, set them).
+    #[serde(default)]
+    pub definition_changed: bool,
+    /// The tags naming this version.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Body of `POST .../versions/{n}/tags/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionTag {
+    /// The tag: unique within the dataset, not all digits.
+    pub tag: String,
+}
+
+/// How a case differs between two versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseChange {
+    /// In the later version only.
+    Added,
+    /// In the earlier version only.
+    Removed,
+    /// In both, with different content.
+    Changed,
+}
+
+/// One case of `GET .../diff/?from=A&to=B`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDiff {
+    /// The case's id.
+    pub case_id: Uuid,
+    /// Its name: at `to`, or at `from` for a removed case.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How it differs.
+    pub change: CaseChange,
+    /// For a changed case, the fields that differ, of `name`, `inputs`,
+    /// `expected_output`, `metadata`, `evaluators` and `tags`; empty otherwise.
+    #[serde(default)]
+    pub fields: Vec<String>,
 }

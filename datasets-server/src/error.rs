@@ -26,6 +26,13 @@ pub enum ApiError {
     /// 404 `Case not found`.
     #[error("Case not found")]
     CaseNotFound,
+    /// 404 `Version not found`: no such version or version tag, or a
+    /// version pruned by the retention.
+    #[error("Version not found")]
+    VersionNotFound,
+    /// 404 `Tag not found`: the version has no such tag.
+    #[error("Tag not found")]
+    TagNotFound,
     /// 404 for a path that is no route.
     #[error("Not Found")]
     RouteNotFound,
@@ -85,9 +92,11 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::DatasetNotFound | ApiError::CaseNotFound | ApiError::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::DatasetNotFound
+            | ApiError::CaseNotFound
+            | ApiError::VersionNotFound
+            | ApiError::TagNotFound
+            | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -106,6 +115,8 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::DatasetNotFound => ApiError::DatasetNotFound,
             StoreError::CaseNotFound => ApiError::CaseNotFound,
+            StoreError::VersionNotFound => ApiError::VersionNotFound,
+            StoreError::TagNotFound => ApiError::TagNotFound,
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
             // A body of several cases, or of none: `["body", "cases", i, ...]`
             // where an issue names a case. One case's route says otherwise.

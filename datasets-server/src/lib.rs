@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(routes::datasets::router())
         .merge(routes::cases::router())
+        .merge(routes::versions::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

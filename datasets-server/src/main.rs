@@ -80,6 +80,10 @@ struct ServeArgs {
     #[arg(long, env = "DATASETS_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = parse_positive)]
     max_connections: usize,
+    /// Versions kept of each dataset: the latest N plus every tagged one
+    /// (older ones are pruned as new ones are made); all when not given.
+    #[arg(long, env = "DATASETS_KEEP_VERSIONS", value_parser = parse_keep_versions)]
+    keep_versions: Option<u64>,
     /// A key that must exist after start (read+write, project `default`).
     #[arg(long, env = "DATASETS_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
@@ -158,6 +162,11 @@ fn parse_positive(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is not a whole number from 1"))
 }
 
+/// `--keep-versions`: a whole number from 1 (the current version is always kept).
+fn parse_keep_versions(text: &str) -> Result<u64, String> {
+    parse_positive(text).map(|n| n as u64)
+}
+
 /// A duration flag: seconds (`10`, `0.5`), or a number with `ms`, `s` or `m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -195,7 +204,8 @@ async fn serve(args: ServeArgs) -> CliResult {
             .header_timeout(args.header_timeout)
             .body_timeout(args.body_timeout)
             .keep_alive_timeout(args.keep_alive_timeout)
-            .max_connections(args.max_connections),
+            .max_connections(args.max_connections)
+            .keep_versions(args.keep_versions),
     );
     if let Some(key) = state.bootstrap(args.bootstrap_key.as_deref()).await? {
         println!("Created project `default` and its first API key (shown only this once):");

@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub keep_alive_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Versions kept of each dataset: the latest this many, plus every
+    /// tagged one; `None` keeps all.
+    pub keep_versions: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            keep_versions: None,
         }
     }
 }
@@ -78,6 +82,13 @@ impl ServerConfig {
         self.max_connections = connections;
         self
     }
+
+    /// Keeps the latest `versions` versions of each dataset (and every
+    /// tagged one); `None` keeps all.
+    pub fn keep_versions(mut self, versions: Option<u64>) -> Self {
+        self.keep_versions = versions;
+        self
+    }
 }
 
 /// What every handler shares: the store and the configuration. Cheap to clone.
@@ -97,6 +108,7 @@ impl AppState {
 
     /// A state over a shared store (e.g. from [`store::open`]) with `config`.
     pub fn with_store(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        store.set_keep_versions(config.keep_versions);
         Self {
             store,
             config: Arc::new(config),

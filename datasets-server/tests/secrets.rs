@@ -9,12 +9,14 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datasets_core::wire::{CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
+use datasets_core::wire::{
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, DatasetVersion, NewDataset,
+};
 use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    Idempotency, IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store, StoreError,
-    Written,
+    DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store,
+    StoreError, VersionPage, VersionRef, Written,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -165,8 +167,9 @@ impl Store for Spy {
         project: Uuid,
         dataset: &str,
         case: Uuid,
+        at: Option<VersionRef>,
     ) -> Result<CaseRecord, StoreError> {
-        self.inner.get_case(project, dataset, case).await
+        self.inner.get_case(project, dataset, case, at).await
     }
     async fn insert_cases(
         &self,
@@ -197,23 +200,86 @@ impl Store for Spy {
     async fn delete_case(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         case: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
         self.inner
-            .delete_case(project, dataset, case, expected_version)
+            .delete_case(project, actor, dataset, case, expected_version)
             .await
     }
     async fn delete_cases(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         selector: CaseSelector,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<u64>, StoreError> {
         self.inner
-            .delete_cases(project, dataset, selector, idempotency)
+            .delete_cases(project, actor, dataset, selector, idempotency)
+            .await
+    }
+    fn set_keep_versions(&self, keep: Option<u64>) {
+        self.inner.set_keep_versions(keep);
+    }
+    async fn get_dataset_at(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetDetail, StoreError> {
+        self.inner.get_dataset_at(project, dataset, at).await
+    }
+    async fn list_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<VersionPage, StoreError> {
+        self.inner
+            .list_versions(project, dataset, before, limit)
+            .await
+    }
+    async fn get_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetVersion, StoreError> {
+        self.inner.get_version(project, dataset, at).await
+    }
+    async fn tag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<DatasetVersion, StoreError> {
+        self.inner.tag_version(project, dataset, at, tag).await
+    }
+    async fn untag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<(), StoreError> {
+        self.inner.untag_version(project, dataset, at, tag).await
+    }
+    async fn diff_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        from: VersionRef,
+        to: VersionRef,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<DiffPage, StoreError> {
+        self.inner
+            .diff_versions(project, dataset, from, to, after, limit)
             .await
     }
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use datasets_core::wire::{CaseUpdate, EvaluatorSpec, LocSegment, OnConflict};
@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use super::cursor::{Cursor, NEXT_CURSOR, cursor_issue, decode_cursor, encode_cursor, filter_hash};
+use super::versions::{VersionParams, with_dataset_version};
 use super::{IDEMPOTENT_REPLAYED, route_both};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -19,8 +21,8 @@ use crate::extract::{
 };
 use crate::state::AppState;
 use crate::store::{
-    CaseFilter, CasePosition, CaseRecord, CaseSelector, CaseStream, IncomingCase, IncomingCases,
-    InsertMode, StoreError, Written,
+    CaseFilter, CaseRecord, CaseSelector, CaseStream, IncomingCase, IncomingCases, InsertMode,
+    StoreError, VersionRef, Written,
 };
 use crate::validation;
 
@@ -151,62 +153,6 @@ async fn incoming_apart(body: Bytes, listed: bool) -> Result<IncomingCases, ApiE
 pub const MAX_PAGE_SIZE: usize = 10_000;
 /// Cases in a page when `cursor` is given without `limit`.
 const DEFAULT_PAGE_SIZE: usize = 1_000;
-/// The header carrying the cursor of the next page.
-pub(crate) const NEXT_CURSOR: HeaderName = HeaderName::from_static("next-cursor");
-
-/// Where a listing stands, as a cursor holds it: the position after the
-/// last case given, and the listing it belongs to (the dataset, and a hash
-/// of the tag filter), so that a cursor passed to another listing is
-/// refused instead of silently paging through the wrong cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cursor {
-    position: CasePosition,
-    dataset: Uuid,
-    filter: u64,
-}
-
-/// A hash of a tag filter, the same for the same set of tags in any order.
-fn filter_hash(tags: &[String]) -> u64 {
-    use sha2::{Digest, Sha256};
-    let mut sorted: Vec<&str> = tags.iter().map(String::as_str).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut hash = Sha256::new();
-    for tag in sorted {
-        hash.update(tag.as_bytes());
-        hash.update([0]);
-    }
-    let digest = hash.finalize();
-    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
-}
-
-/// A page cursor as clients see it: opaque, versioned.
-fn encode_cursor(cursor: Cursor) -> String {
-    format!(
-        "v2.{:x}.{}.{:016x}",
-        cursor.position.0,
-        cursor.dataset.simple(),
-        cursor.filter
-    )
-}
-
-fn decode_cursor(text: &str) -> Option<Cursor> {
-    let mut parts = text.strip_prefix("v2.")?.split('.');
-    let position = i64::from_str_radix(parts.next()?, 16)
-        .ok()
-        .filter(|pk| *pk >= 0)?;
-    let dataset = Uuid::try_parse(parts.next()?).ok()?;
-    let filter = u64::from_str_radix(parts.next()?, 16).ok()?;
-    parts.next().is_none().then_some(Cursor {
-        position: CasePosition(position),
-        dataset,
-        filter,
-    })
-}
-
-fn cursor_issue(msg: &str) -> ApiError {
-    ApiError::invalid(vec!["query".into(), "cursor".into()], msg, "invalid_cursor")
-}
 
 /// `GET .../cases/`: every case (having any of the `tags`), streamed; or,
 /// with `limit` or `cursor`, one page and the next page's cursor in the
@@ -219,7 +165,11 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let mut tags = Vec::new();
     let (mut limit, mut cursor) = (None, None);
+    let mut at = VersionParams::default();
     for (key, value) in query_pairs(query.as_deref()) {
+        if at.take(&key, &value) {
+            continue;
+        }
         match key.as_str() {
             "tags" => tags.push(value),
             "limit" => {
@@ -246,13 +196,25 @@ async fn list(
         }
     }
     let filter_hash = filter_hash(&tags);
-    let filter = CaseFilter { tags };
+    let mut version = at.resolve()?;
+    // A cursor of a listing at a version goes on at that version.
+    if let Some(cursor) = cursor.filter(|cursor| cursor.version > 0) {
+        if matches!(version, Some(VersionRef::Number(n)) if n != cursor.version) {
+            return Err(cursor_issue(
+                "this cursor belongs to a listing at another version; pass the same version \
+                 as the request that gave it, or start again without one",
+            ));
+        }
+        version = Some(VersionRef::Number(cursor.version));
+    }
+    let filter = CaseFilter { tags, version };
     if limit.is_none() && cursor.is_none() {
-        let (_, cases) = state
+        let (detail, cases) = state
             .store
             .stream_cases(principal.project_id, path.dataset(), filter)
             .await?;
-        return Ok(stream_json(b"[".to_vec(), cases, write_case, b"]".to_vec()));
+        let response = stream_json(b"[".to_vec(), cases, write_case, b"]".to_vec());
+        return Ok(with_dataset_version(response, detail.version));
     }
     let page = state
         .store
@@ -292,11 +254,12 @@ async fn list(
             position: next,
             dataset: page.dataset_id,
             filter: filter_hash,
+            version: page.version.unwrap_or(0),
         }))
     {
         response.headers_mut().insert(NEXT_CURSOR, value);
     }
-    Ok(response)
+    Ok(with_dataset_version(response, page.version))
 }
 
 async fn create(
@@ -473,7 +436,13 @@ async fn delete_many(
     }
     let deleted = state
         .store
-        .delete_cases(principal.project_id, path.dataset(), selector, idempotency)
+        .delete_cases(
+            principal.project_id,
+            principal.key_id,
+            path.dataset(),
+            selector,
+            idempotency,
+        )
         .await?;
     let replayed = deleted.is_replay();
     let mut response = json_response(
@@ -493,11 +462,13 @@ async fn show(
     State(state): State<AppState>,
     principal: Principal,
     path: Segments,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let at = VersionParams::from_query(query.as_deref())?;
     let case = case_id(&state, &principal, path.dataset(), path.case()).await?;
     let case = state
         .store
-        .get_case(principal.project_id, path.dataset(), case)
+        .get_case(principal.project_id, path.dataset(), case, at)
         .await?;
     Ok(with_etag(
         &case,
@@ -544,20 +515,35 @@ async fn remove(
     let case = case_id(&state, &principal, path.dataset(), path.case()).await?;
     state
         .store
-        .delete_case(principal.project_id, path.dataset(), case, expected_version)
+        .delete_case(
+            principal.project_id,
+            principal.key_id,
+            path.dataset(),
+            case,
+            expected_version,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET .../export/`: the dataset as a pydantic-evals file, at the head or
+/// (with `version` or `as_of`) at a past version; the version it holds is
+/// in the `Dataset-Version` header, as the body keeps pydantic-evals' shape.
 async fn export(
     State(state): State<AppState>,
     principal: Principal,
     path: Segments,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let filter = CaseFilter {
+        tags: Vec::new(),
+        version: VersionParams::from_query(query.as_deref())?,
+    };
     let (detail, cases) = state
         .store
-        .stream_cases(principal.project_id, path.dataset(), CaseFilter::default())
+        .stream_cases(principal.project_id, path.dataset(), filter)
         .await?;
+    let version = detail.version;
     let mut head = b"{\"name\":".to_vec();
     serde_json::to_writer(&mut head, &detail.name).map_err(internal)?;
     head.extend_from_slice(b",\"cases\":[");
@@ -567,7 +553,8 @@ async fn export(
     serde_json::to_writer(&mut tail, &detail.report_evaluators.unwrap_or_default())
         .map_err(internal)?;
     tail.push(b'}');
-    Ok(stream_json(head, cases, write_exported_case, tail))
+    let response = stream_json(head, cases, write_exported_case, tail);
+    Ok(with_dataset_version(response, version))
 }
 
 /// Cases just written (or replayed), as a JSON list streamed a batch at a

@@ -1,6 +1,6 @@
 //! `/v1/datasets/` and `/v1/datasets/{dataset}/`.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -75,16 +75,20 @@ async fn create(
     Ok(written(StatusCode::CREATED, created))
 }
 
+/// `GET .../{dataset}/`, at the head or (with `version` or `as_of`) as it
+/// was at a past version: its schemas, evaluators and case count then.
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
     path: Segments,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<DatasetDetail>, ApiError> {
+    let (project, dataset) = (principal.project_id, path.dataset());
     Ok(Json(
-        state
-            .store
-            .get_dataset(principal.project_id, path.dataset())
-            .await?,
+        match super::versions::VersionParams::from_query(query.as_deref())? {
+            Some(at) => state.store.get_dataset_at(project, dataset, at).await?,
+            None => state.store.get_dataset(project, dataset).await?,
+        },
     ))
 }
 

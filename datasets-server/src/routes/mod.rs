@@ -1,8 +1,10 @@
 //! The routes of the v1 datasets API, one module per resource.
 
 pub(crate) mod cases;
+mod cursor;
 pub(crate) mod datasets;
 mod render;
+pub(crate) mod versions;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

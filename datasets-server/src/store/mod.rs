@@ -30,14 +30,15 @@
 
 mod postgres;
 mod sqlite;
+mod versions;
 
 use std::ops::Range;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use datasets_core::wire::{
-    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, EvaluatorSpec, LocSegment, NewCase,
-    NewDataset, OnConflict, Timestamp, ValidationIssue,
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, DatasetVersion, EvaluatorSpec,
+    LocSegment, NewCase, NewDataset, OnConflict, Timestamp, ValidationIssue,
 };
 use uuid::Uuid;
 
@@ -45,6 +46,8 @@ use crate::keys::Scopes;
 
 pub use postgres::{PostgresStore, is_postgres_url, redact_url};
 pub use sqlite::SqliteStore;
+pub(crate) use versions::{Definition, Retention, position_diff};
+pub use versions::{DiffPage, VersionPage, VersionRef, check_version_tag};
 
 /// Opens the store `db` names: a `postgres://` (or `postgresql://`) URL is
 /// a [`PostgresStore`] on that existing database; anything else is the path
@@ -80,6 +83,13 @@ pub enum StoreError {
     /// The dataset exists but the case does not.
     #[error("Case not found")]
     CaseNotFound,
+    /// The dataset exists but has no such version or version tag (or the
+    /// version was pruned).
+    #[error("Version not found")]
+    VersionNotFound,
+    /// The version exists but has no such tag.
+    #[error("Tag not found")]
+    TagNotFound,
     /// A name is already taken.
     #[error("{0}")]
     Conflict(String),
@@ -410,6 +420,8 @@ pub enum InsertMode {
 pub struct CaseFilter {
     /// Cases having any of these tags; all cases when empty.
     pub tags: Vec<String>,
+    /// The cases as they were at this version; the head when `None`.
+    pub version: Option<VersionRef>,
 }
 
 /// A position in a dataset's cases, in insertion order: a page starts after it.
@@ -427,6 +439,8 @@ pub struct CasePage {
     pub cases: Vec<CaseRecord>,
     /// The position after the last case, when more cases follow.
     pub next: Option<CasePosition>,
+    /// The version read, when the listing asked for one.
+    pub version: Option<u64>,
 }
 
 impl CasePage {
@@ -446,6 +460,7 @@ impl CasePage {
             dataset_id,
             cases: rows.into_iter().map(|(_, case)| case).collect(),
             next,
+            version: None,
         }
     }
 }
@@ -514,6 +529,14 @@ pub trait Store: Send + Sync + 'static {
     async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError>;
     /// A dataset by id or name.
     async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError>;
+    /// A dataset as it was at a version: its schemas, evaluators and case
+    /// count then (its name, description and guidance are not versioned).
+    async fn get_dataset_at(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetDetail, StoreError>;
     /// Creates a dataset; the name and schemas are already validated.
     async fn create_dataset(
         &self,
@@ -551,12 +574,13 @@ pub trait Store: Send + Sync + 'static {
         after: Option<CasePosition>,
         limit: usize,
     ) -> Result<CasePage, StoreError>;
-    /// One case.
+    /// One case, at the head or as it was at a version.
     async fn get_case(
         &self,
         project: Uuid,
         dataset: &str,
         case: Uuid,
+        at: Option<VersionRef>,
     ) -> Result<CaseRecord, StoreError>;
     /// Validates and writes cases, all or nothing; the result is in the
     /// order of `cases`. Every invalid case is named by its index ([`Issue::case`]).
@@ -585,6 +609,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_cases(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         selector: CaseSelector,
         idempotency: Option<Idempotency>,
@@ -593,8 +618,56 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_case(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         case: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError>;
+
+    /// Keeps the latest `keep` versions of each dataset (and every tagged
+    /// one), pruning older ones as new ones are made; `None` keeps all.
+    fn set_keep_versions(&self, keep: Option<u64>);
+    /// A dataset's versions below `before` (all when `None`), newest first,
+    /// at most `limit`; pruned versions are not listed.
+    async fn list_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<VersionPage, StoreError>;
+    /// One version.
+    async fn get_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetVersion, StoreError>;
+    /// Puts `tag` on a version, moving it from another version that has it.
+    async fn tag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<DatasetVersion, StoreError>;
+    /// Takes `tag` off a version ([`StoreError::TagNotFound`] if it is not on it).
+    async fn untag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<(), StoreError>;
+    /// The cases that differ between two versions, in case order, after
+    /// `after`: at most `limit` of them, with where the next page starts.
+    async fn diff_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        from: VersionRef,
+        to: VersionRef,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<DiffPage, StoreError>;
 }

@@ -1,35 +1,33 @@
-//! Cases: inserted by `COPY ... FROM STDIN BINARY` (upserts by `INSERT ...
-//! SELECT FROM unnest(...) ON CONFLICT`), while a second thread checks the
-//! next ones against the schemas; listed by keyset pages and streamed
-//! through a portal from one snapshot; updated and deleted under row locks.
+//! Case writes: inserted by `COPY ... FROM STDIN BINARY` (upserts by
+//! `INSERT ... SELECT FROM unnest(...) ON CONFLICT`), while a second thread
+//! checks the next ones against the schemas; updated and deleted under row
+//! locks. Each write makes the dataset's next version.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datasets_core::wire::{CaseUpdate, DatasetDetail, OnConflict, Timestamp};
+use datasets_core::wire::{CaseUpdate, OnConflict, Timestamp};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio::sync::mpsc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::idempotency::{claim, remember};
 use super::rows::*;
+use super::versions::NewVersion;
 use super::{PostgresStore, commit, pg};
 use crate::rules::cases::{EncodedCase, each_valid_case_here};
 use crate::rules::check_version;
 use crate::rules::datasets::case_name_taken;
 use crate::rules::merge::merge_update;
 use crate::store::{
-    CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream, Idempotency,
-    IncomingCases, InsertMode, StoreError, Written,
+    CaseRecord, CaseSelector, Idempotency, IncomingCases, InsertMode, StoreError, Written,
 };
 use crate::validation::CompiledSchemas;
 
 /// Cases per batch handed from the checking thread to the writer.
 const BATCH: usize = 256;
-/// Cases fetched per round trip of a case stream.
-const STREAM_BATCH: usize = 1_000;
 
 /// The compiled schemas of a dataset, from the cache.
 fn compiled(
@@ -41,151 +39,6 @@ fn compiled(
         &dataset.detail,
         dataset.schema_version,
     )
-}
-
-/// The condition of a tag filter on `c.tags`, bound at `$index`.
-fn tag_condition(filter: &CaseFilter, index: usize) -> String {
-    if filter.tags.is_empty() {
-        String::new()
-    } else {
-        format!(" AND c.tags && ${index}::text[]")
-    }
-}
-
-pub(super) async fn stream_cases(
-    store: &PostgresStore,
-    project: Uuid,
-    dataset: &str,
-    filter: CaseFilter,
-) -> Result<(DatasetDetail, CaseStream), StoreError> {
-    let mut conn = store.conn().await?;
-    let dataset = dataset.to_owned();
-    let (head_tx, head_rx) = tokio::sync::oneshot::channel();
-    let (rows_tx, rows_rx) = mpsc::channel::<Result<Vec<CaseRecord>, StoreError>>(4);
-    tokio::spawn(async move {
-        let run = async {
-            let tx = conn
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(pg)?;
-            let dataset = match load_dataset(&tx, project, &dataset, Lock::None).await {
-                Ok(dataset) => dataset,
-                Err(err) => {
-                    let _ = head_tx.send(Err(err));
-                    return Ok(());
-                }
-            };
-            if head_tx.send(Ok(dataset.detail.clone())).is_err() {
-                return Ok(());
-            }
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = $1{} ORDER BY c.pk",
-                tag_condition(&filter, 2)
-            );
-            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&dataset.pk];
-            if !filter.tags.is_empty() {
-                params.push(&filter.tags);
-            }
-            let portal = tx.bind(sql.as_str(), &params).await.map_err(pg)?;
-            loop {
-                let rows = tx
-                    .query_portal(&portal, STREAM_BATCH as i32)
-                    .await
-                    .map_err(pg)?;
-                let done = rows.len() < STREAM_BATCH;
-                let batch = rows
-                    .iter()
-                    .map(|row| case_from_row(row, dataset.detail.id).map(|(_, case)| case))
-                    .collect::<Result<Vec<_>, _>>()?;
-                if !batch.is_empty() && rows_tx.send(Ok(batch)).await.is_err() {
-                    return Ok(());
-                }
-                if done {
-                    return Ok(());
-                }
-            }
-        };
-        if let Err(err) = run.await {
-            let _ = rows_tx.send(Err(err)).await;
-        }
-    });
-    crate::store::handed_over_stream(head_rx, rows_rx).await
-}
-
-pub(super) async fn page_cases(
-    store: &PostgresStore,
-    project: Uuid,
-    dataset: &str,
-    filter: &CaseFilter,
-    after: Option<CasePosition>,
-    limit: usize,
-) -> Result<CasePage, StoreError> {
-    // Two statements, no transaction: a page is read by one statement
-    // (a keyset page needs no snapshot beyond it).
-    let conn = store.conn().await?;
-    let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
-    let after = after.map_or(0, |position| position.0);
-    // One more than asked, to know whether a next page exists.
-    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases c
-         WHERE c.dataset_pk = $1 AND c.pk > $2{} ORDER BY c.pk LIMIT $3",
-        tag_condition(filter, 4)
-    );
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&dataset.pk, &after, &fetch];
-    if !filter.tags.is_empty() {
-        params.push(&filter.tags);
-    }
-    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
-    let rows = conn.query(&statement, &params).await.map_err(pg)?;
-    let cases = rows
-        .iter()
-        .map(|row| case_from_row(row, dataset.detail.id))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(CasePage::from_fetched(
-        dataset.detail.id,
-        cases,
-        limit,
-        after,
-    ))
-}
-
-pub(super) async fn get_case(
-    store: &PostgresStore,
-    project: Uuid,
-    dataset: &str,
-    case: Uuid,
-) -> Result<CaseRecord, StoreError> {
-    if dataset.contains('\0') {
-        return Err(StoreError::DatasetNotFound);
-    }
-    // One statement: the dataset, and the case if it has it.
-    let conn = store.conn().await?;
-    let sql = format!(
-        "SELECT {DATASET_COLUMNS}, {CASE_COLUMNS} FROM datasets d
-         LEFT JOIN cases c ON c.dataset_pk = d.pk AND c.id = $4
-         WHERE d.project_id = $1 AND (d.id = $2 OR d.name = $3)
-         ORDER BY (d.id = $2) IS TRUE DESC LIMIT 1"
-    );
-    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
-    let as_id = Uuid::parse_str(dataset).ok();
-    let row = conn
-        .query_opt(&statement, &[&project, &as_id, &dataset, &case])
-        .await
-        .map_err(pg)?
-        .ok_or(StoreError::DatasetNotFound)?;
-    if row
-        .try_get::<_, Option<i64>>(DATASET_COLUMN_COUNT)
-        .map_err(|err| StoreError::Backend(err.to_string()))?
-        .is_none()
-    {
-        return Err(StoreError::CaseNotFound);
-    }
-    let dataset = dataset_from_row(&row)?;
-    Ok(case_from_row_at(&row, dataset.detail.id, DATASET_COLUMN_COUNT)?.1)
 }
 
 /// Cases by id, in the order given; ids no longer there are skipped.
@@ -210,6 +63,8 @@ async fn load_cases_by_id(
 struct Stamp {
     at: Timestamp,
     actor: Uuid,
+    /// The dataset version the write makes.
+    version: i64,
 }
 
 impl Stamp {
@@ -242,7 +97,12 @@ pub(super) async fn insert_cases(
         ));
     }
     let schemas = compiled(store, &dataset)?;
-    let stamp = Stamp { at: now(), actor };
+    let mut version = NewVersion::start(&tx, dataset.pk).await?;
+    let stamp = Stamp {
+        at: now(),
+        actor,
+        version: version.number,
+    };
     // The cases are checked and encoded on a blocking thread, in batches,
     // while this task writes the batches before.
     let (batches_tx, mut batches) = mpsc::channel::<Vec<EncodedCase>>(4);
@@ -272,7 +132,7 @@ pub(super) async fn insert_cases(
     });
     let upsert = mode == InsertMode::Import(OnConflict::Update);
     let written = if upsert {
-        upsert_batches(&tx, &dataset, &stamp, &mut batches).await
+        upsert_batches(&tx, &dataset, &stamp, &mut version, &mut batches).await
     } else {
         copy_batches(&tx, &dataset, &stamp, &mut batches).await
     };
@@ -292,6 +152,8 @@ pub(super) async fn insert_cases(
     )
     .await
     .map_err(pg)?;
+    version.added = inserted;
+    version.finish(&tx, store, stamp.at, actor).await?;
     // A repeat answers with these cases as they are then.
     if let Some(idempotency) = idempotency {
         let ids: Vec<Uuid> = records.iter().map(|case| case.id).collect();
@@ -312,7 +174,7 @@ async fn copy_batches(
         .copy_in(
             "COPY cases (id, dataset_pk, name, inputs, expected_output, metadata, evaluators,
                  source_trace_id, source_span_id, tags, version, created_at, updated_at,
-                 created_by, updated_by) FROM STDIN BINARY",
+                 created_by, updated_by, from_version) FROM STDIN BINARY",
         )
         .await
         .map_err(pg)?;
@@ -332,6 +194,7 @@ async fn copy_batches(
         Type::TIMESTAMPTZ,
         Type::UUID,
         Type::UUID,
+        Type::INT8,
     ];
     let writer = BinaryCopyInWriter::new(sink, &types);
     futures_util::pin_mut!(writer);
@@ -371,6 +234,7 @@ async fn copy_batches(
                     &record.updated_at,
                     &record.created_by,
                     &record.updated_by,
+                    &stamp.version,
                 ])
                 .await
                 .map_err(taken)?;
@@ -389,6 +253,7 @@ async fn upsert_batches(
     tx: &Transaction<'_>,
     dataset: &DatasetRow,
     stamp: &Stamp,
+    version: &mut NewVersion,
     batches: &mut mpsc::Receiver<Vec<EncodedCase>>,
 ) -> Result<(Vec<CaseRecord>, i64), StoreError> {
     let mut records = Vec::new();
@@ -407,16 +272,15 @@ async fn upsert_batches(
                 .is_some_and(|first| first.tags.is_some() != case.tags.is_some());
             if repeats || tags_differ || round.len() >= BATCH {
                 names.clear();
-                inserted +=
-                    upsert_round(tx, dataset, stamp, std::mem::take(&mut round), &mut records)
-                        .await?;
+                let round = std::mem::take(&mut round);
+                inserted += upsert_round(tx, dataset, stamp, version, round, &mut records).await?;
             }
             names.extend(case.name.clone());
             round.push(case);
         }
     }
     if !round.is_empty() {
-        inserted += upsert_round(tx, dataset, stamp, round, &mut records).await?;
+        inserted += upsert_round(tx, dataset, stamp, version, round, &mut records).await?;
     }
     Ok((records, inserted))
 }
@@ -427,6 +291,7 @@ async fn upsert_round(
     tx: &Transaction<'_>,
     dataset: &DatasetRow,
     stamp: &Stamp,
+    version: &mut NewVersion,
     round: Vec<EncodedCase>,
     records: &mut Vec<CaseRecord>,
 ) -> Result<i64, StoreError> {
@@ -439,10 +304,10 @@ async fn upsert_round(
     let sql = format!(
         "INSERT INTO cases AS c (id, dataset_pk, name, inputs, expected_output, metadata,
              evaluators, source_trace_id, source_span_id, tags, version, created_at, updated_at,
-             created_by, updated_by)
+             created_by, updated_by, from_version)
          SELECT u.id, $1, u.name, u.inputs, u.expected_output, u.metadata, u.evaluators,
              u.source_trace_id, u.source_span_id,
-             ARRAY(SELECT json_array_elements_text(u.tags::json)), 1, $2, $2, $3, $3
+             ARRAY(SELECT json_array_elements_text(u.tags::json)), 1, $2, $2, $3, $3, $13
          FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
              $10::text[], $11::text[], $12::text[])
              AS u(id, name, inputs, expected_output, metadata, evaluators, source_trace_id,
@@ -453,7 +318,8 @@ async fn upsert_round(
              source_trace_id = COALESCE(EXCLUDED.source_trace_id, c.source_trace_id),
              source_span_id = COALESCE(EXCLUDED.source_span_id, c.source_span_id),
              tags = {tags_update}, version = c.version + 1,
-             updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+             updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by,
+             from_version = EXCLUDED.from_version
          RETURNING {CASE_RETURNING}, (xmax = 0)"
     );
     let column = |f: &dyn Fn(&EncodedCase) -> Option<String>| -> Vec<Option<String>> {
@@ -468,6 +334,10 @@ async fn upsert_round(
     let traces = column(&|case| case.source_trace_id.clone());
     let spans = column(&|case| case.source_span_id.clone());
     let tags = column(&|case| Some(json_text(&case.tags.as_deref().unwrap_or_default())));
+    // The cases this round replaces are kept as they were first.
+    version.changed += version
+        .archive(tx, "c.name = ANY($3::text[])", &[&names])
+        .await?;
     let rows = tx
         .query(
             sql.as_str(),
@@ -484,6 +354,7 @@ async fn upsert_round(
                 &traces,
                 &spans,
                 &tags,
+                &stamp.version,
             ],
         )
         .await
@@ -535,10 +406,13 @@ pub(super) async fn update_case(
     // Stored values satisfy the current schemas, so only new values need checking.
     let schemas = compiled(store, &dataset)?;
     let merged = merge_update(&current, update, &schemas)?;
+    let mut version = NewVersion::start(&tx, dataset.pk).await?;
+    version.changed = version.archive(&tx, "c.pk = $3", &[&pk]).await?;
+    let at = now();
     let sql = format!(
         "UPDATE cases SET name = $2, inputs = $3, expected_output = $4, metadata = $5,
              evaluators = $6, source_trace_id = $7, source_span_id = $8, tags = $9,
-             version = version + 1, updated_at = $10, updated_by = $11
+             version = version + 1, updated_at = $10, updated_by = $11, from_version = $12
          WHERE pk = $1
          RETURNING {CASE_RETURNING}"
     );
@@ -555,8 +429,9 @@ pub(super) async fn update_case(
                 &merged.source_trace_id,
                 &merged.source_span_id,
                 &merged.tags,
-                &now(),
+                &at,
                 &actor,
+                &version.number,
             ],
         )
         .await
@@ -568,13 +443,14 @@ pub(super) async fn update_case(
             }
         })?;
     let (_, record) = case_from_row(&row, dataset.detail.id)?;
+    version.finish(&tx, store, at, actor).await?;
     commit(tx).await?;
     Ok(record)
 }
 
 pub(super) async fn delete_cases(
     store: &PostgresStore,
-    project: Uuid,
+    (project, actor): (Uuid, Uuid),
     dataset: &str,
     selector: &CaseSelector,
     idempotency: Option<&Idempotency>,
@@ -590,6 +466,19 @@ pub(super) async fn delete_cases(
             .map_err(|err| StoreError::Backend(format!("stored answer: {err}")))?;
         return Ok(Written::Replayed(deleted));
     }
+    let mut version = NewVersion::start(&tx, dataset.pk).await?;
+    match selector {
+        CaseSelector::Ids(ids) => {
+            version
+                .archive(&tx, "c.id = ANY($3::uuid[])", &[ids])
+                .await?
+        }
+        CaseSelector::Tags(tags) => {
+            version
+                .archive(&tx, "c.tags && $3::text[]", &[tags])
+                .await?
+        }
+    };
     let deleted = match selector {
         CaseSelector::Ids(ids) => {
             tx.execute(
@@ -613,6 +502,8 @@ pub(super) async fn delete_cases(
     )
     .await
     .map_err(pg)?;
+    version.removed = deleted as i64;
+    version.finish(&tx, store, now(), actor).await?;
     if let Some(idempotency) = idempotency {
         remember(&tx, project, idempotency, &deleted.to_string()).await?;
     }
@@ -623,6 +514,7 @@ pub(super) async fn delete_cases(
 pub(super) async fn delete_case(
     store: &PostgresStore,
     project: Uuid,
+    actor: Uuid,
     dataset: &str,
     case: Uuid,
     expected_version: Option<i64>,
@@ -632,6 +524,8 @@ pub(super) async fn delete_case(
     let dataset = load_dataset(&tx, project, dataset, Lock::KeyShare).await?;
     let (pk, current) = load_case(&tx, &dataset, case, true).await?;
     check_version(expected_version, current.version)?;
+    let mut version = NewVersion::start(&tx, dataset.pk).await?;
+    version.removed = version.archive(&tx, "c.pk = $3", &[&pk]).await?;
     tx.execute("DELETE FROM cases WHERE pk = $1", &[&pk])
         .await
         .map_err(pg)?;
@@ -641,6 +535,7 @@ pub(super) async fn delete_case(
     )
     .await
     .map_err(pg)?;
+    version.finish(&tx, store, now(), actor).await?;
     commit(tx).await?;
     Ok(())
 }

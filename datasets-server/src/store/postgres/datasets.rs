@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use super::idempotency::{claim, remember};
 use super::rows::{DatasetRow, Lock, is_unique_violation, json_text, load_dataset, now};
+use super::versions::NewVersion;
 use super::{PostgresStore, commit, pg};
 use crate::rules::datasets::{dataset_name_taken, merge_dataset};
 use crate::rules::recheck::{Recheck, StoredRow};
-use crate::store::{Idempotency, StoreError, Written};
+use crate::store::{Definition, Idempotency, StoreError, Written};
 use crate::validation::SchemaKind;
 
 /// Checks every existing case against changed schemas, streaming the rows
@@ -59,7 +60,7 @@ pub(super) async fn list_datasets(
         .query(
             "SELECT d.id, d.project_id, d.name, d.description, d.guidance,
                     d.ai_managed_guidance, d.case_count, d.created_at, d.updated_at,
-                    kc.name, ku.name
+                    kc.name, ku.name, d.version
              FROM datasets d
              LEFT JOIN api_keys kc ON kc.id = d.created_by
              LEFT JOIN api_keys ku ON ku.id = d.updated_by
@@ -83,6 +84,7 @@ pub(super) async fn list_datasets(
             updated_at: row.get(8),
             created_by_name: row.get(9),
             updated_by_name: row.get(10),
+            version: Some(row.get::<_, i64>(11).max(1) as u64),
         })
         .collect())
 }
@@ -145,9 +147,12 @@ pub(super) async fn create_dataset(
             pg(err)
         }
     })?;
-    let detail = load_dataset(&tx, project, &id.to_string(), Lock::None)
-        .await?
-        .detail;
+    let created = load_dataset(&tx, project, &id.to_string(), Lock::None).await?;
+    NewVersion::numbered(created.pk, 1)
+        .with_definition(&created.detail)
+        .finish(&tx, store, at, actor)
+        .await?;
+    let detail = created.detail;
     if let Some(idempotency) = idempotency {
         remember(&tx, project, idempotency, &json_text(&detail)).await?;
     }
@@ -203,9 +208,18 @@ pub(super) async fn update_dataset(
             pg(err)
         }
     })?;
-    let detail = load_dataset(&tx, project, &old.id.to_string(), Lock::None)
+    let mut detail = load_dataset(&tx, project, &old.id.to_string(), Lock::None)
         .await?
         .detail;
+    // A change of schemas or evaluators is a version; of the name,
+    // description or guidance alone, not.
+    if Definition::of(&detail) != Definition::of(old) {
+        let version = NewVersion::start(&tx, current.pk)
+            .await?
+            .with_definition(&detail);
+        detail.version = Some(version.number as u64);
+        version.finish(&tx, store, detail.updated_at, actor).await?;
+    }
     commit(tx).await?;
     if !changed.is_empty() {
         store.inner.schemas.forget(detail.id);

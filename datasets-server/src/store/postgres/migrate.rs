@@ -6,10 +6,16 @@ use super::{error_text, pg};
 use crate::store::StoreError;
 
 /// Versioned migrations, applied in order, each in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_versions.sql"),
+    ),
+];
 
 /// The advisory lock the migrating replica holds (any fixed number, the
 /// same in every replica: "datasets" in ASCII).

@@ -19,15 +19,19 @@ mod datasets;
 mod idempotency;
 mod keys;
 mod migrate;
+mod reads;
 mod rows;
 mod tls;
+mod versions;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use datasets_core::wire::{CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
+use datasets_core::wire::{
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, DatasetVersion, NewDataset,
+};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -35,7 +39,8 @@ use uuid::Uuid;
 
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    Idempotency, IncomingCases, InsertMode, Issue, NewApiKey, Project, Store, StoreError, Written,
+    DiffPage, Idempotency, IncomingCases, InsertMode, Issue, NewApiKey, Project, Retention, Store,
+    StoreError, VersionPage, VersionRef, Written,
 };
 use crate::validation::SchemaCache;
 
@@ -60,6 +65,8 @@ struct Inner {
     /// The URL without its password, for messages.
     shown_url: String,
     schemas: SchemaCache,
+    /// How many versions of each dataset are kept.
+    retention: Retention,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -133,6 +140,7 @@ impl PostgresStore {
                 pool,
                 shown_url: shown_url.clone(),
                 schemas: SchemaCache::default(),
+                retention: Retention::default(),
             }),
         };
         let mut conn = store.inner.pool.get().await.map_err(|err| {
@@ -330,7 +338,7 @@ impl Store for PostgresStore {
         dataset: &str,
         filter: CaseFilter,
     ) -> Result<(DatasetDetail, CaseStream), StoreError> {
-        retrying(|| cases::stream_cases(self, project, dataset, filter.clone())).await
+        retrying(|| reads::stream_cases(self, project, dataset, filter.clone())).await
     }
 
     async fn page_cases(
@@ -341,7 +349,7 @@ impl Store for PostgresStore {
         after: Option<CasePosition>,
         limit: usize,
     ) -> Result<CasePage, StoreError> {
-        retrying(|| cases::page_cases(self, project, dataset, &filter, after, limit)).await
+        retrying(|| reads::page_cases(self, project, dataset, &filter, after, limit)).await
     }
 
     async fn get_case(
@@ -349,8 +357,9 @@ impl Store for PostgresStore {
         project: Uuid,
         dataset: &str,
         case: Uuid,
+        at: Option<VersionRef>,
     ) -> Result<CaseRecord, StoreError> {
-        retrying(|| cases::get_case(self, project, dataset, case)).await
+        retrying(|| reads::get_case(self, project, dataset, case, at.as_ref())).await
     }
 
     async fn insert_cases(
@@ -405,22 +414,101 @@ impl Store for PostgresStore {
     async fn delete_cases(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         selector: CaseSelector,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<u64>, StoreError> {
-        retrying(|| cases::delete_cases(self, project, dataset, &selector, idempotency.as_ref()))
-            .await
+        retrying(|| {
+            cases::delete_cases(
+                self,
+                (project, actor),
+                dataset,
+                &selector,
+                idempotency.as_ref(),
+            )
+        })
+        .await
     }
 
     async fn delete_case(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         case: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        retrying(|| cases::delete_case(self, project, dataset, case, expected_version)).await
+        retrying(|| cases::delete_case(self, project, actor, dataset, case, expected_version)).await
+    }
+
+    fn set_keep_versions(&self, keep: Option<u64>) {
+        self.inner.retention.set(keep);
+    }
+
+    async fn get_dataset_at(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetDetail, StoreError> {
+        retrying(|| versions::get_dataset_at(self, project, dataset, &at)).await
+    }
+
+    async fn list_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<VersionPage, StoreError> {
+        retrying(|| versions::list_versions(self, project, dataset, before, limit)).await
+    }
+
+    async fn get_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetVersion, StoreError> {
+        retrying(|| versions::get_version(self, project, dataset, &at)).await
+    }
+
+    async fn tag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<DatasetVersion, StoreError> {
+        retrying(|| versions::tag_version(self, project, dataset, &at, Some(&tag), None))
+            .await?
+            .ok_or(StoreError::VersionNotFound)
+    }
+
+    async fn untag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<(), StoreError> {
+        retrying(|| versions::tag_version(self, project, dataset, &at, None, Some(&tag)))
+            .await
+            .map(drop)
+    }
+
+    async fn diff_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        from: VersionRef,
+        to: VersionRef,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<DiffPage, StoreError> {
+        retrying(|| versions::diff_versions(self, project, dataset, (&from, &to), after, limit))
+            .await
     }
 }
 

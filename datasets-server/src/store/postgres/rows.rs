@@ -11,7 +11,7 @@ use crate::store::{CaseRecord, StoreError};
 pub(super) const DATASET_COLUMNS: &str = "d.pk, d.id, d.project_id, d.name, d.description, \
      d.input_schema, d.output_schema, d.metadata_schema, d.guidance, d.ai_managed_guidance, \
      d.evaluators, d.report_evaluators, d.case_count, d.created_at, d.updated_at, d.created_by, \
-     d.schema_version";
+     d.schema_version, d.version";
 
 pub(super) const CASE_COLUMNS: &str = "c.pk, c.id, c.name, c.inputs, c.expected_output, \
      c.metadata, c.evaluators, c.source_trace_id, c.source_span_id, c.tags, c.version, \
@@ -49,6 +49,8 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
 pub(super) struct DatasetRow {
     pub(super) pk: i64,
     pub(super) schema_version: i64,
+    /// Its current version.
+    pub(super) version: i64,
     pub(super) detail: DatasetDetail,
 }
 
@@ -56,6 +58,7 @@ pub(super) fn dataset_from_row(row: &Row) -> Result<DatasetRow, StoreError> {
     Ok(DatasetRow {
         pk: get(row, 0)?,
         schema_version: get(row, 16)?,
+        version: get(row, 17)?,
         detail: DatasetDetail {
             id: get(row, 1)?,
             project_id: get(row, 2)?,
@@ -72,6 +75,7 @@ pub(super) fn dataset_from_row(row: &Row) -> Result<DatasetRow, StoreError> {
             created_at: get(row, 13)?,
             updated_at: get(row, 14)?,
             created_by: get(row, 15)?,
+            version: Some(get::<i64>(row, 17)?.max(1) as u64),
         },
     })
 }
@@ -109,7 +113,7 @@ pub(super) fn case_from_row_at(
 }
 
 /// The number of columns of [`DATASET_COLUMNS`].
-pub(super) const DATASET_COLUMN_COUNT: usize = 17;
+pub(super) const DATASET_COLUMN_COUNT: usize = 18;
 
 /// How a dataset is locked by the transaction that reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +122,8 @@ pub(super) enum Lock {
     None,
     /// Case writes: many at once, but never beside a schema change.
     KeyShare,
+    /// Changes of a dataset's version tags: one at a time, beside case writes.
+    NoKeyUpdate,
     /// A schema change, rename or deletion: alone.
     Update,
 }
@@ -138,6 +144,7 @@ pub(super) async fn load_dataset(
     let lock = match lock {
         Lock::None => "",
         Lock::KeyShare => " FOR KEY SHARE OF d",
+        Lock::NoKeyUpdate => " FOR NO KEY UPDATE OF d",
         Lock::Update => " FOR UPDATE OF d",
     };
     let sql = format!(

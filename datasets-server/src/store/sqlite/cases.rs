@@ -8,13 +8,16 @@ use uuid::Uuid;
 
 use super::idempotency::{remember, replay};
 use super::rows::*;
+use super::versions::{
+    NewVersion, cases_at_query, cases_at_values, detail_at, load_case_at, resolve,
+};
 use super::{STREAM_BATCH, SqliteStore, backend};
 use crate::rules::cases::{EncodedCase, each_valid_case};
 use crate::rules::check_version;
 use crate::rules::merge::merge_update;
 use crate::store::{
     CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream, Idempotency,
-    IncomingCases, InsertMode, StoreError, Written,
+    IncomingCases, InsertMode, StoreError, VersionRef, Written,
 };
 
 pub(super) fn replace_tags(
@@ -67,16 +70,19 @@ pub(super) struct Stamp {
     at_text: String,
     actor: Uuid,
     actor_text: String,
+    /// The dataset version the write makes.
+    version: i64,
 }
 
 impl Stamp {
-    fn new(actor: Uuid) -> Self {
+    fn new(actor: Uuid, version: i64) -> Self {
         let at = now();
         Self {
             at,
             at_text: format_ts(at),
             actor,
             actor_text: actor.to_string(),
+            version,
         }
     }
 }
@@ -97,8 +103,8 @@ impl<'c> CaseInserts<'c> {
                 .prepare_cached(
                     "INSERT INTO cases (id, dataset_pk, name, inputs, expected_output, metadata,
                          evaluators, source_trace_id, source_span_id, tags, version, created_at,
-                         updated_at, created_by, updated_by)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?12)",
+                         updated_at, created_by, updated_by, from_version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?12, ?13)",
                 )
                 .map_err(backend)?,
             tag: conn.prepare_cached(INSERT_TAG).map_err(backend)?,
@@ -129,6 +135,7 @@ pub(super) fn insert_case(
             to_json_text(&record.tags),
             stamp.at_text,
             stamp.actor_text,
+            stamp.version,
         ])
         .map_err(|err| match err {
             rusqlite::Error::SqliteFailure(e, _)
@@ -174,15 +181,17 @@ pub(super) fn overwrite_case(
     dataset: &DatasetRow,
     pk: i64,
     stamp: &Stamp,
+    version: &mut NewVersion,
     case: EncodedCase,
 ) -> Result<CaseRecord, StoreError> {
+    version.changed += version.archive(tx, "c.pk = ?3", &[&pk])?;
     let tags_json = case.tags.as_ref().map(to_json_text);
     let sql = format!(
         "UPDATE cases SET inputs = ?2, expected_output = ?3, metadata = ?4, evaluators = ?5,
              source_trace_id = COALESCE(?6, source_trace_id),
              source_span_id = COALESCE(?7, source_span_id),
              tags = COALESCE(?8, tags),
-             version = version + 1, updated_at = ?9, updated_by = ?10
+             version = version + 1, updated_at = ?9, updated_by = ?10, from_version = ?11
          WHERE pk = ?1
          RETURNING {CASE_RETURNING}"
     );
@@ -201,6 +210,7 @@ pub(super) fn overwrite_case(
                     tags_json,
                     stamp.at_text,
                     stamp.actor_text,
+                    stamp.version,
                 ],
                 |row| case_from_row(row, dataset.detail.id),
             )
@@ -250,14 +260,37 @@ pub(super) fn stream_snapshot(
                 return Ok(());
             }
         };
-        if head.send(Ok(dataset.detail.clone())).is_err() {
+        let at = match &filter.version {
+            Some(at) => match resolve(conn, &dataset, at)
+                .and_then(|n| Ok((n, detail_at(conn, &dataset, n)?)))
+            {
+                Ok(found) => Some(found),
+                Err(err) => {
+                    let _ = head.send(Err(err));
+                    return Ok(());
+                }
+            },
+            None => None,
+        };
+        let detail = at.as_ref().map_or(&dataset.detail, |(_, detail)| detail);
+        if head.send(Ok(detail.clone())).is_err() {
             return Ok(());
         }
-        let sql = format!("{} ORDER BY c.pk", cases_query(filter));
+        let version = at.map_or(dataset.version, |(n, _)| n);
+        let (start, all) = (0i64, -1i64);
+        let (sql, mut values): (String, Vec<&dyn rusqlite::ToSql>) = if version == dataset.version {
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
+            values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));
+            (format!("{} ORDER BY c.pk", cases_query(filter)), values)
+        } else {
+            (
+                cases_at_query(filter.tags.len()),
+                cases_at_values(&dataset.pk, &version, &start, &all, &filter.tags),
+            )
+        };
         let mut stmt = conn.prepare(&sql)?;
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
-        values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));
         let mut cursor = stmt.query(values.as_slice())?;
+        values.clear();
         let mut batch = Vec::with_capacity(STREAM_BATCH);
         while let Some(row) = cursor.next()? {
             batch.push(case_from_row(row, dataset.detail.id)?.1);
@@ -318,6 +351,24 @@ pub(super) async fn page_cases(
             conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
             let page = (|| {
                 let dataset = load_dataset(conn, project, &dataset)?;
+                if let Some(at) = &filter.version {
+                    let n = resolve(conn, &dataset, at)?;
+                    let after = after.map_or(0, |position| position.0);
+                    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+                    let values = cases_at_values(&dataset.pk, &n, &after, &fetch, &filter.tags);
+                    let rows = conn
+                        .prepare_cached(&cases_at_query(filter.tags.len()))
+                        .and_then(|mut stmt| {
+                            stmt.query_map(values.as_slice(), |row| {
+                                case_from_row(row, dataset.detail.id)
+                            })?
+                            .collect::<Result<Vec<_>, _>>()
+                        })
+                        .map_err(backend)?;
+                    let mut page = CasePage::from_fetched(dataset.detail.id, rows, limit, after);
+                    page.version = Some(n as u64);
+                    return Ok(page);
+                }
                 let sql = format!(
                     "{} AND c.pk > ?{} ORDER BY c.pk LIMIT ?{}",
                     cases_query(&filter),
@@ -356,12 +407,21 @@ pub(super) async fn get_case(
     project: Uuid,
     dataset: &str,
     case: Uuid,
+    at: Option<VersionRef>,
 ) -> Result<CaseRecord, StoreError> {
     let dataset = dataset.to_owned();
     store
         .read(move |conn| {
-            let dataset = load_dataset(conn, project, &dataset)?;
-            Ok(load_case(conn, &dataset, case)?.1)
+            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+            let found = (|| {
+                let dataset = load_dataset(conn, project, &dataset)?;
+                match &at {
+                    Some(at) => load_case_at(conn, &dataset, case, at),
+                    None => Ok(load_case(conn, &dataset, case)?.1),
+                }
+            })();
+            let _ = conn.execute_batch("COMMIT");
+            found
         })
         .await
 }
@@ -386,7 +446,8 @@ pub(super) async fn insert_cases(
                 return Ok(Written::Replayed(load_cases_by_pk(tx, &dataset, &pks)?));
             }
             let schemas = inner.compiled(&dataset)?;
-            let stamp = Stamp::new(actor);
+            let mut version = NewVersion::start(tx, dataset.pk)?;
+            let stamp = Stamp::new(actor, version.number);
             let upsert = mode == InsertMode::Import(OnConflict::Update);
             let mut records = Vec::with_capacity(cases.cases.len());
             let mut pks = Vec::with_capacity(cases.cases.len());
@@ -400,7 +461,10 @@ pub(super) async fn insert_cases(
                     _ => None,
                 };
                 let (pk, record) = match existing {
-                    Some(pk) => (pk, overwrite_case(tx, &dataset, pk, &stamp, case)?),
+                    Some(pk) => (
+                        pk,
+                        overwrite_case(tx, &dataset, pk, &stamp, &mut version, case)?,
+                    ),
                     None => {
                         inserted += 1;
                         insert_case(&mut inserts, &dataset, &stamp, case)?
@@ -413,6 +477,8 @@ pub(super) async fn insert_cases(
             tx.prepare_cached("UPDATE datasets SET case_count = case_count + ?2 WHERE pk = ?1")
                 .and_then(|mut stmt| stmt.execute(params![dataset.pk, inserted]))
                 .map_err(backend)?;
+            version.added = inserted;
+            version.finish(tx, inner, stamp.at, actor)?;
             // A repeat answers with these cases as they are then: their
             // positions are kept, not an answer of perhaps a million cases.
             if let Some(idempotency) = &idempotency {
@@ -448,10 +514,13 @@ pub(super) async fn update_case(
             {
                 return Err(name_taken(name));
             }
+            let mut version = NewVersion::start(tx, dataset.pk)?;
+            version.changed = version.archive(tx, "c.pk = ?3", &[&pk])?;
+            let at = now();
             let sql = format!(
                 "UPDATE cases SET name = ?2, inputs = ?3, expected_output = ?4, metadata = ?5,
                  evaluators = ?6, source_trace_id = ?7, source_span_id = ?8, tags = ?9,
-                 version = version + 1, updated_at = ?10, updated_by = ?11
+                 version = version + 1, updated_at = ?10, updated_by = ?11, from_version = ?12
              WHERE pk = ?1
              RETURNING {CASE_RETURNING}"
             );
@@ -468,8 +537,9 @@ pub(super) async fn update_case(
                         merged.source_trace_id,
                         merged.source_span_id,
                         to_json_text(&merged.tags),
-                        format_ts(now()),
+                        format_ts(at),
                         actor.to_string(),
+                        version.number,
                     ],
                     |row| case_from_row(row, dataset.detail.id),
                 )
@@ -477,6 +547,7 @@ pub(super) async fn update_case(
             if merged.tags_changed {
                 replace_tags(tx, dataset.pk, pk, &merged.tags)?;
             }
+            version.finish(tx, inner, at, actor)?;
             Ok(record)
         })
         .await
@@ -485,6 +556,7 @@ pub(super) async fn update_case(
 pub(super) async fn delete_cases(
     store: &SqliteStore,
     project: Uuid,
+    actor: Uuid,
     dataset: &str,
     selector: CaseSelector,
     idempotency: Option<Idempotency>,
@@ -493,7 +565,7 @@ pub(super) async fn delete_cases(
     const CHUNK: usize = 500;
     let dataset = dataset.to_owned();
     store
-        .write(move |tx, _| {
+        .write(move |tx, inner| {
             let dataset = load_dataset(tx, project, &dataset)?;
             if let Some(idempotency) = &idempotency
                 && let Some(answer) = replay(tx, project, idempotency)?
@@ -501,6 +573,7 @@ pub(super) async fn delete_cases(
                 let deleted: u64 = answer.parse().map_err(backend)?;
                 return Ok(Written::Replayed(deleted));
             }
+            let mut version = NewVersion::start(tx, dataset.pk)?;
             let mut deleted = 0usize;
             let (sql, values): (&str, Vec<String>) = match &selector {
                 CaseSelector::Ids(ids) => (
@@ -514,10 +587,23 @@ pub(super) async fn delete_cases(
                 ),
             };
             for chunk in values.chunks(CHUNK) {
+                let values: Vec<&dyn rusqlite::ToSql> =
+                    chunk.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+                // The rows are kept as revisions first: the condition of the
+                // deletion, its values bound from ?3.
+                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 3)).collect();
+                let condition = match &selector {
+                    CaseSelector::Ids(_) => format!("c.id IN ({})", marks.join(",")),
+                    CaseSelector::Tags(_) => format!(
+                        "c.pk IN (SELECT case_pk FROM case_tags WHERE dataset_pk = ?1 AND tag IN ({}))",
+                        marks.join(",")
+                    ),
+                };
+                version.archive(tx, &condition, &values)?;
                 let marks: Vec<String> = (0..chunk.len()).map(|i| format!("?{}", i + 2)).collect();
                 let statement = sql.replace("{}", &marks.join(","));
                 let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
-                bound.extend(chunk.iter().map(|v| v as &dyn rusqlite::ToSql));
+                bound.extend(values);
                 deleted += tx
                     .prepare_cached(&statement)
                     .and_then(|mut stmt| stmt.execute(bound.as_slice()))
@@ -528,6 +614,8 @@ pub(super) async fn delete_cases(
                 params![dataset.pk, deleted as i64],
             )
             .map_err(backend)?;
+            version.removed = deleted as i64;
+            version.finish(tx, inner, now(), actor)?;
             if let Some(idempotency) = &idempotency {
                 remember(tx, project, idempotency, &deleted.to_string())?;
             }
@@ -539,13 +627,14 @@ pub(super) async fn delete_cases(
 pub(super) async fn delete_case(
     store: &SqliteStore,
     project: Uuid,
+    actor: Uuid,
     dataset: &str,
     case: Uuid,
     expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
     let dataset = dataset.to_owned();
     store
-        .write(move |tx, _| {
+        .write(move |tx, inner| {
             let dataset = load_dataset(tx, project, &dataset)?;
             let current: i64 = tx
                 .prepare_cached("SELECT version FROM cases WHERE dataset_pk = ?1 AND id = ?2")
@@ -556,9 +645,12 @@ pub(super) async fn delete_case(
                 .map_err(backend)?
                 .ok_or(StoreError::CaseNotFound)?;
             check_version(expected_version, current)?;
+            let mut version = NewVersion::start(tx, dataset.pk)?;
+            let id = case.to_string();
+            version.removed = version.archive(tx, "c.id = ?3", &[&id])?;
             tx.execute(
                 "DELETE FROM cases WHERE dataset_pk = ?1 AND id = ?2",
-                params![dataset.pk, case.to_string()],
+                params![dataset.pk, id],
             )
             .map_err(backend)?;
             tx.execute(
@@ -566,6 +658,7 @@ pub(super) async fn delete_case(
                 [dataset.pk],
             )
             .map_err(backend)?;
+            version.finish(tx, inner, now(), actor)?;
             Ok(())
         })
         .await

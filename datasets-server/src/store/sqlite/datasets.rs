@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::idempotency::{remember, replay};
 use super::rows::*;
+use super::versions::NewVersion;
 use super::{SqliteStore, backend};
 use crate::rules::datasets::{dataset_name_taken, merge_dataset};
 use crate::rules::recheck::{Recheck, StoredRow};
-use crate::store::{Idempotency, StoreError, Written};
+use crate::store::{Definition, Idempotency, StoreError, Written};
 use crate::validation::SchemaKind;
 
 /// Checks every existing case against changed schemas, streaming the rows
@@ -56,7 +57,7 @@ pub(super) async fn list_datasets(
                 .prepare_cached(
                     "SELECT d.id, d.project_id, d.name, d.description, d.guidance,
                         d.ai_managed_guidance, d.case_count, d.created_at, d.updated_at,
-                        kc.name, ku.name
+                        kc.name, ku.name, d.version
                  FROM datasets d
                  LEFT JOIN api_keys kc ON kc.id = d.created_by
                  LEFT JOIN api_keys ku ON ku.id = d.updated_by
@@ -77,6 +78,7 @@ pub(super) async fn list_datasets(
                     updated_at: parse_ts(&row.get::<_, String>(8)?)?,
                     created_by_name: row.get(9)?,
                     updated_by_name: row.get(10)?,
+                    version: Some(row.get::<_, i64>(11)?.max(1) as u64),
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -104,7 +106,7 @@ pub(super) async fn create_dataset(
     idempotency: Option<Idempotency>,
 ) -> Result<Written<DatasetDetail>, StoreError> {
     store
-        .write(move |tx, _| {
+        .write(move |tx, inner| {
             if let Some(idempotency) = &idempotency
                 && let Some(answer) = replay(tx, project, idempotency)?
             {
@@ -143,7 +145,11 @@ pub(super) async fn create_dataset(
                 }
                 Err(other) => return Err(backend(other)),
             }
-            let detail = load_dataset(tx, project, &id.to_string())?.detail;
+            let created = load_dataset(tx, project, &id.to_string())?;
+            NewVersion::numbered(created.pk, 1)
+                .with_definition(&created.detail)
+                .finish(tx, inner, created.detail.created_at, actor)?;
+            let detail = created.detail;
             if let Some(idempotency) = &idempotency {
                 remember(tx, project, idempotency, &to_json_text(&detail))?;
             }
@@ -211,7 +217,16 @@ pub(super) async fn update_dataset(
             if !changed.is_empty() {
                 inner.schemas.forget(old.id);
             }
-            Ok(load_dataset(tx, project, &old.id.to_string())?.detail)
+            // A change of schemas or evaluators is a version; of the
+            // name, description or guidance alone, not.
+            let updated = load_dataset(tx, project, &old.id.to_string())?;
+            if Definition::of(&updated.detail) != Definition::of(old) {
+                NewVersion::start(tx, current.pk)?
+                    .with_definition(&updated.detail)
+                    .finish(tx, inner, updated.detail.updated_at, actor)?;
+                return Ok(load_dataset(tx, project, &old.id.to_string())?.detail);
+            }
+            Ok(updated.detail)
         })
         .await
 }

@@ -16,6 +16,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/0002_idempotency.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_versions.sql"),
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

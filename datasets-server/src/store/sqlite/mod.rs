@@ -12,12 +12,15 @@ mod idempotency;
 mod keys;
 mod migrate;
 mod rows;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use datasets_core::wire::{CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
+use datasets_core::wire::{
+    CaseUpdate, DatasetDetail, DatasetSummary, DatasetUpdate, DatasetVersion, NewDataset,
+};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
@@ -25,7 +28,8 @@ use self::migrate::migrate;
 use self::rows::DatasetRow;
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    Idempotency, IncomingCases, InsertMode, NewApiKey, Project, Store, StoreError, Written,
+    DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, Retention, Store,
+    StoreError, VersionPage, VersionRef, Written,
 };
 use crate::validation::{CompiledSchemas, SchemaCache};
 
@@ -52,6 +56,8 @@ pub(super) struct Inner {
     /// One permit per read connection.
     read_permits: Arc<tokio::sync::Semaphore>,
     schemas: SchemaCache,
+    /// How many versions of each dataset are kept.
+    retention: Retention,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -91,6 +97,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 schemas: SchemaCache::default(),
+                retention: Retention::default(),
             }),
         })
     }
@@ -328,8 +335,9 @@ impl Store for SqliteStore {
         project: Uuid,
         dataset: &str,
         case: Uuid,
+        at: Option<VersionRef>,
     ) -> Result<CaseRecord, StoreError> {
-        cases::get_case(self, project, dataset, case).await
+        cases::get_case(self, project, dataset, case, at).await
     }
 
     async fn insert_cases(
@@ -368,21 +376,91 @@ impl Store for SqliteStore {
     async fn delete_cases(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         selector: CaseSelector,
         idempotency: Option<Idempotency>,
     ) -> Result<Written<u64>, StoreError> {
-        cases::delete_cases(self, project, dataset, selector, idempotency).await
+        cases::delete_cases(self, project, actor, dataset, selector, idempotency).await
     }
 
     async fn delete_case(
         &self,
         project: Uuid,
+        actor: Uuid,
         dataset: &str,
         case: Uuid,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        cases::delete_case(self, project, dataset, case, expected_version).await
+        cases::delete_case(self, project, actor, dataset, case, expected_version).await
+    }
+
+    fn set_keep_versions(&self, keep: Option<u64>) {
+        self.inner.retention.set(keep);
+    }
+
+    async fn get_dataset_at(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetDetail, StoreError> {
+        versions::get_dataset_at(self, project, dataset, at).await
+    }
+
+    async fn list_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<VersionPage, StoreError> {
+        versions::list_versions(self, project, dataset, before, limit).await
+    }
+
+    async fn get_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+    ) -> Result<DatasetVersion, StoreError> {
+        versions::get_version(self, project, dataset, at).await
+    }
+
+    async fn tag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<DatasetVersion, StoreError> {
+        versions::tag_version(self, project, dataset, at, Some(tag), None)
+            .await?
+            .ok_or(StoreError::VersionNotFound)
+    }
+
+    async fn untag_version(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        at: VersionRef,
+        tag: String,
+    ) -> Result<(), StoreError> {
+        versions::tag_version(self, project, dataset, at, None, Some(tag))
+            .await
+            .map(drop)
+    }
+
+    async fn diff_versions(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        from: VersionRef,
+        to: VersionRef,
+        after: Option<CasePosition>,
+        limit: usize,
+    ) -> Result<DiffPage, StoreError> {
+        versions::diff_versions(self, project, dataset, from, to, after, limit).await
     }
 }
 

@@ -12,7 +12,8 @@ use crate::store::{CaseRecord, StoreError};
 
 pub(super) const DATASET_COLUMNS: &str = "d.pk, d.id, d.project_id, d.name, d.description, d.input_schema, \
      d.output_schema, d.metadata_schema, d.guidance, d.ai_managed_guidance, d.evaluators, \
-     d.report_evaluators, d.case_count, d.created_at, d.updated_at, d.created_by, d.schema_version";
+     d.report_evaluators, d.case_count, d.created_at, d.updated_at, d.created_by, d.schema_version, \
+     d.version";
 
 pub(super) const CASE_COLUMNS: &str = "c.pk, c.id, c.name, c.inputs, c.expected_output, c.metadata, \
      c.evaluators, c.source_trace_id, c.source_span_id, c.tags, c.version, c.created_at, \
@@ -64,6 +65,8 @@ pub(super) fn to_json_text<T: serde::Serialize>(value: &T) -> String {
 pub(super) struct DatasetRow {
     pub(super) pk: i64,
     pub(super) schema_version: i64,
+    /// Its current version.
+    pub(super) version: i64,
     pub(super) detail: DatasetDetail,
 }
 
@@ -71,6 +74,7 @@ pub(super) fn dataset_from_row(row: &Row<'_>) -> rusqlite::Result<DatasetRow> {
     Ok(DatasetRow {
         pk: row.get(0)?,
         schema_version: row.get(16)?,
+        version: row.get(17)?,
         detail: DatasetDetail {
             id: parse_uuid(&row.get::<_, String>(1)?)?,
             project_id: parse_uuid(&row.get::<_, String>(2)?)?,
@@ -87,6 +91,7 @@ pub(super) fn dataset_from_row(row: &Row<'_>) -> rusqlite::Result<DatasetRow> {
             created_at: parse_ts(&row.get::<_, String>(13)?)?,
             updated_at: parse_ts(&row.get::<_, String>(14)?)?,
             created_by: parse_opt_uuid(row.get(15)?)?,
+            version: Some(row.get::<_, i64>(17)?.max(1) as u64),
         },
     })
 }

@@ -1,0 +1,223 @@
+//! Case reads: listed by keyset pages and streamed through a portal from
+//! one snapshot, at the head or at a past version.
+
+use datasets_core::wire::DatasetDetail;
+use tokio::sync::mpsc;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::rows::*;
+use super::versions::{cases_at_query, detail_at, load_case_at, resolve};
+use super::{PostgresStore, pg};
+use crate::store::{
+    CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream, StoreError, VersionRef,
+};
+
+/// Cases fetched per round trip of a case stream.
+const STREAM_BATCH: usize = 1_000;
+
+/// The condition of a tag filter on `c.tags`, bound at `$index`.
+fn tag_condition(filter: &CaseFilter, index: usize) -> String {
+    if filter.tags.is_empty() {
+        String::new()
+    } else {
+        format!(" AND c.tags && ${index}::text[]")
+    }
+}
+
+pub(super) async fn stream_cases(
+    store: &PostgresStore,
+    project: Uuid,
+    dataset: &str,
+    filter: CaseFilter,
+) -> Result<(DatasetDetail, CaseStream), StoreError> {
+    let mut conn = store.conn().await?;
+    let dataset = dataset.to_owned();
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+    let (rows_tx, rows_rx) = mpsc::channel::<Result<Vec<CaseRecord>, StoreError>>(4);
+    tokio::spawn(async move {
+        let run = async {
+            let tx = conn
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg)?;
+            let dataset = match load_dataset(&tx, project, &dataset, Lock::None).await {
+                Ok(dataset) => dataset,
+                Err(err) => {
+                    let _ = head_tx.send(Err(err));
+                    return Ok(());
+                }
+            };
+            let at = match &filter.version {
+                Some(at) => {
+                    let found = async {
+                        let n = resolve(&tx, &dataset, at).await?;
+                        Ok::<_, StoreError>((n, detail_at(&tx, &dataset, n).await?))
+                    };
+                    match found.await {
+                        Ok(found) => Some(found),
+                        Err(err) => {
+                            let _ = head_tx.send(Err(err));
+                            return Ok(());
+                        }
+                    }
+                }
+                None => None,
+            };
+            let detail = at.as_ref().map_or(&dataset.detail, |(_, detail)| detail);
+            if head_tx.send(Ok(detail.clone())).is_err() {
+                return Ok(());
+            }
+            let version = at.map_or(dataset.version, |(n, _)| n);
+            let (start, all) = (0i64, None::<i64>);
+            let (sql, mut params): (String, Vec<&(dyn ToSql + Sync)>) = if version
+                == dataset.version
+            {
+                let sql = format!(
+                    "SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = $1{} ORDER BY c.pk",
+                    tag_condition(&filter, 2)
+                );
+                (sql, vec![&dataset.pk])
+            } else {
+                (
+                    cases_at_query(!filter.tags.is_empty()),
+                    vec![&dataset.pk, &version, &start, &all],
+                )
+            };
+            if !filter.tags.is_empty() {
+                params.push(&filter.tags);
+            }
+            let portal = tx.bind(sql.as_str(), &params).await.map_err(pg)?;
+            loop {
+                let rows = tx
+                    .query_portal(&portal, STREAM_BATCH as i32)
+                    .await
+                    .map_err(pg)?;
+                let done = rows.len() < STREAM_BATCH;
+                let batch = rows
+                    .iter()
+                    .map(|row| case_from_row(row, dataset.detail.id).map(|(_, case)| case))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !batch.is_empty() && rows_tx.send(Ok(batch)).await.is_err() {
+                    return Ok(());
+                }
+                if done {
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(err) = run.await {
+            let _ = rows_tx.send(Err(err)).await;
+        }
+    });
+    crate::store::handed_over_stream(head_rx, rows_rx).await
+}
+
+pub(super) async fn page_cases(
+    store: &PostgresStore,
+    project: Uuid,
+    dataset: &str,
+    filter: &CaseFilter,
+    after: Option<CasePosition>,
+    limit: usize,
+) -> Result<CasePage, StoreError> {
+    // Two statements, no transaction: a page is read by one statement
+    // (a keyset page needs no snapshot beyond it).
+    let conn = store.conn().await?;
+    let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
+    let after = after.map_or(0, |position| position.0);
+    // One more than asked, to know whether a next page exists.
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    if let Some(at) = &filter.version {
+        // A past version never changes: its page needs no snapshot either.
+        let n = resolve(&conn, &dataset, at).await?;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&dataset.pk, &n, &after, &fetch];
+        if !filter.tags.is_empty() {
+            params.push(&filter.tags);
+        }
+        let statement = conn
+            .prepare_cached(&cases_at_query(!filter.tags.is_empty()))
+            .await
+            .map_err(pg)?;
+        let rows = conn.query(&statement, &params).await.map_err(pg)?;
+        let cases = rows
+            .iter()
+            .map(|row| case_from_row(row, dataset.detail.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut page = CasePage::from_fetched(dataset.detail.id, cases, limit, after);
+        page.version = Some(n as u64);
+        return Ok(page);
+    }
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c
+         WHERE c.dataset_pk = $1 AND c.pk > $2{} ORDER BY c.pk LIMIT $3",
+        tag_condition(filter, 4)
+    );
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&dataset.pk, &after, &fetch];
+    if !filter.tags.is_empty() {
+        params.push(&filter.tags);
+    }
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
+    let rows = conn.query(&statement, &params).await.map_err(pg)?;
+    let cases = rows
+        .iter()
+        .map(|row| case_from_row(row, dataset.detail.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CasePage::from_fetched(
+        dataset.detail.id,
+        cases,
+        limit,
+        after,
+    ))
+}
+
+pub(super) async fn get_case(
+    store: &PostgresStore,
+    project: Uuid,
+    dataset: &str,
+    case: Uuid,
+    at: Option<&VersionRef>,
+) -> Result<CaseRecord, StoreError> {
+    if dataset.contains('\0') {
+        return Err(StoreError::DatasetNotFound);
+    }
+    if let Some(at) = at {
+        let mut conn = store.conn().await?;
+        let tx = conn
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let dataset = load_dataset(&tx, project, dataset, Lock::None).await?;
+        return load_case_at(&tx, &dataset, case, at).await;
+    }
+    // One statement: the dataset, and the case if it has it.
+    let conn = store.conn().await?;
+    let sql = format!(
+        "SELECT {DATASET_COLUMNS}, {CASE_COLUMNS} FROM datasets d
+         LEFT JOIN cases c ON c.dataset_pk = d.pk AND c.id = $4
+         WHERE d.project_id = $1 AND (d.id = $2 OR d.name = $3)
+         ORDER BY (d.id = $2) IS TRUE DESC LIMIT 1"
+    );
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
+    let as_id = Uuid::parse_str(dataset).ok();
+    let row = conn
+        .query_opt(&statement, &[&project, &as_id, &dataset, &case])
+        .await
+        .map_err(pg)?
+        .ok_or(StoreError::DatasetNotFound)?;
+    if row
+        .try_get::<_, Option<i64>>(DATASET_COLUMN_COUNT)
+        .map_err(|err| StoreError::Backend(err.to_string()))?
+        .is_none()
+    {
+        return Err(StoreError::CaseNotFound);
+    }
+    let dataset = dataset_from_row(&row)?;
+    Ok(case_from_row_at(&row, dataset.detail.id, DATASET_COLUMN_COUNT)?.1)
+}
