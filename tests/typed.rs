@@ -370,6 +370,11 @@ async fn push_publishes_a_local_typed_dataset() {
     local.cases[0].expected_output = Some(answer("2", 0.2));
     let pushed = qa.push(&local).await.unwrap();
     assert_eq!(pushed.case_count, 2, "upserted by name");
+    // The export is the local dataset, at the version the pushes made.
+    local.version = pushed.version;
+    // Created with its evaluators (1), cases (2); the same evaluators again
+    // are no version, the cases again are (3).
+    assert_eq!(pushed.version, Some(3));
     assert_eq!(qa.export().await.unwrap(), local);
 }
 

@@ -23,6 +23,19 @@ pub enum Error {
         /// The dataset asked for (its name or id), when the request named one.
         dataset: Option<String>,
     },
+    /// 404 on a dataset version (by number, tag or time) that the dataset
+    /// does not have, or no longer keeps (`datasets-server` only).
+    #[error("version {} of dataset {} not found ({detail})",
+        .version.as_deref().unwrap_or("?"),
+        .dataset.as_deref().map_or_else(|| "?".to_owned(), |d| format!("`{d}`")))]
+    VersionNotFound {
+        /// The server's `detail`.
+        detail: String,
+        /// The dataset asked for.
+        dataset: Option<String>,
+        /// The version asked for, as the request named it.
+        version: Option<String>,
+    },
     /// 404 on a case whose dataset exists.
     #[error("case {} not found in dataset {} ({detail})",
         .case.as_deref().unwrap_or("?"),
@@ -157,7 +170,9 @@ impl Error {
     /// The HTTP status of an error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::DatasetNotFound { .. } | Error::CaseNotFound { .. } => Some(404),
+            Error::DatasetNotFound { .. }
+            | Error::CaseNotFound { .. }
+            | Error::VersionNotFound { .. } => Some(404),
             Error::PreconditionFailed { .. } => Some(412),
             Error::Api { status, .. } => Some(*status),
             Error::Chunk { source, .. } => source.status(),

@@ -35,7 +35,7 @@ pub mod wire;
 
 pub use case::{Case, StoredCase};
 #[cfg(feature = "client")]
-pub use client::{ClientBuilder, DatasetsClient, RetryPolicy, ServerKind};
+pub use client::{ClientBuilder, DatasetsClient, RetryPolicy, ServerKind, VersionRef};
 pub use error::{Error, Result};
 #[cfg(feature = "client")]
 pub use handle::DatasetHandle;

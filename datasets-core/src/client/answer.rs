@@ -108,6 +108,9 @@ pub(crate) struct ExportRest {
     pub(crate) evaluators: Vec<EvaluatorSpec>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub(crate) report_evaluators: Vec<EvaluatorSpec>,
+    /// From the `Dataset-Version` header, not the body.
+    #[serde(skip)]
+    pub(crate) version: Option<u64>,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<EvaluatorSpec>, D::Error> {

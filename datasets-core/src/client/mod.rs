@@ -17,9 +17,9 @@ use reqwest::header::{HeaderMap, HeaderValue};
 
 pub use mode::{Async, Blocking, BlockingClient, Mode};
 pub use ops::{
-    AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteCases, DeleteDataset,
-    ExportDataset, GetCase, GetDataset, ImportCases, ListCases, ListDatasets, PushDataset,
-    UpdateCase, UpdateDataset,
+    AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteCases, DeleteDataset, Diff,
+    ExportDataset, GetCase, GetDataset, GetVersion, ImportCases, ListCases, ListDatasets,
+    ListVersions, PushDataset, TagVersion, UpdateCase, UpdateDataset, VersionRef,
 };
 pub(crate) use ops::{UploadOptions, upload_options};
 pub use pages::{CaseIter, CaseStream, DEFAULT_PAGE_SIZE};

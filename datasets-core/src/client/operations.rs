@@ -19,6 +19,7 @@ impl<M: Mode> DatasetsClient<M> {
             client: self.as_async(),
             mode: self.mode.clone(),
             dataset: dataset.into(),
+            at: Default::default(),
         }
     }
 
@@ -72,6 +73,7 @@ impl<M: Mode> DatasetsClient<M> {
             dataset: dataset.into(),
             tags: ::std::vec::Vec::new(),
             page_size: crate::client::DEFAULT_PAGE_SIZE,
+            at: Default::default(),
         }
     }
 
@@ -86,6 +88,7 @@ impl<M: Mode> DatasetsClient<M> {
             mode: self.mode.clone(),
             dataset: dataset.into(),
             case: case_id,
+            at: Default::default(),
         }
     }
 
@@ -203,6 +206,68 @@ impl<M: Mode> DatasetsClient<M> {
             client: self.as_async(),
             mode: self.mode.clone(),
             dataset: dataset.into(),
+            at: Default::default(),
+        }
+    }
+
+    /// Lists a dataset's versions, newest first (`datasets-server` only):
+    /// each write to its cases, schemas or evaluators made one.
+    pub fn list_versions(&self, dataset: impl Into<String>) -> crate::client::ListVersions<M> {
+        crate::client::ListVersions {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            dataset: dataset.into(),
+            limit: None,
+        }
+    }
+
+    /// Gets one version of a dataset, by number or tag (`datasets-server` only).
+    pub fn get_version(
+        &self,
+        dataset: impl Into<String>,
+        version: impl Into<crate::client::VersionRef>,
+    ) -> crate::client::GetVersion<M> {
+        crate::client::GetVersion {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            dataset: dataset.into(),
+            version: version.into(),
+        }
+    }
+
+    /// Puts `tag` on a version (moving it from another version that has
+    /// it); `.remove()` takes it off instead (`datasets-server` only). A tag
+    /// then names the version wherever a number does.
+    pub fn tag_version(
+        &self,
+        dataset: impl Into<String>,
+        version: impl Into<crate::client::VersionRef>,
+        tag: impl Into<String>,
+    ) -> crate::client::TagVersion<M> {
+        crate::client::TagVersion {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            dataset: dataset.into(),
+            version: version.into(),
+            tag: tag.into(),
+            remove: false,
+        }
+    }
+
+    /// The cases that differ between two versions of a dataset, in case
+    /// order (`datasets-server` only).
+    pub fn diff(
+        &self,
+        dataset: impl Into<String>,
+        from: impl Into<crate::client::VersionRef>,
+        to: impl Into<crate::client::VersionRef>,
+    ) -> crate::client::Diff<M> {
+        crate::client::Diff {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            dataset: dataset.into(),
+            from: from.into(),
+            to: to.into(),
         }
     }
 

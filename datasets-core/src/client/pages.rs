@@ -25,6 +25,8 @@ pub(crate) struct Pager {
     pub(crate) client: DatasetsClient,
     pub(crate) path: String,
     pub(crate) tags: Vec<String>,
+    /// The `version` or `as_of` parameter of a listing at a version.
+    pub(crate) at: Vec<(&'static str, String)>,
     pub(crate) page_size: usize,
     pub(crate) cursor: Option<String>,
     pub(crate) finished: bool,
@@ -39,6 +41,7 @@ impl Pager {
             client,
             path: String::new(),
             tags: Vec::new(),
+            at: Vec::new(),
             page_size: 0,
             cursor: None,
             finished: false,
@@ -75,6 +78,7 @@ impl Pager {
             return (self, result);
         }
         call.query = self.tags.iter().map(|tag| ("tags", tag.clone())).collect();
+        call.query.extend(self.at.iter().cloned());
         call.query.push(("limit", self.page_size.to_string()));
         if let Some(cursor) = &self.cursor {
             call.query.push(("cursor", cursor.clone()));

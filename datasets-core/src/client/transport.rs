@@ -62,15 +62,15 @@ impl DatasetsClient<Async> {
         &self,
         call: &Call,
         sink: &mut dyn BodySink,
-    ) -> Result<()> {
+    ) -> Result<HeaderMap> {
         let mut state = RetryState::default();
         loop {
             let failure = match self.attempt_streaming(call, sink).await {
-                Ok(()) => return Ok(()),
+                Ok(headers) => return Ok(headers),
                 Err(failure) => failure,
             };
             match self.after_failure(call, &mut state, failure) {
-                Step::Gone => return Ok(()),
+                Step::Gone => return Ok(HeaderMap::new()),
                 Step::Fail(err) => return Err(err),
                 Step::Retry(wait) => tokio::time::sleep(wait).await,
             }
@@ -200,8 +200,9 @@ impl DatasetsClient<Async> {
         &self,
         call: &Call,
         sink: &mut dyn BodySink,
-    ) -> std::result::Result<(), Failure> {
+    ) -> std::result::Result<HeaderMap, Failure> {
         let mut response = self.send(call).await?;
+        let headers = response.headers().clone();
         sink.reset();
         while let Some(chunk) = response
             .chunk()
@@ -210,7 +211,7 @@ impl DatasetsClient<Async> {
         {
             sink.feed(&chunk)?;
         }
-        Ok(())
+        Ok(headers)
     }
 
     /// Sends a request and decodes a JSON answer.
@@ -327,6 +328,28 @@ fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
             other => other.to_string(),
         };
         let (dataset, case) = path_names(&call.path);
+        if text == "Version not found" {
+            let in_path = call
+                .path
+                .split_once("/versions/")
+                .and_then(|(_, rest)| rest.split('/').next())
+                .map(|segment| {
+                    percent_encoding::percent_decode_str(segment)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                });
+            let version = in_path.or_else(|| {
+                call.query
+                    .iter()
+                    .find(|(key, _)| matches!(*key, "version" | "as_of" | "from" | "to"))
+                    .map(|(_, value)| value.clone())
+            });
+            return Error::VersionNotFound {
+                detail: text,
+                dataset,
+                version,
+            };
+        }
         if call.case_endpoint && text.to_lowercase().contains("case") {
             return Error::CaseNotFound {
                 detail: text,

@@ -194,6 +194,7 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O
             cases,
             evaluators,
             report_evaluators,
+            version: None,
         })
     }
 

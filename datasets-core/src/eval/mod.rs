@@ -100,6 +100,9 @@ pub struct Dataset<I, O = Value, M = Value> {
     pub evaluators: Vec<EvaluatorSpec>,
     /// Evaluators run on the whole report.
     pub report_evaluators: Vec<EvaluatorSpec>,
+    /// The version of the managed dataset this was exported at, when it
+    /// came from `datasets-server`; a report records it.
+    pub version: Option<u64>,
 }
 
 impl<I, O, M> Dataset<I, O, M> {
@@ -110,6 +113,7 @@ impl<I, O, M> Dataset<I, O, M> {
             cases,
             evaluators: Vec::new(),
             report_evaluators: Vec::new(),
+            version: None,
         }
     }
 }
@@ -152,6 +156,7 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> Dataset<I, O
             cases,
             evaluators: export.evaluators,
             report_evaluators: export.report_evaluators,
+            version: export.version,
         })
     }
 }
@@ -180,6 +185,7 @@ impl<I: Serialize, O: Serialize, M: Serialize> Dataset<I, O, M> {
             cases,
             evaluators: self.evaluators.clone(),
             report_evaluators: self.report_evaluators.clone(),
+            version: self.version,
         })
     }
 }

@@ -329,6 +329,10 @@ pub struct EvaluationReport<I = Value, O = Value, M = Value> {
     /// The dataset's name.
     #[serde(default)]
     pub dataset_name: Option<String>,
+    /// The version of the managed dataset the run used, when the dataset
+    /// was exported from `datasets-server`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_version: Option<u64>,
     /// Runs whose task succeeded.
     pub cases: Vec<ReportCase<I, O, M>>,
     /// Runs whose task failed.

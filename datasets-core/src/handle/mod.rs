@@ -209,8 +209,37 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
         Export {
             client,
             mode,
+            at: client::ops::At::Head,
             schema: PhantomData,
         }
+    }
+
+    /// Lists the dataset's versions, newest first (`datasets-server` only).
+    pub fn list_versions(&self) -> client::ListVersions<M> {
+        self.client.list_versions(D::NAME)
+    }
+
+    /// Gets one version, by number or tag (`datasets-server` only).
+    pub fn get_version(&self, version: impl Into<client::VersionRef>) -> client::GetVersion<M> {
+        self.client.get_version(D::NAME, version)
+    }
+
+    /// Puts `tag` on a version, moving it from another (`datasets-server` only).
+    pub fn tag_version(
+        &self,
+        version: impl Into<client::VersionRef>,
+        tag: impl Into<String>,
+    ) -> client::TagVersion<M> {
+        self.client.tag_version(D::NAME, version, tag)
+    }
+
+    /// The cases that differ between two versions (`datasets-server` only).
+    pub fn diff(
+        &self,
+        from: impl Into<client::VersionRef>,
+        to: impl Into<client::VersionRef>,
+    ) -> client::Diff<M> {
+        self.client.diff(D::NAME, from, to)
     }
 
     /// Publishes a local dataset: ensures the declared dataset, sets its
@@ -331,6 +360,19 @@ pub struct ListCases<D, M = Async> {
 }
 
 impl<D: DatasetSchema, M> ListCases<D, M> {
+    /// The cases as they were at this version (a number or a version tag);
+    /// `datasets-server` only.
+    pub fn version(mut self, version: impl Into<client::VersionRef>) -> Self {
+        self.inner = self.inner.version(version);
+        self
+    }
+
+    /// The cases as they were at the latest version at or before `time`.
+    pub fn as_of(mut self, time: time::OffsetDateTime) -> Self {
+        self.inner = self.inner.as_of(time);
+        self
+    }
+
     /// Only cases having any of these tags.
     pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.inner = self.inner.tags(tags);
@@ -375,6 +417,19 @@ pub struct GetCase<D, M = Async> {
 }
 
 impl<D: DatasetSchema, M> GetCase<D, M> {
+    /// The case as it was at this version (a number or a version tag);
+    /// `datasets-server` only.
+    pub fn version(mut self, version: impl Into<client::VersionRef>) -> Self {
+        self.inner = self.inner.version(version);
+        self
+    }
+
+    /// The case as it was at the latest version at or before `time`.
+    pub fn as_of(mut self, time: time::OffsetDateTime) -> Self {
+        self.inner = self.inner.as_of(time);
+        self
+    }
+
     async fn run(self) -> Result<StoredCaseOf<D>> {
         StoredCase::from_detail(self.inner.run().await?)
     }
@@ -490,22 +545,24 @@ finish!(UpdateCase<D: DatasetSchema> => StoredCaseOf<D>);
 pub struct Export<D, M = Async> {
     client: DatasetsClient,
     mode: M,
+    at: client::ops::At,
     schema: PhantomData<fn() -> D>,
 }
 
 impl<D: DatasetSchema, M> Export<D, M> {
+    client::ops::version_setters!();
+
     async fn run(self) -> Result<DatasetOf<D>> {
         // Each case decodes straight into the Rust types as it arrives.
-        let (cases, rest) = self
-            .client
-            .export_dataset(D::NAME)
-            .run_with(decode_typed_case::<D>)
-            .await?;
+        let mut export = self.client.export_dataset(D::NAME);
+        export.at = self.at;
+        let (cases, rest) = export.run_with(decode_typed_case::<D>).await?;
         Ok(Dataset {
             name: rest.name,
             cases,
             evaluators: rest.evaluators,
             report_evaluators: rest.report_evaluators,
+            version: rest.version,
         })
     }
 }

@@ -28,9 +28,12 @@ pub struct ListCases<M = Async> {
     pub(crate) dataset: String,
     pub(crate) tags: Vec<String>,
     pub(crate) page_size: usize,
+    pub(crate) at: At,
 }
 
 impl<M> ListCases<M> {
+    version_setters!();
+
     /// Only cases having any of these tags.
     pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.tags.extend(tag_list(tags));
@@ -51,6 +54,7 @@ impl<M> ListCases<M> {
         if on_server {
             call.query = self.tags.iter().map(|tag| ("tags", tag.clone())).collect();
         }
+        self.at.apply(&self.client, &mut call)?;
         // Decoded case by case as the answer arrives.
         let mut sink = ElementSink::new(Target::Root, |index, bytes| {
             decode_element::<CaseDetail>("list of cases", "", index, bytes)
@@ -67,11 +71,17 @@ impl<M> ListCases<M> {
 
     pub(crate) fn into_stream<T>(self, decode: fn(CaseDetail) -> Result<T>) -> CaseStream<T> {
         // A name that can never be valid fails the first poll, like a request would.
-        let pager = match dataset_path(&self.dataset, "cases/") {
-            Ok(path) => Pager {
+        let pager = match dataset_path(&self.dataset, "cases/").and_then(|path| {
+            // The version's parameter, checked before the first page.
+            let mut probe = Call::new(Method::GET, path.clone());
+            self.at.apply(&self.client, &mut probe)?;
+            Ok((path, probe.query))
+        }) {
+            Ok((path, at)) => Pager {
                 client: self.client,
                 path,
                 tags: self.tags,
+                at,
                 page_size: self.page_size,
                 cursor: None,
                 finished: false,
@@ -115,11 +125,15 @@ pub struct GetCase<M = Async> {
     pub(crate) mode: M,
     pub(crate) dataset: String,
     pub(crate) case: Uuid,
+    pub(crate) at: At,
 }
 
 impl<M> GetCase<M> {
+    version_setters!();
+
     pub(crate) async fn run(self) -> Result<CaseDetail> {
-        let call = Call::new(Method::GET, case_path(&self.dataset, self.case)?).case_endpoint();
+        let mut call = Call::new(Method::GET, case_path(&self.dataset, self.case)?).case_endpoint();
+        self.at.apply(&self.client, &mut call)?;
         self.client.json(call, "CaseDetail").await
     }
 }

@@ -52,11 +52,15 @@ pub struct GetDataset<M = Async> {
     pub(crate) client: DatasetsClient,
     pub(crate) mode: M,
     pub(crate) dataset: String,
+    pub(crate) at: At,
 }
 
 impl<M> GetDataset<M> {
+    version_setters!();
+
     pub(crate) async fn run(self) -> Result<DatasetDetail> {
-        let call = Call::new(Method::GET, dataset_path(&self.dataset, "")?);
+        let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "")?);
+        self.at.apply(&self.client, &mut call)?;
         self.client.json(call, "DatasetDetail").await
     }
 }
@@ -247,9 +251,12 @@ pub struct ExportDataset<M = Async> {
     pub(crate) client: DatasetsClient,
     pub(crate) mode: M,
     pub(crate) dataset: String,
+    pub(crate) at: At,
 }
 
 impl<M> ExportDataset<M> {
+    version_setters!();
+
     pub(crate) async fn run(self) -> Result<ExportedDataset> {
         let (cases, rest) = self
             .run_with(|index, bytes| {
@@ -261,6 +268,7 @@ impl<M> ExportDataset<M> {
             cases,
             evaluators: rest.evaluators,
             report_evaluators: rest.report_evaluators,
+            version: rest.version,
         })
     }
 
@@ -269,11 +277,18 @@ impl<M> ExportDataset<M> {
         self,
         decode: DecodeElement<C>,
     ) -> Result<(Vec<C>, ExportRest)> {
-        let call = Call::new(Method::GET, dataset_path(&self.dataset, "export/")?);
+        let mut call = Call::new(Method::GET, dataset_path(&self.dataset, "export/")?);
+        self.at.apply(&self.client, &mut call)?;
         let mut sink = ElementSink::new(Target::Member("cases"), decode);
-        self.client.execute_streaming(&call, &mut sink).await?;
+        let headers = self.client.execute_streaming(&call, &mut sink).await?;
         let (cases, rest) = sink.finish("export")?;
-        Ok((cases, ExportRest::parse(&rest)?))
+        let mut rest = ExportRest::parse(&rest)?;
+        // The version the export holds (datasets-server says; Logfire does not).
+        rest.version = headers
+            .get("dataset-version")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok());
+        Ok((cases, rest))
     }
 }
 finish!(ExportDataset => ExportedDataset);

@@ -23,6 +23,7 @@ macro_rules! patch_setters {
 mod cases;
 mod datasets;
 mod uploads;
+mod versions;
 
 use uuid::Uuid;
 
@@ -33,6 +34,8 @@ pub use datasets::{
 };
 pub use uploads::{AddCases, ImportCases};
 pub(crate) use uploads::{UploadOptions, upload_options};
+pub(crate) use versions::{At, version_setters};
+pub use versions::{Diff, GetVersion, ListVersions, TagVersion, VersionRef};
 
 use super::{dataset_segment, segment};
 use crate::Patch;

@@ -167,7 +167,7 @@ pub(crate) async fn upload_in_chunks(
                 decode_element::<CaseDetail>("list of cases", "", index, bytes)
             });
             let result = match client.execute_streaming(&call, &mut sink).await {
-                Ok(()) => sink.finish("list of cases").map(|(cases, _)| cases),
+                Ok(_) => sink.finish("list of cases").map(|(cases, _)| cases),
                 Err(err) => Err(offset_case_indexes(err, chunk.first_case)),
             };
             Ok::<_, Error>((chunk.index, chunk.first_case, chunk.len, result))

@@ -370,6 +370,7 @@ where
         let mut report = EvaluationReport {
             name,
             dataset_name: self.dataset.name.clone(),
+            dataset_version: self.dataset.version,
             cases: Vec::new(),
             failures: Vec::new(),
         };
