@@ -11,7 +11,11 @@
 ALTER TABLE datasets ADD COLUMN version bigint NOT NULL DEFAULT 1;
 ALTER TABLE cases ADD COLUMN from_version bigint NOT NULL DEFAULT 1;
 
--- The cases a version range touched, for diffs.
+-- Cases in order with the version each is from: reading a past version
+-- and a diff over many versions walk it without reading case rows.
+DROP INDEX cases_by_dataset;
+CREATE INDEX cases_by_dataset ON cases (dataset_pk, pk) INCLUDE (from_version);
+-- The cases a few versions touched, for diffs of those.
 CREATE INDEX cases_by_from_version ON cases (dataset_pk, from_version);
 
 CREATE TABLE case_revisions (

@@ -493,16 +493,21 @@ pub(super) async fn diff_versions(
     };
     let mut position = after.map_or(0, |p| p.0);
     // The cases that changed in (lo, hi]: head rows made then, and
-    // revisions begun or ended then.
+    // revisions begun or ended then; each branch stops after a round, so
+    // paging through a diff reads each position once (the planner walks
+    // the covering case index in order, or sorts the few rows the version
+    // index finds).
     let candidates = tx
         .prepare_cached(
-            "SELECT pk FROM cases
-             WHERE dataset_pk = $1 AND from_version > $2 AND from_version <= $3 AND pk > $4
+            "(SELECT pk FROM cases
+              WHERE dataset_pk = $1 AND from_version > $2 AND from_version <= $3 AND pk > $4
+              ORDER BY pk LIMIT $5)
              UNION
-             SELECT case_pk FROM case_revisions
-             WHERE dataset_pk = $1 AND case_pk > $4
-               AND ((from_version > $2 AND from_version <= $3)
-                 OR (to_version > $2 AND to_version <= $3))
+             (SELECT case_pk FROM case_revisions
+              WHERE dataset_pk = $1 AND case_pk > $4
+                AND ((from_version > $2 AND from_version <= $3)
+                  OR (to_version > $2 AND to_version <= $3))
+              ORDER BY case_pk LIMIT $5)
              ORDER BY 1 LIMIT $5",
         )
         .await

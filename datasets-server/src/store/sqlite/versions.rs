@@ -499,6 +499,47 @@ pub(super) async fn tag_version(
 
 /// Case positions looked at per round of a diff.
 const DIFF_ROUND: i64 = 512;
+/// Head rows a version range may have made for a diff to find them by the
+/// version index and sort them; beyond, it walks the cases in order.
+const SPARSE_DIFF: i64 = 50_000;
+
+/// The positions, in order, of the cases that changed in versions
+/// `(?2, ?3]` of dataset `?1`, after `?4`, at most `?5`: head rows made
+/// then, and revisions begun or ended then. Each branch stops after `?5`,
+/// so paging through a diff reads each position once. Head rows are found
+/// by the version index when the range made few (sorting them is cheap),
+/// else by walking the cases in order on the covering index.
+fn candidates_query(
+    conn: &Connection,
+    dataset_pk: i64,
+    lo: i64,
+    hi: i64,
+) -> Result<String, StoreError> {
+    let made: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(added + changed), 0) FROM dataset_versions
+             WHERE dataset_pk = ?1 AND version > ?2 AND version <= ?3",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![dataset_pk, lo, hi], |row| row.get(0)))
+        .map_err(backend)?;
+    let index = if made <= SPARSE_DIFF {
+        "cases_by_from_version"
+    } else {
+        "cases_by_dataset"
+    };
+    Ok(format!(
+        "SELECT pk FROM (SELECT pk FROM cases INDEXED BY {index}
+             WHERE dataset_pk = ?1 AND pk > ?4 AND from_version > ?2 AND from_version <= ?3
+             ORDER BY pk LIMIT ?5)
+         UNION
+         SELECT case_pk FROM (SELECT case_pk FROM case_revisions
+             WHERE dataset_pk = ?1 AND case_pk > ?4
+               AND ((from_version > ?2 AND from_version <= ?3)
+                 OR (to_version > ?2 AND to_version <= ?3))
+             ORDER BY case_pk LIMIT ?5)
+         ORDER BY 1 LIMIT ?5"
+    ))
+}
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn diff_versions(
@@ -527,20 +568,8 @@ pub(super) async fn diff_versions(
                     next: None,
                 };
                 let mut position = after.map_or(0, |p| p.0);
-                // The cases that changed in (lo, hi]: head rows made then,
-                // and revisions begun or ended then.
                 let mut candidates = conn
-                    .prepare_cached(
-                        "SELECT pk FROM cases INDEXED BY cases_by_from_version
-                         WHERE dataset_pk = ?1 AND from_version > ?2 AND from_version <= ?3
-                           AND pk > ?4
-                         UNION
-                         SELECT case_pk FROM case_revisions
-                         WHERE dataset_pk = ?1 AND case_pk > ?4
-                           AND ((from_version > ?2 AND from_version <= ?3)
-                             OR (to_version > ?2 AND to_version <= ?3))
-                         ORDER BY 1 LIMIT ?5",
-                    )
+                    .prepare_cached(&candidates_query(conn, dataset.pk, lo, hi)?)
                     .map_err(backend)?;
                 loop {
                     let pks: Vec<i64> = candidates
