@@ -531,7 +531,44 @@ async fn every_version_reads_back_as_the_model_had_it() {
         .map(|v| v["version"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, (latest - 3..=latest).rev().collect::<Vec<_>>());
-    assert!(headers.contains_key("next-cursor"));
+    // Paged to the end, every version once, newest first.
+    let mut all = numbers.clone();
+    let mut next = headers
+        .get("next-cursor")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let first_cursor = next.clone().unwrap();
+    while let Some(cursor) = next {
+        let (status, headers, page) = api
+            .answer(
+                Method::GET,
+                &format!("/v1/datasets/golden/versions/?limit=4&cursor={cursor}"),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        all.extend(
+            page.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["version"].as_u64().unwrap()),
+        );
+        next = headers
+            .get("next-cursor")
+            .map(|v| v.to_str().unwrap().to_owned());
+    }
+    assert_eq!(all, (1..=latest).rev().collect::<Vec<_>>());
+    // A cursor of one dataset's versions is refused on another's.
+    api.post("/v1/datasets/", json!({"name": "other"})).await;
+    let (status, body) = api
+        .send(
+            Method::GET,
+            &format!("/v1/datasets/other/versions/?cursor={first_cursor}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
     let (_, first) = api
         .send(Method::GET, "/v1/datasets/golden/versions/1/", &[], None)
         .await;

@@ -186,19 +186,14 @@ async fn list(
         .store
         .list_versions(principal.project_id, path.dataset(), before, limit)
         .await?;
-    let dataset = match (&cursor, page.versions.first()) {
-        (Some(cursor), _) => cursor.dataset,
-        _ => {
-            state
-                .store
-                .get_dataset(principal.project_id, path.dataset())
-                .await?
-                .id
-        }
-    };
+    if cursor.is_some_and(|cursor| cursor.dataset != page.dataset_id) {
+        return Err(cursor_issue(
+            "this cursor belongs to another dataset's versions; start again without one",
+        ));
+    }
     let next = page.next.map(|before| Cursor {
         position: CasePosition(before as i64),
-        dataset,
+        dataset: page.dataset_id,
         filter: listing_hash("versions"),
         version: 0,
     });

@@ -43,6 +43,8 @@ impl VersionRef {
 /// One page of a dataset's versions, newest first.
 #[derive(Debug)]
 pub struct VersionPage {
+    /// The id of the dataset listed, to which a cursor is bound.
+    pub dataset_id: Uuid,
     /// The versions.
     pub versions: Vec<DatasetVersion>,
     /// When older versions follow, the version the next page starts below.

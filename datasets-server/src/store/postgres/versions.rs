@@ -274,19 +274,39 @@ pub(super) fn cases_at_query(tags: bool) -> String {
     )
 }
 
-/// One case as it was at version `n`: by id (`by_id`) or by position.
+/// The cases at `positions` as they were at version `n`, by position
+/// (positions with no case then are absent): one statement for a round.
+async fn cases_at(
+    conn: &impl GenericClient,
+    dataset: &DatasetRow,
+    n: i64,
+    positions: &[i64],
+) -> Result<std::collections::HashMap<i64, CaseRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c
+         WHERE c.dataset_pk = $1 AND c.pk = ANY($3) AND c.from_version <= $2
+         UNION ALL
+         SELECT {REVISION_COLUMNS} FROM case_revisions c
+         WHERE c.dataset_pk = $1 AND c.case_pk = ANY($3) AND c.from_version <= $2
+           AND c.to_version > $2"
+    );
+    let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
+    conn.query(&statement, &[&dataset.pk, &n, &positions])
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|row| case_from_row(row, dataset.detail.id))
+        .collect()
+}
+
+/// One case as it was at version `n`, by id.
 async fn case_at(
     conn: &impl GenericClient,
     dataset: &DatasetRow,
     n: i64,
-    key: &(dyn ToSql + Sync),
-    by_id: bool,
+    id: Uuid,
 ) -> Result<Option<CaseRecord>, StoreError> {
-    let (head, revision) = if by_id {
-        ("c.id = $3", "c.id = $3")
-    } else {
-        ("c.pk = $3", "c.case_pk = $3")
-    };
+    let (head, revision) = ("c.id = $3", "c.id = $3");
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases c
          WHERE c.dataset_pk = $1 AND {head} AND c.from_version <= $2
@@ -295,7 +315,7 @@ async fn case_at(
          WHERE c.dataset_pk = $1 AND {revision} AND c.from_version <= $2 AND c.to_version > $2"
     );
     let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
-    conn.query_opt(&statement, &[&dataset.pk, &n, key])
+    conn.query_opt(&statement, &[&dataset.pk, &n, &id])
         .await
         .map_err(pg)?
         .map(|row| case_from_row(&row, dataset.detail.id).map(|(_, case)| case))
@@ -310,7 +330,7 @@ pub(super) async fn load_case_at(
     at: &VersionRef,
 ) -> Result<CaseRecord, StoreError> {
     let n = resolve(conn, dataset, at).await?;
-    case_at(conn, dataset, n, &case, true)
+    case_at(conn, dataset, n, case)
         .await?
         .ok_or(StoreError::CaseNotFound)
 }
@@ -380,7 +400,11 @@ pub(super) async fn list_versions(
     let more = versions.len() > limit;
     versions.truncate(limit);
     let next = more.then(|| versions.last().map(|v| v.version)).flatten();
-    Ok(VersionPage { versions, next })
+    Ok(VersionPage {
+        dataset_id: dataset.detail.id,
+        versions,
+        next,
+    })
 }
 
 pub(super) async fn get_version(
@@ -523,10 +547,11 @@ pub(super) async fn diff_versions(
             .iter()
             .map(|row| row.get(0))
             .collect();
+        let mut before = cases_at(&tx, &dataset, a, &pks).await?;
+        let mut after = cases_at(&tx, &dataset, b, &pks).await?;
         for pk in &pks {
             position = *pk;
-            let before = case_at(&tx, &dataset, a, pk, false).await?;
-            let after = case_at(&tx, &dataset, b, pk, false).await?;
+            let (before, after) = (before.remove(pk), after.remove(pk));
             page.items
                 .extend(position_diff(before.as_ref(), after.as_ref()));
             if page.items.len() >= limit {

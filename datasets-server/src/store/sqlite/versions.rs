@@ -408,7 +408,11 @@ pub(super) async fn list_versions(
                     .into_iter()
                     .map(|version| with_tags(conn, dataset.pk, version))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(VersionPage { versions, next })
+                Ok(VersionPage {
+                    dataset_id: dataset.detail.id,
+                    versions,
+                    next,
+                })
             })();
             let _ = conn.execute_batch("COMMIT");
             page
