@@ -947,3 +947,52 @@ async fn retention_prunes_old_versions_but_never_a_tagged_one() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// A diff over versions that made many cases walks the cases in order
+/// rather than sorting what the version index finds: every case once, in
+/// order, over pages, with the changes of a later version beside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_over_a_large_import_holds_every_case_once_in_order() {
+    let server = EmbeddedServer::start().unwrap();
+    let api = Api::new(&server);
+    api.post("/v1/datasets/", json!({"name": "golden"})).await;
+    let total = 60_000;
+    let mut ids = Vec::with_capacity(total);
+    for chunk in 0..6 {
+        let cases: Vec<Value> = (0..total / 6)
+            .map(|i| json!({"inputs": chunk * 100_000 + i}))
+            .collect();
+        let made = api
+            .post("/v1/datasets/golden/cases/bulk/", json!({ "cases": cases }))
+            .await;
+        ids.extend(
+            made.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned()),
+        );
+    }
+    // Version 8 deletes one case of the first chunk.
+    let (status, _) = api
+        .send(
+            Method::POST,
+            "/v1/datasets/golden/cases/delete/",
+            &[],
+            Some(json!({"ids": [ids[10]]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let items = server_diff(&api, 1, 8, Some(10_000)).await;
+    assert_eq!(items.len(), total - 1);
+    let mut expected: Vec<String> = ids.clone();
+    expected.remove(10);
+    let got: Vec<String> = items.iter().map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(got, expected, "every case once, in order");
+    assert!(items.iter().all(|(_, change, _)| change == "added"));
+    // Streamed whole, the same.
+    assert_eq!(server_diff(&api, 1, 8, None).await, items);
+    // And from the middle of the import: the later chunks added, one removed.
+    let later = server_diff(&api, 4, 8, Some(5_000)).await;
+    assert_eq!(later.len(), total / 2 + 1);
+    assert_eq!(later[0], (ids[10].clone(), "removed".to_owned(), vec![]));
+}

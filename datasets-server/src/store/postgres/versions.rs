@@ -487,6 +487,9 @@ pub(super) async fn tag_version(
 
 /// Case positions looked at per round of a diff.
 const DIFF_ROUND: i64 = 512;
+/// Head rows a version range may have made for a diff to find them by the
+/// version index and sort them; beyond, it walks the cases in order.
+const SPARSE_DIFF: i64 = 50_000;
 
 pub(super) async fn diff_versions(
     store: &PostgresStore,
@@ -518,13 +521,29 @@ pub(super) async fn diff_versions(
     let mut position = after.map_or(0, |p| p.0);
     // The cases that changed in (lo, hi]: head rows made then, and
     // revisions begun or ended then; each branch stops after a round, so
-    // paging through a diff reads each position once (the planner walks
-    // the covering case index in order, or sorts the few rows the version
-    // index finds).
+    // paging through a diff reads each position once.
+    // The planner cannot be trusted to choose (its statistics may predate
+    // a large import): the versions' own counts decide. Many rows made in
+    // the range: walk the cases in order (`from_version + 0` keeps the
+    // version index out); few: find them by the version index and sort.
+    let made: i64 = tx
+        .query_one(
+            "SELECT COALESCE(SUM(added + changed), 0)::bigint FROM dataset_versions
+             WHERE dataset_pk = $1 AND version > $2 AND version <= $3",
+            &[&dataset.pk, &lo, &hi],
+        )
+        .await
+        .map_err(pg)?
+        .get(0);
+    let version = if made <= SPARSE_DIFF {
+        "from_version"
+    } else {
+        "(from_version + 0)"
+    };
     let candidates = tx
-        .prepare_cached(
+        .prepare_cached(&format!(
             "(SELECT pk FROM cases
-              WHERE dataset_pk = $1 AND from_version > $2 AND from_version <= $3 AND pk > $4
+              WHERE dataset_pk = $1 AND {version} > $2 AND {version} <= $3 AND pk > $4
               ORDER BY pk LIMIT $5)
              UNION
              (SELECT case_pk FROM case_revisions
@@ -532,8 +551,8 @@ pub(super) async fn diff_versions(
                 AND ((from_version > $2 AND from_version <= $3)
                   OR (to_version > $2 AND to_version <= $3))
               ORDER BY case_pk LIMIT $5)
-             ORDER BY 1 LIMIT $5",
-        )
+             ORDER BY 1 LIMIT $5"
+        ))
         .await
         .map_err(pg)?;
     loop {
