@@ -301,6 +301,32 @@ fn case_at(
         .map_err(backend)
 }
 
+/// The cases at positions in `(after, through]` as they were at version
+/// `n`, by position.
+fn cases_in_span(
+    conn: &Connection,
+    dataset: &DatasetRow,
+    n: i64,
+    (after, through): (i64, i64),
+) -> Result<std::collections::HashMap<i64, CaseRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c INDEXED BY cases_by_dataset
+         WHERE c.dataset_pk = ?1 AND c.pk > ?3 AND c.pk <= ?4 AND c.from_version <= ?2
+         UNION ALL
+         SELECT {REVISION_COLUMNS} FROM case_revisions c
+         WHERE c.dataset_pk = ?1 AND c.case_pk > ?3 AND c.case_pk <= ?4
+           AND c.from_version <= ?2 AND c.to_version > ?2"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params![dataset.pk, n, after, through], |row| {
+                case_from_row(row, dataset.detail.id)
+            })?
+            .collect()
+        })
+        .map_err(backend)
+}
+
 enum CaseKey {
     Id(String),
     Position(i64),
@@ -582,10 +608,30 @@ pub(super) async fn diff_versions(
                         })
                         .and_then(|rows| rows.collect())
                         .map_err(backend)?;
+                    // A dense round (most positions in its span changed) is
+                    // read as two ranges, a sparse one case by case.
+                    let span = match (pks.first(), pks.last()) {
+                        (Some(first), Some(last)) if last - first < 2 * pks.len() as i64 => {
+                            Some((first - 1, *last))
+                        }
+                        _ => None,
+                    };
+                    let mut ranges = match span {
+                        Some(span) => Some((
+                            cases_in_span(conn, &dataset, a, span)?,
+                            cases_in_span(conn, &dataset, b, span)?,
+                        )),
+                        None => None,
+                    };
                     for pk in &pks {
                         position = *pk;
-                        let before = case_at(conn, &dataset, a, CaseKey::Position(*pk))?;
-                        let after = case_at(conn, &dataset, b, CaseKey::Position(*pk))?;
+                        let (before, after) = match &mut ranges {
+                            Some((at_a, at_b)) => (at_a.remove(pk), at_b.remove(pk)),
+                            None => (
+                                case_at(conn, &dataset, a, CaseKey::Position(*pk))?,
+                                case_at(conn, &dataset, b, CaseKey::Position(*pk))?,
+                            ),
+                        };
                         page.items
                             .extend(position_diff(before.as_ref(), after.as_ref()));
                         if page.items.len() >= limit {
