@@ -125,6 +125,32 @@ struct Bench {
 }
 
 impl Bench {
+    /// A server on a fresh database (a new PostgreSQL database next to
+    /// `db`'s, or a SQLite file), and requests to it.
+    async fn start(
+        binary: &Path,
+        db: Option<&str>,
+    ) -> (Option<PostgresDatabase>, ServerChild, Self) {
+        let database = match db {
+            Some(url) => Some(PostgresDatabase::create(url).await),
+            None => None,
+        };
+        let server = ServerChild::start_on(binary, database.as_ref().map(|db| db.url.as_str()));
+        let bench = Self {
+            http: reqwest::Client::new(),
+            base: server.base_url.clone(),
+        };
+        (database, server, bench)
+    }
+
+    /// Stops the server and drops its PostgreSQL database.
+    async fn stop(database: Option<PostgresDatabase>, server: ServerChild) {
+        drop(server);
+        if let Some(database) = database {
+            database.drop_now().await;
+        }
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
@@ -241,16 +267,8 @@ async fn storage(server: &ServerChild, postgres: Option<&str>) -> u64 {
 
 async fn export_run(binary: &Path, args: &Args) -> Value {
     let n = args.cases;
-    let database = match &args.db {
-        Some(url) => Some(PostgresDatabase::create(url).await),
-        None => None,
-    };
+    let (database, server, bench) = Bench::start(binary, args.db.as_deref()).await;
     let url = database.as_ref().map(|db| db.url.clone());
-    let server = ServerChild::start_on(binary, url.as_deref());
-    let bench = Bench {
-        http: reqwest::Client::new(),
-        base: server.base_url.clone(),
-    };
     bench.create("golden").await;
     eprintln!("importing {n} cases");
     bench.import("golden", bodies(0..n, None), false).await;
@@ -293,10 +311,7 @@ async fn export_run(binary: &Path, args: &Args) -> Value {
         ms(head_time),
         ms(back_time)
     );
-    drop(server);
-    if let Some(database) = database {
-        database.drop_now().await;
-    }
+    Bench::stop(database, server).await;
     json!({
         "cases": n,
         "head_version": head,
@@ -312,16 +327,7 @@ async fn export_run(binary: &Path, args: &Args) -> Value {
 
 async fn diff_run(binary: &Path, args: &Args) -> Value {
     let n = args.diff_cases;
-    let database = match &args.db {
-        Some(url) => Some(PostgresDatabase::create(url).await),
-        None => None,
-    };
-    let url = database.as_ref().map(|db| db.url.clone());
-    let server = ServerChild::start_on(binary, url.as_deref());
-    let bench = Bench {
-        http: reqwest::Client::new(),
-        base: server.base_url.clone(),
-    };
+    let (database, server, bench) = Bench::start(binary, args.db.as_deref()).await;
     bench.create("big").await;
     eprintln!("importing {n} cases");
     bench.import("big", bodies(0..n, None), false).await;
@@ -358,10 +364,7 @@ async fn diff_run(binary: &Path, args: &Args) -> Value {
     let added: Vec<Value> = serde_json::from_slice(&bytes).expect("a JSON list");
     assert_eq!(added.len(), n);
     eprintln!("diff 1 → {from} ({n} added): {} ms", ms(whole));
-    drop(server);
-    if let Some(database) = database {
-        database.drop_now().await;
-    }
+    Bench::stop(database, server).await;
     json!({
         "cases": n,
         "from": from,

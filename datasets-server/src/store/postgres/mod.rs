@@ -231,6 +231,18 @@ pub(super) fn pg(err: tokio_postgres::Error) -> StoreError {
     StoreError::Backend(error_text(&err))
 }
 
+/// A read-only transaction on one snapshot of the database.
+pub(super) async fn snapshot(
+    conn: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    conn.build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)
+}
+
 /// Commits `tx`; a connection lost during the commit leaves the outcome
 /// unknown, so it is transient but never retried here.
 pub(super) async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::rows::*;
 use super::versions::{cases_at_query, detail_at, load_case_at, resolve};
-use super::{PostgresStore, pg};
+use super::{PostgresStore, pg, snapshot};
 use crate::store::{
     CaseFilter, CasePage, CasePosition, CaseRecord, CaseStream, StoreError, VersionRef,
 };
@@ -37,13 +37,7 @@ pub(super) async fn stream_cases(
     let (rows_tx, rows_rx) = mpsc::channel::<Result<Vec<CaseRecord>, StoreError>>(4);
     tokio::spawn(async move {
         let run = async {
-            let tx = conn
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(pg)?;
+            let tx = snapshot(&mut conn).await?;
             let dataset = match load_dataset(&tx, project, &dataset, Lock::None).await {
                 Ok(dataset) => dataset,
                 Err(err) => {
@@ -186,13 +180,7 @@ pub(super) async fn get_case(
     }
     if let Some(at) = at {
         let mut conn = store.conn().await?;
-        let tx = conn
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
+        let tx = snapshot(&mut conn).await?;
         let dataset = load_dataset(&tx, project, dataset, Lock::None).await?;
         return load_case_at(&tx, &dataset, case, at).await;
     }

@@ -14,7 +14,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::rows::*;
-use super::{PostgresStore, commit, pg};
+use super::{PostgresStore, commit, pg, snapshot};
 use crate::store::{
     CasePosition, CaseRecord, Definition, DiffPage, StoreError, VersionPage, VersionRef,
     position_diff,
@@ -426,13 +426,7 @@ pub(super) async fn get_dataset_at(
     at: &VersionRef,
 ) -> Result<DatasetDetail, StoreError> {
     let mut conn = store.conn().await?;
-    let tx = conn
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(pg)?;
+    let tx = snapshot(&mut conn).await?;
     let dataset = load_dataset(&tx, project, dataset, Lock::None).await?;
     let n = resolve(&tx, &dataset, at).await?;
     detail_at(&tx, &dataset, n).await
@@ -500,13 +494,7 @@ pub(super) async fn diff_versions(
     limit: usize,
 ) -> Result<DiffPage, StoreError> {
     let mut conn = store.conn().await?;
-    let tx = conn
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(pg)?;
+    let tx = snapshot(&mut conn).await?;
     let dataset = load_dataset(&tx, project, dataset, Lock::None).await?;
     let a = resolve(&tx, &dataset, from).await?;
     let b = resolve(&tx, &dataset, to).await?;

@@ -347,57 +347,52 @@ pub(super) async fn page_cases(
 ) -> Result<CasePage, StoreError> {
     let dataset = dataset.to_owned();
     store
-        .read(move |conn| {
-            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
-            let page = (|| {
-                let dataset = load_dataset(conn, project, &dataset)?;
-                if let Some(at) = &filter.version {
-                    let n = resolve(conn, &dataset, at)?;
-                    let after = after.map_or(0, |position| position.0);
-                    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-                    let values = cases_at_values(&dataset.pk, &n, &after, &fetch, &filter.tags);
-                    let rows = conn
-                        .prepare_cached(&cases_at_query(filter.tags.len()))
-                        .and_then(|mut stmt| {
-                            stmt.query_map(values.as_slice(), |row| {
-                                case_from_row(row, dataset.detail.id)
-                            })?
-                            .collect::<Result<Vec<_>, _>>()
-                        })
-                        .map_err(backend)?;
-                    let mut page = CasePage::from_fetched(dataset.detail.id, rows, limit, after);
-                    page.version = Some(n as u64);
-                    return Ok(page);
-                }
-                let sql = format!(
-                    "{} AND c.pk > ?{} ORDER BY c.pk LIMIT ?{}",
-                    cases_query(&filter),
-                    filter.tags.len() + 2,
-                    filter.tags.len() + 3
-                );
-                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        .read_snapshot(move |conn| {
+            let dataset = load_dataset(conn, project, &dataset)?;
+            if let Some(at) = &filter.version {
+                let n = resolve(conn, &dataset, at)?;
                 let after = after.map_or(0, |position| position.0);
-                // One more than asked, to know whether a next page exists.
                 let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-                let mut values: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
-                values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));
-                values.push(&after);
-                values.push(&fetch);
-                let rows = stmt
-                    .query_map(values.as_slice(), |row| {
-                        case_from_row(row, dataset.detail.id)
+                let values = cases_at_values(&dataset.pk, &n, &after, &fetch, &filter.tags);
+                let rows = conn
+                    .prepare_cached(&cases_at_query(filter.tags.len()))
+                    .and_then(|mut stmt| {
+                        stmt.query_map(values.as_slice(), |row| {
+                            case_from_row(row, dataset.detail.id)
+                        })?
+                        .collect::<Result<Vec<_>, _>>()
                     })
-                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                     .map_err(backend)?;
-                Ok(CasePage::from_fetched(
-                    dataset.detail.id,
-                    rows,
-                    limit,
-                    after,
-                ))
-            })();
-            let _ = conn.execute_batch("COMMIT");
-            page
+                let mut page = CasePage::from_fetched(dataset.detail.id, rows, limit, after);
+                page.version = Some(n as u64);
+                return Ok(page);
+            }
+            let sql = format!(
+                "{} AND c.pk > ?{} ORDER BY c.pk LIMIT ?{}",
+                cases_query(&filter),
+                filter.tags.len() + 2,
+                filter.tags.len() + 3
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let after = after.map_or(0, |position| position.0);
+            // One more than asked, to know whether a next page exists.
+            let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&dataset.pk];
+            values.extend(filter.tags.iter().map(|tag| tag as &dyn rusqlite::ToSql));
+            values.push(&after);
+            values.push(&fetch);
+            let rows = stmt
+                .query_map(values.as_slice(), |row| {
+                    case_from_row(row, dataset.detail.id)
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(backend)?;
+            Ok(CasePage::from_fetched(
+                dataset.detail.id,
+                rows,
+                limit,
+                after,
+            ))
         })
         .await
 }
@@ -411,17 +406,12 @@ pub(super) async fn get_case(
 ) -> Result<CaseRecord, StoreError> {
     let dataset = dataset.to_owned();
     store
-        .read(move |conn| {
-            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
-            let found = (|| {
-                let dataset = load_dataset(conn, project, &dataset)?;
-                match &at {
-                    Some(at) => load_case_at(conn, &dataset, case, at),
-                    None => Ok(load_case(conn, &dataset, case)?.1),
-                }
-            })();
-            let _ = conn.execute_batch("COMMIT");
-            found
+        .read_snapshot(move |conn| {
+            let dataset = load_dataset(conn, project, &dataset)?;
+            match &at {
+                Some(at) => load_case_at(conn, &dataset, case, at),
+                None => Ok(load_case(conn, &dataset, case)?.1),
+            }
         })
         .await
 }

@@ -136,6 +136,22 @@ impl SqliteStore {
         .await
     }
 
+    /// Runs `f` in one read transaction (one snapshot of the database) on
+    /// a read connection.
+    async fn read_snapshot<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read(move |conn| {
+            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
+            let result = f(conn);
+            let _ = conn.execute_batch("COMMIT");
+            result
+        })
+        .await
+    }
+
     /// Runs `f` on a read connection on the blocking pool.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where

@@ -408,40 +408,35 @@ pub(super) async fn list_versions(
 ) -> Result<VersionPage, StoreError> {
     let dataset = dataset.to_owned();
     store
-        .read(move |conn| {
-            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
-            let page = (|| {
-                let dataset = load_dataset(conn, project, &dataset)?;
-                let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-                let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-                let sql = format!(
-                    "SELECT {VERSION_COLUMNS} FROM dataset_versions v
-                     LEFT JOIN api_keys k ON k.id = v.created_by
-                     WHERE v.dataset_pk = ?1 AND v.version < ?2 AND v.pruned = 0
-                     ORDER BY v.version DESC LIMIT ?3"
-                );
-                let mut versions = conn
-                    .prepare_cached(&sql)
-                    .and_then(|mut stmt| {
-                        stmt.query_map(params![dataset.pk, before, fetch], version_from_row)?
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .map_err(backend)?;
-                let more = versions.len() > limit;
-                versions.truncate(limit);
-                let next = more.then(|| versions.last().map(|v| v.version)).flatten();
-                let versions = versions
-                    .into_iter()
-                    .map(|version| with_tags(conn, dataset.pk, version))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(VersionPage {
-                    dataset_id: dataset.detail.id,
-                    versions,
-                    next,
+        .read_snapshot(move |conn| {
+            let dataset = load_dataset(conn, project, &dataset)?;
+            let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+            let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS} FROM dataset_versions v
+                 LEFT JOIN api_keys k ON k.id = v.created_by
+                 WHERE v.dataset_pk = ?1 AND v.version < ?2 AND v.pruned = 0
+                 ORDER BY v.version DESC LIMIT ?3"
+            );
+            let mut versions = conn
+                .prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![dataset.pk, before, fetch], version_from_row)?
+                        .collect::<Result<Vec<_>, _>>()
                 })
-            })();
-            let _ = conn.execute_batch("COMMIT");
-            page
+                .map_err(backend)?;
+            let more = versions.len() > limit;
+            versions.truncate(limit);
+            let next = more.then(|| versions.last().map(|v| v.version)).flatten();
+            let versions = versions
+                .into_iter()
+                .map(|version| with_tags(conn, dataset.pk, version))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(VersionPage {
+                dataset_id: dataset.detail.id,
+                versions,
+                next,
+            })
         })
         .await
 }
@@ -470,15 +465,10 @@ pub(super) async fn get_dataset_at(
 ) -> Result<DatasetDetail, StoreError> {
     let dataset = dataset.to_owned();
     store
-        .read(move |conn| {
-            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
-            let detail = (|| {
-                let dataset = load_dataset(conn, project, &dataset)?;
-                let n = resolve(conn, &dataset, &at)?;
-                detail_at(conn, &dataset, n)
-            })();
-            let _ = conn.execute_batch("COMMIT");
-            detail
+        .read_snapshot(move |conn| {
+            let dataset = load_dataset(conn, project, &dataset)?;
+            let n = resolve(conn, &dataset, &at)?;
+            detail_at(conn, &dataset, n)
         })
         .await
 }
@@ -583,69 +573,64 @@ pub(super) async fn diff_versions(
 ) -> Result<DiffPage, StoreError> {
     let dataset = dataset.to_owned();
     store
-        .read(move |conn| {
-            conn.execute_batch("BEGIN DEFERRED").map_err(backend)?;
-            let page = (|| {
-                let dataset = load_dataset(conn, project, &dataset)?;
-                let a = resolve(conn, &dataset, &from)?;
-                let b = resolve(conn, &dataset, &to)?;
-                let (lo, hi) = (a.min(b), a.max(b));
-                let mut page = DiffPage {
-                    dataset_id: dataset.detail.id,
-                    from: a as u64,
-                    to: b as u64,
-                    items: Vec::new(),
-                    next: None,
-                };
-                let mut position = after.map_or(0, |p| p.0);
-                let mut candidates = conn
-                    .prepare_cached(&candidates_query(conn, dataset.pk, lo, hi)?)
+        .read_snapshot(move |conn| {
+            let dataset = load_dataset(conn, project, &dataset)?;
+            let a = resolve(conn, &dataset, &from)?;
+            let b = resolve(conn, &dataset, &to)?;
+            let (lo, hi) = (a.min(b), a.max(b));
+            let mut page = DiffPage {
+                dataset_id: dataset.detail.id,
+                from: a as u64,
+                to: b as u64,
+                items: Vec::new(),
+                next: None,
+            };
+            let mut position = after.map_or(0, |p| p.0);
+            let mut candidates = conn
+                .prepare_cached(&candidates_query(conn, dataset.pk, lo, hi)?)
+                .map_err(backend)?;
+            loop {
+                let pks: Vec<i64> = candidates
+                    .query_map(params![dataset.pk, lo, hi, position, DIFF_ROUND], |row| {
+                        row.get(0)
+                    })
+                    .and_then(|rows| rows.collect())
                     .map_err(backend)?;
-                loop {
-                    let pks: Vec<i64> = candidates
-                        .query_map(params![dataset.pk, lo, hi, position, DIFF_ROUND], |row| {
-                            row.get(0)
-                        })
-                        .and_then(|rows| rows.collect())
-                        .map_err(backend)?;
-                    // A dense round (most positions in its span changed) is
-                    // read as two ranges, a sparse one case by case.
-                    let span = match (pks.first(), pks.last()) {
-                        (Some(first), Some(last)) if last - first < 2 * pks.len() as i64 => {
-                            Some((first - 1, *last))
-                        }
-                        _ => None,
-                    };
-                    let mut ranges = match span {
-                        Some(span) => Some((
-                            cases_in_span(conn, &dataset, a, span)?,
-                            cases_in_span(conn, &dataset, b, span)?,
-                        )),
-                        None => None,
-                    };
-                    for pk in &pks {
-                        position = *pk;
-                        let (before, after) = match &mut ranges {
-                            Some((at_a, at_b)) => (at_a.remove(pk), at_b.remove(pk)),
-                            None => (
-                                case_at(conn, &dataset, a, CaseKey::Position(*pk))?,
-                                case_at(conn, &dataset, b, CaseKey::Position(*pk))?,
-                            ),
-                        };
-                        page.items
-                            .extend(position_diff(before.as_ref(), after.as_ref()));
-                        if page.items.len() >= limit {
-                            page.next = Some(CasePosition(position));
-                            return Ok(page);
-                        }
+                // A dense round (most positions in its span changed) is
+                // read as two ranges, a sparse one case by case.
+                let span = match (pks.first(), pks.last()) {
+                    (Some(first), Some(last)) if last - first < 2 * pks.len() as i64 => {
+                        Some((first - 1, *last))
                     }
-                    if (pks.len() as i64) < DIFF_ROUND {
+                    _ => None,
+                };
+                let mut ranges = match span {
+                    Some(span) => Some((
+                        cases_in_span(conn, &dataset, a, span)?,
+                        cases_in_span(conn, &dataset, b, span)?,
+                    )),
+                    None => None,
+                };
+                for pk in &pks {
+                    position = *pk;
+                    let (before, after) = match &mut ranges {
+                        Some((at_a, at_b)) => (at_a.remove(pk), at_b.remove(pk)),
+                        None => (
+                            case_at(conn, &dataset, a, CaseKey::Position(*pk))?,
+                            case_at(conn, &dataset, b, CaseKey::Position(*pk))?,
+                        ),
+                    };
+                    page.items
+                        .extend(position_diff(before.as_ref(), after.as_ref()));
+                    if page.items.len() >= limit {
+                        page.next = Some(CasePosition(position));
                         return Ok(page);
                     }
                 }
-            })();
-            let _ = conn.execute_batch("COMMIT");
-            page
+                if (pks.len() as i64) < DIFF_ROUND {
+                    return Ok(page);
+                }
+            }
         })
         .await
 }
