@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::idempotency::{claim, remember};
-use super::rows::{DatasetRow, Lock, is_unique_violation, json_text, load_dataset, now};
+use super::rows::{DatasetRow, Lock, get, is_unique_violation, json_text, load_dataset, now};
 use super::versions::NewVersion;
 use super::{PostgresStore, commit, pg};
 use crate::rules::datasets::{dataset_name_taken, merge_dataset};
@@ -70,23 +70,24 @@ pub(super) async fn list_datasets(
         )
         .await
         .map_err(pg)?;
-    Ok(rows
-        .iter()
-        .map(|row| DatasetSummary {
-            id: row.get(0),
-            project_id: row.get(1),
-            name: row.get(2),
-            description: row.get(3),
-            guidance: row.get(4),
-            ai_managed_guidance: row.get(5),
-            case_count: row.get::<_, i64>(6).max(0) as u64,
-            created_at: row.get(7),
-            updated_at: row.get(8),
-            created_by_name: row.get(9),
-            updated_by_name: row.get(10),
-            version: Some(row.get::<_, i64>(11).max(1) as u64),
+    rows.iter()
+        .map(|row| {
+            Ok(DatasetSummary {
+                id: get(row, 0)?,
+                project_id: get(row, 1)?,
+                name: get(row, 2)?,
+                description: get(row, 3)?,
+                guidance: get(row, 4)?,
+                ai_managed_guidance: get(row, 5)?,
+                case_count: get::<i64>(row, 6)?.max(0) as u64,
+                created_at: get(row, 7)?,
+                updated_at: get(row, 8)?,
+                created_by_name: get(row, 9)?,
+                updated_by_name: get(row, 10)?,
+                version: Some(get::<i64>(row, 11)?.max(1) as u64),
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn get_dataset(

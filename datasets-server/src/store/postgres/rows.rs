@@ -37,7 +37,8 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     .transpose()
 }
 
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+/// Column `index` of `row`; a value that does not read is an error, never a panic.
+pub(super) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,
     index: usize,
 ) -> Result<T, StoreError> {

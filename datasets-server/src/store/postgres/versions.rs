@@ -48,11 +48,8 @@ impl NewVersion {
             )
             .await
             .map_err(pg)?;
-        let number: i64 = tx
-            .query_one(&statement, &[&dataset_pk])
-            .await
-            .map_err(pg)?
-            .get(0);
+        let row = tx.query_one(&statement, &[&dataset_pk]).await.map_err(pg)?;
+        let number: i64 = get(&row, 0)?;
         Ok(Self::numbered(dataset_pk, number))
     }
 
@@ -217,7 +214,7 @@ pub(super) async fn resolve(
     }
     .map_err(pg)?;
     match row {
-        Some(row) if !row.get::<_, bool>(1) => Ok(row.get(0)),
+        Some(row) if !get::<bool>(&row, 1)? => get(&row, 0),
         _ => Err(StoreError::VersionNotFound),
     }
 }
@@ -245,12 +242,12 @@ pub(super) async fn detail_at(
         .query_one(&statement, &[&dataset.pk, &n])
         .await
         .map_err(pg)?;
-    let definition: Option<String> = row.get(1);
+    let definition: Option<String> = get(&row, 1)?;
     Definition::apply(
         definition.as_deref(),
         &mut detail,
         n as u64,
-        row.get::<_, i64>(0).max(0) as u64,
+        get::<i64>(&row, 0)?.max(0) as u64,
     )?;
     Ok(detail)
 }
@@ -340,20 +337,20 @@ const VERSION_COLUMNS: &str = "v.version, v.created_at, v.created_by, k.name, v.
      ARRAY(SELECT t.tag FROM version_tags t WHERE t.dataset_pk = v.dataset_pk \
            AND t.version = v.version ORDER BY t.tag)";
 
-fn version_from_row(row: &tokio_postgres::Row) -> DatasetVersion {
-    let count = |index: usize| row.get::<_, i64>(index).max(0) as u64;
-    DatasetVersion {
-        version: count(0),
-        created_at: row.get(1),
-        created_by: row.get(2),
-        created_by_name: row.get(3),
-        added: count(4),
-        changed: count(5),
-        removed: count(6),
-        case_count: count(7),
-        definition_changed: row.get(8),
-        tags: row.get(9),
-    }
+fn version_from_row(row: &tokio_postgres::Row) -> Result<DatasetVersion, StoreError> {
+    let count = |index: usize| Ok::<_, StoreError>(get::<i64>(row, index)?.max(0) as u64);
+    Ok(DatasetVersion {
+        version: count(0)?,
+        created_at: get(row, 1)?,
+        created_by: get(row, 2)?,
+        created_by_name: get(row, 3)?,
+        added: count(4)?,
+        changed: count(5)?,
+        removed: count(6)?,
+        case_count: count(7)?,
+        definition_changed: get(row, 8)?,
+        tags: get(row, 9)?,
+    })
 }
 
 async fn load_version(
@@ -370,7 +367,7 @@ async fn load_version(
         .query_one(sql.as_str(), &[&dataset.pk, &n])
         .await
         .map_err(pg)?;
-    Ok(version_from_row(&row))
+    version_from_row(&row)
 }
 
 pub(super) async fn list_versions(
@@ -396,7 +393,7 @@ pub(super) async fn list_versions(
         .map_err(pg)?
         .iter()
         .map(version_from_row)
-        .collect();
+        .collect::<Result<_, _>>()?;
     let more = versions.len() > limit;
     versions.truncate(limit);
     let next = more.then(|| versions.last().map(|v| v.version)).flatten();
@@ -514,15 +511,16 @@ pub(super) async fn diff_versions(
     // a large import): the versions' own counts decide. Many rows made in
     // the range: walk the cases in order (`from_version + 0` keeps the
     // version index out); few: find them by the version index and sort.
-    let made: i64 = tx
-        .query_one(
+    let made: i64 = get(
+        &tx.query_one(
             "SELECT COALESCE(SUM(added + changed), 0)::bigint FROM dataset_versions
              WHERE dataset_pk = $1 AND version > $2 AND version <= $3",
             &[&dataset.pk, &lo, &hi],
         )
         .await
-        .map_err(pg)?
-        .get(0);
+        .map_err(pg)?,
+        0,
+    )?;
     let version = if made <= SPARSE_DIFF {
         "from_version"
     } else {
@@ -552,8 +550,8 @@ pub(super) async fn diff_versions(
             .await
             .map_err(pg)?
             .iter()
-            .map(|row| row.get(0))
-            .collect();
+            .map(|row| get(row, 0))
+            .collect::<Result<_, _>>()?;
         let mut before = cases_at(&tx, &dataset, a, &pks).await?;
         let mut after = cases_at(&tx, &dataset, b, &pks).await?;
         for pk in &pks {
