@@ -3,7 +3,8 @@
 //!
 //! It declares the seed's dataset with `#[derive(DatasetSchema)]`
 //! (examples/common), then creates it, adds cases, lists by tag, gets,
-//! updates, deletes, exports, evaluates and syncs the registry, printing
+//! updates, deletes, exports, tags the exported version and diffs it with
+//! the one after the adds, evaluates and syncs the registry, printing
 //! each step.
 //! Against Logfire's hosted API only the client construction changes
 //! (see the `remote` example).
@@ -81,6 +82,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .source_span_id("b7ad6b7169203331")
         .await?;
     println!("\nadded {} cases", 2 + batch.len());
+    // Every write to the cases makes the dataset's next version.
+    let added_at = qa.info().await?.version.unwrap_or(1);
 
     // The Rust types allow a confidence of 1.5; the schema does not.
     let refused = qa
@@ -135,6 +138,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         local.cases.len(),
         local.cases[0].inputs.question
     );
+
+    // The export says which version it holds; what changed since the adds:
+    let exported_at = local.version.unwrap_or(added_at);
+    qa.tag_version(exported_at, "quickstart-run").await?;
+    for change in qa.diff(added_at, exported_at).await? {
+        println!(
+            "since version {added_at}: {:?} {} {:?}",
+            change.change,
+            change.name.unwrap_or_default(),
+            change.fields
+        );
+    }
 
     // Evaluating a system over the exported cases (more in the `evaluate` example).
     let report = local
