@@ -107,6 +107,16 @@ async fn read_only_keys_get_403_on_every_write() {
         (Method::PUT, case_path.clone(), json!({})),
         (Method::PATCH, case_path.clone(), json!({})),
         (Method::DELETE, case_path.clone(), Value::Null),
+        (
+            Method::POST,
+            "/v1/datasets/qa/versions/2/tags/".to_owned(),
+            json!({"tag": "release"}),
+        ),
+        (
+            Method::DELETE,
+            "/v1/datasets/qa/versions/2/tags/release/".to_owned(),
+            Value::Null,
+        ),
     ];
     for (method, path, body) in writes {
         let (status, body) = app
@@ -126,6 +136,10 @@ async fn read_only_keys_get_403_on_every_write() {
         "/v1/datasets/qa/cases/",
         &case_path,
         "/v1/datasets/qa/export/",
+        "/v1/datasets/qa/versions/",
+        "/v1/datasets/qa/versions/2/",
+        "/v1/datasets/qa/diff/?from=1&to=2",
+        "/v1/datasets/qa/export/?version=1",
     ] {
         assert_eq!(
             app.call_as(&reader, Method::GET, path, None).await.0,
@@ -167,6 +181,31 @@ async fn another_projects_dataset_is_404_by_name_and_by_id() {
                 Method::POST,
                 format!("/v1/datasets/{reference}/cases/bulk/"),
                 Some(json!({"cases": [qa_case("c3")]})),
+            ),
+            (
+                Method::GET,
+                format!("/v1/datasets/{reference}/versions/"),
+                None,
+            ),
+            (
+                Method::GET,
+                format!("/v1/datasets/{reference}/versions/1/"),
+                None,
+            ),
+            (
+                Method::POST,
+                format!("/v1/datasets/{reference}/versions/1/tags/"),
+                Some(json!({"tag": "mine"})),
+            ),
+            (
+                Method::GET,
+                format!("/v1/datasets/{reference}/diff/?from=1&to=2"),
+                None,
+            ),
+            (
+                Method::GET,
+                format!("/v1/datasets/{reference}/export/?version=1"),
+                None,
             ),
             (
                 Method::GET,
