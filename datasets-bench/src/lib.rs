@@ -216,6 +216,30 @@ pub fn case(i: usize) -> Value {
     })
 }
 
+/// Cases as `{"cases": [...]}` request bodies, each at most `max_bytes`
+/// (a case larger than that goes alone).
+pub fn case_bodies(cases: impl IntoIterator<Item = Value>, max_bytes: usize) -> Vec<Vec<u8>> {
+    let mut bodies = Vec::new();
+    let mut body = br#"{"cases":["#.to_vec();
+    let mut empty = true;
+    for case in cases {
+        let encoded = serde_json::to_vec(&case).unwrap();
+        if !empty && body.len() + encoded.len() + 3 > max_bytes {
+            body.extend_from_slice(b"]}");
+            bodies.push(std::mem::replace(&mut body, br#"{"cases":["#.to_vec()));
+            empty = true;
+        }
+        if !empty {
+            body.push(b',');
+        }
+        body.extend_from_slice(&encoded);
+        empty = false;
+    }
+    body.extend_from_slice(b"]}");
+    bodies.push(body);
+    bodies
+}
+
 /// Nearest-rank percentile of sorted durations.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use datasets::eval::Dataset;
 use datasets_bench::{
-    KEY, PostgresDatabase, ServerChild, TypedBench, case, dataset_body, ms, percentile,
-    server_binary, typed_case,
+    KEY, PostgresDatabase, ServerChild, TypedBench, case, case_bodies, dataset_body, ms,
+    percentile, server_binary, typed_case,
 };
 use serde_json::{Value, json};
 
@@ -131,25 +131,7 @@ fn seconds(d: Duration) -> f64 {
 
 /// The cases of size `n` as bulk request bodies under [`REQUEST_BYTES`].
 fn bodies(n: usize) -> Vec<Vec<u8>> {
-    let mut bodies = Vec::new();
-    let mut body = br#"{"cases":["#.to_vec();
-    let mut empty = true;
-    for i in 0..n {
-        let encoded = serde_json::to_vec(&case(i)).unwrap();
-        if !empty && body.len() + encoded.len() + 3 > REQUEST_BYTES {
-            body.extend_from_slice(b"]}");
-            bodies.push(std::mem::replace(&mut body, br#"{"cases":["#.to_vec()));
-            empty = true;
-        }
-        if !empty {
-            body.push(b',');
-        }
-        body.extend_from_slice(&encoded);
-        empty = false;
-    }
-    body.extend_from_slice(b"]}");
-    bodies.push(body);
-    bodies
+    case_bodies((0..n).map(case), REQUEST_BYTES)
 }
 
 async fn size_run(

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use datasets_bench::{
-    KEY, PostgresDatabase, ServerChild, case, dataset_body, ms, postgres_connect, server_binary,
+    KEY, PostgresDatabase, ServerChild, case, case_bodies, dataset_body, ms, postgres_connect,
+    server_binary,
 };
 use serde_json::{Value, json};
 
@@ -94,29 +95,14 @@ fn main() {
 /// Import bodies of the cases `range`, each at most [`REQUEST_BYTES`],
 /// with `answer` as every expected answer.
 fn bodies(range: impl Iterator<Item = usize>, answer: Option<&str>) -> Vec<Vec<u8>> {
-    let mut bodies = Vec::new();
-    let mut body = b"{\"cases\":[".to_vec();
-    let mut first = true;
-    for i in range {
+    let cases = range.map(|i| {
         let mut value = case(i);
         if let Some(answer) = answer {
             value["expected_output"]["answer"] = json!(answer);
         }
-        let text = serde_json::to_vec(&value).unwrap();
-        if !first && body.len() + text.len() + 2 > REQUEST_BYTES {
-            body.extend_from_slice(b"]}");
-            bodies.push(std::mem::replace(&mut body, b"{\"cases\":[".to_vec()));
-            first = true;
-        }
-        if !first {
-            body.push(b',');
-        }
-        body.extend_from_slice(&text);
-        first = false;
-    }
-    body.extend_from_slice(b"]}");
-    bodies.push(body);
-    bodies
+        value
+    });
+    case_bodies(cases, REQUEST_BYTES)
 }
 
 struct Bench {

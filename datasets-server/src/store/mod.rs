@@ -46,7 +46,7 @@ use crate::keys::Scopes;
 
 pub use postgres::{PostgresStore, is_postgres_url, redact_url};
 pub use sqlite::SqliteStore;
-pub(crate) use versions::{Definition, Retention, position_diff};
+pub(crate) use versions::{Definition, REVISION_COLUMNS, Retention, position_diff};
 pub use versions::{DiffPage, VersionPage, VersionRef, check_version_tag};
 
 /// Opens the store `db` names: a `postgres://` (or `postgresql://`) URL is

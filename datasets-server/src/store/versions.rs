@@ -19,6 +19,12 @@ use uuid::Uuid;
 
 use super::{CasePosition, CaseRecord, StoreError};
 
+/// The columns of a revision, in the order of the stores' case columns
+/// (`case_pk` standing for the case's `pk`): the same in both dialects.
+pub(crate) const REVISION_COLUMNS: &str = "c.case_pk, c.id, c.name, c.inputs, \
+     c.expected_output, c.metadata, c.evaluators, c.source_trace_id, c.source_span_id, c.tags, \
+     c.version, c.created_at, c.updated_at, c.created_by, c.updated_by";
+
 /// A version as a request names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VersionRef {

@@ -16,14 +16,9 @@ use uuid::Uuid;
 use super::rows::*;
 use super::{PostgresStore, commit, pg, snapshot};
 use crate::store::{
-    CasePosition, CaseRecord, Definition, DiffPage, StoreError, VersionPage, VersionRef,
-    position_diff,
+    CasePosition, CaseRecord, Definition, DiffPage, REVISION_COLUMNS, StoreError, VersionPage,
+    VersionRef, position_diff,
 };
-
-/// [`CASE_COLUMNS`] of a revision, in the same order.
-pub(super) const REVISION_COLUMNS: &str = "c.case_pk, c.id, c.name, c.inputs, \
-     c.expected_output, c.metadata, c.evaluators, c.source_trace_id, c.source_span_id, c.tags, \
-     c.version, c.created_at, c.updated_at, c.created_by, c.updated_by";
 
 /// The version a write makes, and what it did.
 pub(super) struct NewVersion {
