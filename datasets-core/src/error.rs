@@ -36,6 +36,14 @@ pub enum Error {
         /// The version asked for, as the request named it.
         version: Option<String>,
     },
+    /// 404 on an experiment (or another project's), `datasets-server` only.
+    #[error("experiment {} not found ({detail})", .experiment.as_deref().unwrap_or("?"))]
+    ExperimentNotFound {
+        /// The server's `detail`.
+        detail: String,
+        /// The experiment id asked for, when the request named one.
+        experiment: Option<String>,
+    },
     /// 404 on a case whose dataset exists.
     #[error("case {} not found in dataset {} ({detail})",
         .case.as_deref().unwrap_or("?"),
@@ -172,7 +180,8 @@ impl Error {
         match self {
             Error::DatasetNotFound { .. }
             | Error::CaseNotFound { .. }
-            | Error::VersionNotFound { .. } => Some(404),
+            | Error::VersionNotFound { .. }
+            | Error::ExperimentNotFound { .. } => Some(404),
             Error::PreconditionFailed { .. } => Some(412),
             Error::Api { status, .. } => Some(*status),
             Error::Chunk { source, .. } => source.status(),
@@ -200,7 +209,7 @@ impl Error {
     }
 
     /// A decode error from `serde_path_to_error`.
-    #[cfg(any(feature = "client", feature = "eval"))]
+    #[cfg(any(feature = "client", feature = "report"))]
     pub(crate) fn decode(
         what: impl Into<String>,
         err: serde_path_to_error::Error<serde_json::Error>,
@@ -226,7 +235,7 @@ pub(crate) fn strip_position(message: &str) -> String {
 }
 
 /// The first 200 characters of a body, for error messages.
-#[cfg(any(feature = "client", feature = "eval"))]
+#[cfg(any(feature = "client", feature = "report"))]
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut excerpt: String = text.chars().take(200).collect();

@@ -14,6 +14,9 @@ use uuid::Uuid;
 
 use crate::Patch;
 
+mod experiments;
+pub use experiments::{Experiment, ExperimentDetail, ExperimentSource, NewExperiment};
+
 /// A point in time, written as RFC 3339 in UTC.
 pub type Timestamp = OffsetDateTime;
 

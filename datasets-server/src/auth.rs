@@ -21,30 +21,43 @@ pub struct Principal {
     pub project_id: Uuid,
 }
 
+/// The key a request's `Authorization` header carries, checked: `Bearer
+/// <key>`, or the key alone, as Logfire's SDK sends its token to
+/// `/v1/traces` and `/v1/info`.
+pub(crate) async fn authenticate(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<crate::store::ApiKeyRecord, ApiError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or(ApiError::Unauthorized)?
+        .trim();
+    let token = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        Some(_) => return Err(ApiError::Unauthorized),
+        None if !header.is_empty() => header,
+        None => return Err(ApiError::Unauthorized),
+    };
+    let hash = hash_key(token);
+    let key = state
+        .store
+        .find_key(&hash)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    // The lookup matched on the hash already; compare again in constant
+    // time so no store implementation can make the check timing-dependent.
+    if !bool::from(key.key_hash.ct_eq(&hash)) || key.revoked {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(key)
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let (scheme, token) = header.split_once(' ').ok_or(ApiError::Unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ApiError::Unauthorized);
-        }
-        let hash = hash_key(token.trim());
-        let key = state
-            .store
-            .find_key(&hash)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        // The lookup matched on the hash already; compare again in constant
-        // time so no store implementation can make the check timing-dependent.
-        if !bool::from(key.key_hash.ct_eq(&hash)) || key.revoked {
-            return Err(ApiError::Unauthorized);
-        }
+        let key = authenticate(&parts.headers, state).await?;
         let needs_write = !matches!(parts.method, Method::GET | Method::HEAD);
         if needs_write && !key.scopes.write {
             return Err(ApiError::Forbidden("project:write_datasets"));

@@ -33,6 +33,12 @@ pub enum ApiError {
     /// 404 `Tag not found`: the version has no such tag.
     #[error("Tag not found")]
     TagNotFound,
+    /// 404 `Experiment not found` (also for another project's).
+    #[error("Experiment not found")]
+    ExperimentNotFound,
+    /// 415: a body in an encoding or media type the route does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 404 for a path that is no route.
     #[error("Not Found")]
     RouteNotFound,
@@ -96,7 +102,9 @@ impl ApiError {
             | ApiError::CaseNotFound
             | ApiError::VersionNotFound
             | ApiError::TagNotFound
+            | ApiError::ExperimentNotFound
             | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -117,6 +125,7 @@ impl From<StoreError> for ApiError {
             StoreError::CaseNotFound => ApiError::CaseNotFound,
             StoreError::VersionNotFound => ApiError::VersionNotFound,
             StoreError::TagNotFound => ApiError::TagNotFound,
+            StoreError::ExperimentNotFound => ApiError::ExperimentNotFound,
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
             // A body of several cases, or of none: `["body", "cases", i, ...]`
             // where an issue names a case. One case's route says otherwise.

@@ -25,6 +25,7 @@ pub mod error;
 mod extract;
 pub mod json_guard;
 pub mod keys;
+pub mod otlp;
 mod routes;
 mod rules;
 mod state;
@@ -60,6 +61,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::datasets::router())
         .merge(routes::cases::router())
         .merge(routes::versions::router())
+        .merge(routes::experiments::router())
+        .merge(routes::otlp::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

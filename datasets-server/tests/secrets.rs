@@ -16,7 +16,7 @@ use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
     DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store,
-    StoreError, VersionPage, VersionRef, Written,
+    StoreError, VersionPage, VersionRef, Written, experiments,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -281,6 +281,49 @@ impl Store for Spy {
         self.inner
             .diff_versions(project, dataset, from, to, after, limit)
             .await
+    }
+    async fn ingest_spans(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        rows: experiments::SpanRows,
+    ) -> Result<(), StoreError> {
+        self.inner.ingest_spans(project, actor, rows).await
+    }
+    async fn record_experiment(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        run: experiments::RunRow,
+        cases: Vec<experiments::CaseRow>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<datasets_core::wire::Experiment>, StoreError> {
+        self.inner
+            .record_experiment(project, actor, run, cases, idempotency)
+            .await
+    }
+    async fn list_experiments(
+        &self,
+        project: Uuid,
+        filter: experiments::ExperimentFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<experiments::ExperimentPage, StoreError> {
+        self.inner
+            .list_experiments(project, filter, before, limit)
+            .await
+    }
+    async fn get_experiment(
+        &self,
+        project: Uuid,
+        id: Uuid,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<experiments::ExperimentCases, StoreError> {
+        self.inner.get_experiment(project, id, after, limit).await
+    }
+    async fn delete_experiment(&self, project: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.inner.delete_experiment(project, id).await
     }
 }
 

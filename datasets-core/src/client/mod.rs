@@ -17,9 +17,10 @@ use reqwest::header::{HeaderMap, HeaderValue};
 
 pub use mode::{Async, Blocking, BlockingClient, Mode};
 pub use ops::{
-    AddCase, AddCases, CreateCase, CreateDataset, DeleteCase, DeleteCases, DeleteDataset, Diff,
-    ExportDataset, GetCase, GetDataset, GetVersion, ImportCases, ListCases, ListDatasets,
-    ListVersions, PushDataset, TagVersion, UpdateCase, UpdateDataset, VersionRef,
+    AddCase, AddCases, CompareExperiments, CreateCase, CreateDataset, DeleteCase, DeleteCases,
+    DeleteDataset, DeleteExperiment, Diff, ExportDataset, GetCase, GetDataset, GetExperiment,
+    GetVersion, ImportCases, ListCases, ListDatasets, ListExperiments, ListVersions, PushDataset,
+    RecordExperiment, TagVersion, UpdateCase, UpdateDataset, VersionRef,
 };
 pub(crate) use ops::{UploadOptions, upload_options};
 pub use pages::{CaseIter, CaseStream, DEFAULT_PAGE_SIZE};

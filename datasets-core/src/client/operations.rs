@@ -271,6 +271,65 @@ impl<M: Mode> DatasetsClient<M> {
         }
     }
 
+    /// Stores a finished run as an experiment (`datasets-server` only);
+    /// `EvaluationReport::record` builds the body from a report.
+    pub fn record_experiment(
+        &self,
+        experiment: crate::wire::NewExperiment,
+    ) -> crate::client::RecordExperiment<M> {
+        crate::client::RecordExperiment {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            body: Ok(experiment),
+        }
+    }
+
+    /// Lists stored experiments, newest first (`datasets-server` only);
+    /// `.dataset(..)` keeps one dataset's, `.limit(n)` the newest `n`.
+    pub fn list_experiments(&self) -> crate::client::ListExperiments<M> {
+        crate::client::ListExperiments {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            dataset: None,
+            limit: None,
+        }
+    }
+
+    /// Gets a stored experiment with all its case results
+    /// (`datasets-server` only); `EvaluationReport::from_experiment` makes
+    /// it a report again.
+    pub fn get_experiment(&self, id: uuid::Uuid) -> crate::client::GetExperiment<M> {
+        crate::client::GetExperiment {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            id,
+        }
+    }
+
+    /// Compares a candidate experiment with a base one, as
+    /// `EvaluationReport::compare` does locally (`datasets-server` only).
+    pub fn compare_experiments(
+        &self,
+        base: uuid::Uuid,
+        candidate: uuid::Uuid,
+    ) -> crate::client::CompareExperiments<M> {
+        crate::client::CompareExperiments {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            base,
+            candidate,
+        }
+    }
+
+    /// Deletes a stored experiment (`datasets-server` only).
+    pub fn delete_experiment(&self, id: uuid::Uuid) -> crate::client::DeleteExperiment<M> {
+        crate::client::DeleteExperiment {
+            client: self.as_async(),
+            mode: self.mode.clone(),
+            id,
+        }
+    }
+
     /// Imports cases (`POST .../import/`); `.on_conflict(..)` says what a
     /// taken name does (default: error). Chunked like
     /// [`add_cases`](Self::add_cases).

@@ -327,6 +327,18 @@ fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
+        if text == "Experiment not found" {
+            let experiment = call
+                .path
+                .strip_prefix("/v1/experiments/")
+                .and_then(|rest| rest.split('/').next())
+                .filter(|id| !id.is_empty() && *id != "compare")
+                .map(str::to_owned);
+            return Error::ExperimentNotFound {
+                detail: text,
+                experiment,
+            };
+        }
         let (dataset, case) = path_names(&call.path);
         if text == "Version not found" {
             let in_path = call

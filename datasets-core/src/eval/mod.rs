@@ -35,6 +35,8 @@
 mod builtin;
 #[cfg(feature = "eval")]
 mod evaluator;
+#[cfg(any(feature = "eval", feature = "report"))]
+mod experiment;
 #[cfg(feature = "eval")]
 mod file;
 #[cfg(feature = "eval")]
@@ -43,7 +45,7 @@ mod json_text;
 pub mod py;
 #[cfg(feature = "eval")]
 mod render;
-#[cfg(feature = "eval")]
+#[cfg(any(feature = "eval", feature = "report"))]
 mod report;
 #[cfg(feature = "eval")]
 mod run;
@@ -67,7 +69,7 @@ pub use file::{FileOptions, Format};
 pub use py::PyValue;
 #[cfg(feature = "eval")]
 pub use render::RenderOptions;
-#[cfg(feature = "eval")]
+#[cfg(any(feature = "eval", feature = "report"))]
 pub use report::{
     CaseDiff, CaseSide, DurationStats, EvaluationReport, EvaluationResult, EvaluatorFailure,
     FailureKind, ReportAggregate, ReportCase, ReportCaseFailure, ReportCaseGroup, ReportComparison,

@@ -33,6 +33,31 @@ mod secs {
     }
 }
 
+/// Optional durations as seconds.
+mod secs_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => s.serialize_some(&duration.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|seconds| Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 fn one() -> u32 {
     1
 }
@@ -338,6 +363,24 @@ pub struct EvaluationReport<I = Value, O = Value, M = Value> {
     /// Runs whose task failed.
     #[serde(default = "Vec::new")]
     pub failures: Vec<ReportCaseFailure<I, O, M>>,
+    /// The task's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_name: Option<String>,
+    /// The experiment's metadata (pydantic-evals' `experiment_metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_metadata: Option<Value>,
+    /// Analyses of report evaluators, in pydantic-evals' JSON shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analyses: Vec<Value>,
+    /// Report evaluators that failed, in pydantic-evals' JSON shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub report_evaluator_failures: Vec<Value>,
+    /// The OpenTelemetry trace of the run, when it was traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The run's span, when it was traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -456,7 +499,7 @@ impl<I: DeserializeOwned, O: DeserializeOwned, M: DeserializeOwned> EvaluationRe
 }
 
 /// One side of a case in a comparison: what the run gave, as JSON.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseSide {
     /// The task's output (`None` when it failed).
     pub output: Option<Value>,
@@ -470,7 +513,8 @@ pub struct CaseSide {
     pub assertions: BTreeMap<String, bool>,
     /// Metrics by name.
     pub metrics: BTreeMap<String, f64>,
-    /// The task's duration (`None` when it failed).
+    /// The task's duration (`None` when it failed), in seconds in JSON.
+    #[serde(with = "secs_opt")]
     pub task_duration: Option<Duration>,
 }
 
@@ -529,7 +573,7 @@ impl CaseSides {
 
 /// One case in a comparison: its baseline and current sides; a case only
 /// in one report has only that side.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseDiff {
     /// The case's name.
     pub name: String,
@@ -571,7 +615,8 @@ impl CaseDiff {
 }
 
 /// A report compared with a baseline; see [`EvaluationReport::compare`].
-#[derive(Debug, Clone, PartialEq)]
+/// Its JSON is what `GET /v1/experiments/compare/` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportComparison {
     /// The current report's name.
     pub name: String,

@@ -242,6 +242,20 @@ impl<D: DatasetSchema, M: Mode> DatasetHandle<D, M> {
         self.client.diff(D::NAME, from, to)
     }
 
+    /// Stores a report of a run on this dataset as an experiment
+    /// (`datasets-server` only).
+    pub fn record<I: serde::Serialize, O: serde::Serialize, Me: serde::Serialize>(
+        &self,
+        report: &crate::eval::EvaluationReport<I, O, Me>,
+    ) -> client::RecordExperiment<M> {
+        report.record(&self.client).dataset(D::NAME)
+    }
+
+    /// The experiments run on this dataset, newest first (`datasets-server` only).
+    pub fn list_experiments(&self) -> client::ListExperiments<M> {
+        self.client.list_experiments().dataset(D::NAME)
+    }
+
     /// Publishes a local dataset: ensures the declared dataset, sets its
     /// evaluators to the local ones, and upserts the cases by name (as the
     /// Python SDK's `push_dataset`).

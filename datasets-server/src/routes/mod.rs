@@ -3,6 +3,8 @@
 pub(crate) mod cases;
 mod cursor;
 pub(crate) mod datasets;
+pub(crate) mod experiments;
+pub(crate) mod otlp;
 mod render;
 pub(crate) mod versions;
 

@@ -128,7 +128,7 @@ fn path_version(path: &Segments) -> VersionRef {
     VersionRef::parse(path.get("version"))
 }
 
-fn limit_param(value: &str, max: usize) -> Result<usize, ApiError> {
+pub(crate) fn limit_param(value: &str, max: usize) -> Result<usize, ApiError> {
     value
         .parse::<usize>()
         .ok()
@@ -142,14 +142,14 @@ fn limit_param(value: &str, max: usize) -> Result<usize, ApiError> {
         })
 }
 
-fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+pub(crate) fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(err) => ApiError::Internal(err.to_string()).into_response(),
     }
 }
 
-fn with_next(mut response: Response, cursor: Option<Cursor>) -> Response {
+pub(crate) fn with_next(mut response: Response, cursor: Option<Cursor>) -> Response {
     if let Some(cursor) = cursor
         && let Ok(value) = HeaderValue::from_str(&encode_cursor(cursor))
     {

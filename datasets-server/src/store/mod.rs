@@ -28,6 +28,7 @@
 //! - a failure that may pass (busy, serialization failure, deadlock) is
 //!   [`StoreError::Transient`], with nothing written, never a `Backend` error.
 
+pub mod experiments;
 mod postgres;
 mod sqlite;
 mod versions;
@@ -90,6 +91,9 @@ pub enum StoreError {
     /// The version exists but has no such tag.
     #[error("Tag not found")]
     TagNotFound,
+    /// No such experiment in the caller's project.
+    #[error("Experiment not found")]
+    ExperimentNotFound,
     /// A name is already taken.
     #[error("{0}")]
     Conflict(String),
@@ -670,4 +674,43 @@ pub trait Store: Send + Sync + 'static {
         after: Option<CasePosition>,
         limit: usize,
     ) -> Result<DiffPage, StoreError>;
+
+    /// Stores the runs and case results of a trace body in one
+    /// transaction. A span sent again replaces its row, so a batch retried
+    /// or delivered to two replicas is stored once.
+    async fn ingest_spans(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        rows: experiments::SpanRows,
+    ) -> Result<(), StoreError>;
+    /// Stores a posted report as an experiment, in one transaction; the
+    /// run's `dataset`, when given, must be one of the project's datasets.
+    async fn record_experiment(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        run: experiments::RunRow,
+        cases: Vec<experiments::CaseRow>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<datasets_core::wire::Experiment>, StoreError>;
+    /// Experiments newest first, before position `before`, at most `limit`.
+    async fn list_experiments(
+        &self,
+        project: Uuid,
+        filter: experiments::ExperimentFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<experiments::ExperimentPage, StoreError>;
+    /// One experiment and at most `limit` of its case results in order,
+    /// after position `after`.
+    async fn get_experiment(
+        &self,
+        project: Uuid,
+        id: Uuid,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<experiments::ExperimentCases, StoreError>;
+    /// Deletes an experiment and its case results.
+    async fn delete_experiment(&self, project: Uuid, id: Uuid) -> Result<(), StoreError>;
 }

@@ -22,6 +22,7 @@ macro_rules! patch_setters {
 
 mod cases;
 mod datasets;
+mod experiments;
 mod uploads;
 mod versions;
 
@@ -31,6 +32,9 @@ pub use cases::{AddCase, CreateCase, DeleteCase, DeleteCases, GetCase, ListCases
 pub use datasets::{
     CreateDataset, DeleteDataset, ExportDataset, GetDataset, ListDatasets, PushDataset,
     UpdateDataset,
+};
+pub use experiments::{
+    CompareExperiments, DeleteExperiment, GetExperiment, ListExperiments, RecordExperiment,
 };
 pub use uploads::{AddCases, ImportCases};
 pub(crate) use uploads::{UploadOptions, upload_options};

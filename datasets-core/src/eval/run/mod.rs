@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 use serde::Serialize;
+use serde_json::Value;
+use tracing::Instrument;
 
 use super::Dataset;
 use super::evaluator::{
@@ -26,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::wire::EvaluatorSpec;
 
+mod spans;
 mod task;
 
 pub use task::{
@@ -73,6 +76,7 @@ pub struct Evaluate<'a, I, O, M, F, Mk> {
     progress: Option<bool>,
     registry: Option<EvaluatorRegistry<I, O, M>>,
     extra: Vec<Arc<dyn Evaluator<I, O, M>>>,
+    metadata: Option<Value>,
     marker: PhantomData<fn() -> Mk>,
 }
 
@@ -133,6 +137,7 @@ impl<I, O, M> Dataset<I, O, M> {
             progress: None,
             registry: None,
             extra: Vec::new(),
+            metadata: None,
             marker: PhantomData,
         }
     }
@@ -191,13 +196,23 @@ impl<'a, I, O, M, F, Mk> Evaluate<'a, I, O, M, F, Mk> {
         self.extra.push(Arc::new(evaluator));
         self
     }
+
+    /// The experiment's metadata (pydantic-evals' `metadata=`): the model,
+    /// the prompt's version, whatever tells this run from others. The report
+    /// keeps it as `experiment_metadata`; the run's span and a recorded
+    /// experiment carry it. A value that cannot be written as JSON is kept
+    /// as `null`.
+    pub fn metadata(mut self, metadata: impl Serialize) -> Self {
+        self.metadata = Some(serde_json::to_value(metadata).unwrap_or(Value::Null));
+        self
+    }
 }
 
 impl<'a, I, O, M, F, Fut, Mk> Evaluate<'a, I, O, M, F, Mk>
 where
-    I: Clone + Send + Sync + 'static,
+    I: Clone + Serialize + Send + Sync + 'static,
     O: Clone + Serialize + Send + Sync + 'static,
-    M: Clone + Send + Sync + 'static,
+    M: Clone + Serialize + Send + Sync + 'static,
     F: Fn(I) -> Fut + Send + Sync + 'a,
     Fut: Future + Send + 'a,
     Fut::Output: TaskOutput<O, Mk>,
@@ -302,9 +317,11 @@ where
     }
 
     fn experiment_name(&self) -> String {
-        if let Some(name) = &self.name {
-            return name.clone();
-        }
+        self.name.clone().unwrap_or_else(|| self.task_name())
+    }
+
+    /// The task function's name, or `task` for a closure.
+    fn task_name(&self) -> String {
         let task = std::any::type_name::<F>();
         match task.rsplit("::").next() {
             Some(name) if !task.contains('{') && !name.is_empty() => name.to_owned(),
@@ -342,7 +359,17 @@ where
 
     async fn run(self, plan: Plan<I, O, M>) -> EvaluationReport<I, O, M> {
         let name = self.experiment_name();
+        let task_name = self.task_name();
         let runs = self.runs();
+        let run_span = spans::RunSpan::open(&spans::RunStart {
+            name: &name,
+            task_name: &task_name,
+            dataset_name: self.dataset.name.as_deref(),
+            dataset_version: self.dataset.version,
+            n_cases: self.dataset.cases.len(),
+            repeat: self.repeat,
+            metadata: self.metadata.as_ref(),
+        });
         let progress = Progress::new(self.progress, runs.len(), format!("Evaluating {name}"));
         let next = AtomicUsize::new(0);
         let workers = self
@@ -356,11 +383,16 @@ where
                 let Some(run) = runs.get(index) else {
                     break done;
                 };
-                done.push((index, self.run_case(run, &plan).await));
+                done.push((
+                    index,
+                    self.traced_case(run, &plan, &run_span.span, &task_name)
+                        .await,
+                ));
                 progress.advance();
             }
         };
         let mut outcomes: Vec<(usize, Outcome<I, O, M>)> = join_all((0..workers).map(|_| worker()))
+            .instrument(run_span.span.clone())
             .await
             .into_iter()
             .flatten()
@@ -373,6 +405,12 @@ where
             dataset_version: self.dataset.version,
             cases: Vec::new(),
             failures: Vec::new(),
+            task_name: Some(task_name),
+            experiment_metadata: self.metadata.clone(),
+            analyses: Vec::new(),
+            report_evaluator_failures: Vec::new(),
+            trace_id: None,
+            span_id: None,
         };
         for (_, outcome) in outcomes {
             match outcome {
@@ -380,7 +418,36 @@ where
                 Outcome::Failure(failure) => report.failures.push(*failure),
             }
         }
+        run_span.close(&report);
         report
+    }
+
+    /// One run of a case inside its `case: {case_name}` span.
+    async fn traced_case(
+        &self,
+        run: &Run,
+        plan: &Plan<I, O, M>,
+        parent: &tracing::Span,
+        task_name: &str,
+    ) -> Outcome<I, O, M> {
+        let case = &self.dataset.cases[run.case];
+        let span = spans::CaseSpan::open(
+            parent,
+            task_name,
+            &run.name,
+            run.source_case_name.as_deref(),
+            (
+                &case.inputs,
+                case.metadata.as_ref(),
+                case.expected_output.as_ref(),
+            ),
+        );
+        let outcome = self.run_case(run, plan).instrument(span.span.clone()).await;
+        match &outcome {
+            Outcome::Case(case) => span.succeeded(case),
+            Outcome::Failure(failure) => span.failed(failure),
+        }
+        outcome
     }
 
     async fn run_case(&self, run: &Run, plan: &Plan<I, O, M>) -> Outcome<I, O, M> {
@@ -498,9 +565,9 @@ where
 
 impl<'a, I, O, M, F, Fut, Mk> IntoFuture for Evaluate<'a, I, O, M, F, Mk>
 where
-    I: Clone + Send + Sync + 'static,
+    I: Clone + Serialize + Send + Sync + 'static,
     O: Clone + Serialize + Send + Sync + 'static,
-    M: Clone + Send + Sync + 'static,
+    M: Clone + Serialize + Send + Sync + 'static,
     F: Fn(I) -> Fut + Send + Sync + 'a,
     Fut: Future + Send + 'a,
     Fut::Output: TaskOutput<O, Mk>,

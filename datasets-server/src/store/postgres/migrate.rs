@@ -15,6 +15,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/0002_versions.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_experiments.sql"),
+    ),
 ];
 
 /// The advisory lock the migrating replica holds (any fixed number, the

@@ -16,6 +16,7 @@
 
 mod cases;
 mod datasets;
+mod experiments;
 mod idempotency;
 mod keys;
 mod migrate;
@@ -521,6 +522,53 @@ impl Store for PostgresStore {
     ) -> Result<DiffPage, StoreError> {
         retrying(|| versions::diff_versions(self, project, dataset, (&from, &to), after, limit))
             .await
+    }
+
+    async fn ingest_spans(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        rows: super::experiments::SpanRows,
+    ) -> Result<(), StoreError> {
+        retrying(|| experiments::ingest_spans(self, project, actor, &rows)).await
+    }
+
+    async fn record_experiment(
+        &self,
+        project: Uuid,
+        actor: Uuid,
+        run: super::experiments::RunRow,
+        cases: Vec<super::experiments::CaseRow>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written<datasets_core::wire::Experiment>, StoreError> {
+        retrying(|| {
+            experiments::record_experiment(self, project, actor, &run, &cases, idempotency.as_ref())
+        })
+        .await
+    }
+
+    async fn list_experiments(
+        &self,
+        project: Uuid,
+        filter: super::experiments::ExperimentFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<super::experiments::ExperimentPage, StoreError> {
+        retrying(|| experiments::list_experiments(self, project, &filter, before, limit)).await
+    }
+
+    async fn get_experiment(
+        &self,
+        project: Uuid,
+        id: Uuid,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<super::experiments::ExperimentCases, StoreError> {
+        retrying(|| experiments::get_experiment(self, project, id, after, limit)).await
+    }
+
+    async fn delete_experiment(&self, project: Uuid, id: Uuid) -> Result<(), StoreError> {
+        retrying(|| experiments::delete_experiment(self, project, id)).await
     }
 }
 

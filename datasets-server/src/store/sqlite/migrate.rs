@@ -20,6 +20,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_versions.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_experiments.sql"),
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
