@@ -5,7 +5,9 @@
 //! It fills the seed's `qa-golden-set` on the embedded server, exports it
 //! as a typed local dataset, writes it as a pydantic-evals YAML file (which
 //! Python's `Dataset.from_file` loads), evaluates two versions of a small
-//! deterministic "model" and prints both reports and their comparison.
+//! deterministic "model", records both runs on the server as experiments,
+//! and prints both reports and the server's comparison of the second with
+//! the first.
 
 mod common;
 
@@ -15,8 +17,8 @@ use std::time::Duration;
 use common::{AnswerOutput, CaseMetadata, QaGoldenSet, QuestionInput, answer, metadata, question};
 use datasets::EmbeddedServer;
 use datasets::eval::{
-    Evaluator, EvaluatorContext, EvaluatorFuture, EvaluatorOutput, MaxDuration, RenderOptions,
-    set_metric,
+    EvaluationReport, Evaluator, EvaluatorContext, EvaluatorFuture, EvaluatorOutput, MaxDuration,
+    RenderOptions, set_metric,
 };
 use datasets::wire::EvaluatorSpec;
 use datasets::{Case, DatasetsClient};
@@ -124,30 +126,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Evaluate two versions: the dataset's EqualsExpected and the case's
-    // Contains come from the specs; MaxDuration and Calibration are added here.
-    let baseline = local
+    // Contains come from the specs; MaxDuration and Calibration are added
+    // here. `record_to` stores the run on the server as an experiment.
+    let (baseline, first) = local
         .evaluate(answer_v1)
         .name("answer-v1")
+        .metadata(json!({"model": "answer-v1"}))
         .evaluator(MaxDuration::new(Duration::from_secs(1)))
         .evaluator(Calibration)
         .max_concurrency(4)
-        .await;
+        .record_to(&qa)
+        .await?;
     baseline.print();
     let current = local
         .evaluate(answer_v2)
         .name("answer-v2")
+        .metadata(json!({"model": "answer-v2"}))
         .evaluator(MaxDuration::new(Duration::from_secs(1)))
         .evaluator(Calibration)
         .max_concurrency(4)
         .await;
+    // Or record a report once it is in hand.
+    let second = qa.record(&current).await?;
     println!();
     // With the outputs too (`with_values()` adds inputs and expected outputs).
     current.print_with(&RenderOptions {
         include_output: true,
         ..RenderOptions::default()
     });
+
+    // Every run on the dataset is remembered; the server compares any two.
     println!();
-    current.compare(&baseline).print();
+    for experiment in qa.list_experiments().await? {
+        println!(
+            "experiment {} `{}` on {} v{}: assertions {:.0}%",
+            experiment.id,
+            experiment.name,
+            experiment.dataset_name.as_deref().unwrap_or("?"),
+            experiment.dataset_version.unwrap_or(0),
+            experiment.assertion_pass_rate.unwrap_or(0.0) * 100.0
+        );
+    }
+    println!();
+    client
+        .compare_experiments(first.id, second.id)
+        .await?
+        .print();
+    // A stored run is a baseline in Rust too.
+    let stored: EvaluationReport<QuestionInput, AnswerOutput, CaseMetadata> =
+        EvaluationReport::from_experiment(&client.get_experiment(first.id).await?)?;
+    assert_eq!(stored.cases.len(), baseline.cases.len());
 
     // Reports are JSON too, for a baseline kept between runs.
     let saved = dir.join("answer-v2.json");

@@ -390,7 +390,8 @@ fn spans_over_otlp_store_the_same_experiment_as_record() {
             a_report.cases[0].task_duration,
             b_report.cases[0].task_duration
         );
-        for (x, y) in [(&a.experiment, &b.experiment)] {
+        {
+            let (x, y) = (&a.experiment, &b.experiment);
             assert_eq!(
                 (
                     &x.name,
@@ -782,4 +783,39 @@ async fn bad_otlp_bodies_and_keys_are_refused_and_store_nothing() {
     assert_eq!(response.status(), 401);
 
     assert!(client(&server).list_experiments().await.unwrap().is_empty());
+}
+
+#[test]
+fn the_blocking_client_records_lists_compares_and_deletes() {
+    let server = EmbeddedServer::start().unwrap();
+    let client = datasets::blocking::DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let dataset = qa("qa-experiments");
+    let first = run_blocking(&dataset);
+    let a = first.record(&client).send().unwrap();
+    let b = first.record(&client).send().unwrap();
+    assert_ne!(a.id, b.id);
+    let listed = client.list_experiments().limit(5).send().unwrap();
+    assert_eq!(
+        listed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [b.id, a.id]
+    );
+    let detail = client.get_experiment(a.id).send().unwrap();
+    assert_eq!((detail.case_count, detail.failure_count), (2, 1));
+    let comparison = client.compare_experiments(a.id, b.id).send().unwrap();
+    assert_eq!(comparison.pass_rate_delta(), Some(0.0));
+    assert!(
+        comparison
+            .cases
+            .iter()
+            .all(|case| case.changed_assertions().is_empty())
+    );
+    client.delete_experiment(a.id).send().unwrap();
+    assert!(matches!(
+        client.get_experiment(a.id).send().unwrap_err(),
+        Error::ExperimentNotFound { .. }
+    ));
 }

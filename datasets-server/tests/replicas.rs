@@ -529,3 +529,245 @@ async fn tls_is_used_and_verified_when_the_url_requires_it() {
         "{encrypted:?}"
     );
 }
+
+/// An OTLP/JSON span.
+fn otlp_span(
+    ids: (&str, &str, &str),
+    name: &str,
+    start: u64,
+    attributes: &[(&str, Value)],
+) -> Value {
+    let (trace, span, parent) = ids;
+    let attributes: Vec<Value> = attributes
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Value::String(text) => json!({"stringValue": text}),
+                Value::Bool(flag) => json!({"boolValue": flag}),
+                Value::Number(n) if n.is_i64() => json!({"intValue": n.to_string()}),
+                Value::Number(n) => json!({"doubleValue": n}),
+                other => json!({"stringValue": other.to_string()}),
+            };
+            json!({"key": key, "value": value})
+        })
+        .collect();
+    json!({
+        "traceId": trace, "spanId": span, "parentSpanId": parent, "name": name,
+        "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 2_000_000).to_string(),
+        "attributes": attributes,
+    })
+}
+
+fn otlp_body(spans: Vec<Value>) -> Value {
+    json!({"resourceSpans": [{"scopeSpans": [{"scope": {"name": "pydantic-evals"}, "spans": spans}]}]})
+}
+
+/// A successful `case: {case_name}` span as pydantic-evals' Logfire sends it.
+fn case_span(trace: &str, span: &str, parent: &str, name: &str, start: u64) -> Value {
+    let assertions = json!({"EqualsExpected": {"name": "EqualsExpected", "value": name != "b",
+        "reason": null, "source": {"name": "EqualsExpected", "arguments": null},
+        "evaluator_version": null}});
+    otlp_span(
+        (trace, span, parent),
+        "case: {case_name}",
+        start,
+        &[
+            ("task_name", json!("answer")),
+            ("case_name", json!(name)),
+            ("inputs", json!(json!({"q": name}).to_string())),
+            ("metadata", json!("null")),
+            ("expected_output", json!(name.to_uppercase())),
+            ("logfire.msg_template", json!("case: {case_name}")),
+            ("logfire.span_type", json!("span")),
+            ("output", json!(name.to_uppercase())),
+            ("task_duration", json!(0.5)),
+            ("metrics", json!("{}")),
+            ("attributes", json!("{}")),
+            ("assertions", json!(assertions.to_string())),
+            ("scores", json!("{}")),
+            ("labels", json!("{}")),
+            (
+                "logfire.json_schema",
+                json!(
+                    json!({"type": "object", "properties": {
+                    "task_name": {}, "case_name": {}, "inputs": {"type": "object"},
+                    "metadata": {"type": "null"}, "expected_output": {}, "output": {},
+                    "task_duration": {}, "metrics": {"type": "object"},
+                    "attributes": {"type": "object"}, "assertions": {"type": "object"},
+                    "scores": {"type": "object"}, "labels": {"type": "object"}}})
+                    .to_string()
+                ),
+            ),
+        ],
+    )
+}
+
+/// One run's spans, split over requests sent to two replicas in the order
+/// an exporter sends them (the run's span last), with a retried batch and
+/// the spans Logfire sends that are no experiment: stored once, whole, and
+/// read the same from either replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_runs_spans_over_two_replicas_make_one_experiment() {
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    let replicas: Vec<ServerProcess> = (0..2).map(|_| ServerProcess::start(db.path())).collect();
+    let bases: Vec<String> = replicas.iter().map(|r| r.base_url.clone()).collect();
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let run = "b7ad6b7169203331";
+    let t0 = 1_764_000_000_000_000_000u64;
+    let failed = {
+        let mut span = otlp_span(
+            (trace, "00000000000000c3", run),
+            "case: {case_name}",
+            t0 + 3,
+            &[
+                ("task_name", json!("answer")),
+                ("case_name", json!("c")),
+                ("inputs", json!("{\"q\": \"c\"}")),
+                ("logfire.msg_template", json!("case: {case_name}")),
+            ],
+        );
+        span["status"] = json!({"code": 2, "message": "ValueError: boom"});
+        span["events"] = json!([{"name": "exception", "timeUnixNano": (t0 + 4).to_string(),
+            "attributes": [
+                {"key": "exception.type", "value": {"stringValue": "ValueError"}},
+                {"key": "exception.message", "value": {"stringValue": "boom"}}]}]);
+        span
+    };
+    let pending = {
+        let mut span = case_span(trace, "00000000000000d4", run, "pending", t0 + 5);
+        span["attributes"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"key": "logfire.span_type", "value": {"stringValue": "pending_span"}}));
+        span
+    };
+    let task_span = otlp_span(
+        (trace, "00000000000000e5", "00000000000000a1"),
+        "execute {task}",
+        t0 + 1,
+        &[("task", json!("answer"))],
+    );
+    let first = otlp_body(vec![
+        case_span(trace, "00000000000000a1", run, "a", t0 + 1),
+        task_span,
+        pending,
+    ]);
+    let second = otlp_body(vec![
+        case_span(trace, "00000000000000b2", run, "b", t0 + 2),
+        failed,
+    ]);
+    let run_span = otlp_span(
+        (trace, run, ""),
+        "evaluate {name}",
+        t0,
+        &[
+            ("name", json!("answer")),
+            ("task_name", json!("answer")),
+            ("dataset_name", json!("qa")),
+            ("n_cases", json!(3)),
+            ("gen_ai.operation.name", json!("experiment")),
+            ("assertion_pass_rate", json!(0.5)),
+            (
+                "logfire.experiment.metadata",
+                json!(
+                    json!({"n_cases": 3, "averages": {"name": "Averages", "assertions": 0.5}})
+                        .to_string()
+                ),
+            ),
+        ],
+    );
+    let last = otlp_body(vec![run_span]);
+    let ingest = |base: &str, body: &Value| {
+        let url = format!("{base}/v1/traces");
+        let body = body.to_string();
+        async move {
+            let response = client()
+                .post(url)
+                .header("authorization", KEY)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.text().await.unwrap(), "{}");
+        }
+    };
+    // Case batches to both replicas at once, one of them retried on the
+    // other; the run's span last, to the second replica.
+    tokio::join!(
+        ingest(&bases[0], &first),
+        ingest(&bases[1], &second),
+        ingest(&bases[1], &first)
+    );
+    let (status, listed) = send(
+        reqwest::Method::GET,
+        format!("{}/v1/experiments/", bases[0]),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, listed.clone()),
+        (200, json!([])),
+        "no run before its span"
+    );
+    ingest(&bases[1], &last).await;
+
+    for base in &bases {
+        let (status, listed) = send(
+            reqwest::Method::GET,
+            format!("{base}/v1/experiments/"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        let experiment = &listed[0];
+        assert_eq!(experiment["source"], "spans");
+        assert_eq!(experiment["trace_id"], trace);
+        assert_eq!(experiment["n_cases"], 3);
+        let (status, detail) = send(
+            reqwest::Method::GET,
+            format!(
+                "{base}/v1/experiments/{}/",
+                experiment["id"].as_str().unwrap()
+            ),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (
+                detail["case_count"].clone(),
+                detail["failure_count"].clone()
+            ),
+            (json!(2), json!(1))
+        );
+        let names: Vec<&str> = detail["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["a", "b"],
+            "in start order, each once, no pending copy"
+        );
+        assert_eq!(detail["cases"][0]["inputs"], json!({"q": "a"}));
+        assert_eq!(detail["cases"][0]["metadata"], Value::Null);
+        assert_eq!(detail["cases"][0]["output"], "A");
+        assert_eq!(
+            detail["cases"][1]["assertions"]["EqualsExpected"]["value"],
+            false
+        );
+        assert_eq!(detail["failures"][0]["name"], "c");
+        assert_eq!(detail["failures"][0]["error_message"], "ValueError: boom");
+    }
+    drop(replicas);
+}

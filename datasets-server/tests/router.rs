@@ -79,8 +79,20 @@ async fn read_only_keys_get_403_on_every_write() {
     app.create_dataset(qa_dataset("qa")).await;
     let (_, case) = app.post("/v1/datasets/qa/cases/", qa_case("c1")).await;
     let case_path = format!("/v1/datasets/qa/cases/{}/", case["id"].as_str().unwrap());
+    let (status, experiment) = app
+        .post("/v1/experiments/", json!({"name": "run", "dataset": "qa"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{experiment}");
+    let experiment_path = format!("/v1/experiments/{}/", experiment["id"].as_str().unwrap());
     let reader = app.key("alpha", Scopes::READ_ONLY).await;
     let writes = [
+        (
+            Method::POST,
+            "/v1/experiments/".to_owned(),
+            json!({"name": "run"}),
+        ),
+        (Method::DELETE, experiment_path.clone(), Value::Null),
+        (Method::POST, "/v1/traces".to_owned(), json!({})),
         (
             Method::POST,
             "/v1/datasets/".to_owned(),
@@ -140,6 +152,13 @@ async fn read_only_keys_get_403_on_every_write() {
         "/v1/datasets/qa/versions/2/",
         "/v1/datasets/qa/diff/?from=1&to=2",
         "/v1/datasets/qa/export/?version=1",
+        "/v1/experiments/",
+        &experiment_path,
+        &format!(
+            "/v1/experiments/compare/?base={0}&candidate={0}",
+            experiment["id"].as_str().unwrap()
+        ),
+        "/v1/info",
     ] {
         assert_eq!(
             app.call_as(&reader, Method::GET, path, None).await.0,
@@ -148,6 +167,10 @@ async fn read_only_keys_get_403_on_every_write() {
         );
     }
     assert_eq!(app.case_count("qa").await, 1, "nothing was written");
+    let (_, listed) = app
+        .call_as(&reader, Method::GET, "/v1/experiments/", None)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "nothing was written");
 }
 
 #[tokio::test]
@@ -245,6 +268,50 @@ async fn another_projects_dataset_is_404_by_name_and_by_id() {
     }
     let (_, listed) = app
         .call_as(&other, Method::GET, "/v1/datasets/", None)
+        .await;
+    assert_eq!(listed, json!([]));
+    // Experiments: another project cannot name the dataset, nor see a run.
+    let (status, body) = app
+        .call_as(
+            &other,
+            Method::POST,
+            "/v1/experiments/",
+            Some(json!({"name": "run", "dataset": id})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"detail": "Dataset not found"})
+        )
+    );
+    let (status, run) = app
+        .post(
+            "/v1/experiments/",
+            json!({"name": "run", "dataset": "secret"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let run = run["id"].as_str().unwrap();
+    for (method, path) in [
+        (Method::GET, format!("/v1/experiments/{run}/")),
+        (Method::DELETE, format!("/v1/experiments/{run}/")),
+        (
+            Method::GET,
+            format!("/v1/experiments/compare/?base={run}&candidate={run}"),
+        ),
+    ] {
+        let (status, body) = app.call_as(&other, method.clone(), &path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(
+            body,
+            json!({"detail": "Experiment not found"}),
+            "{method} {path}"
+        );
+    }
+    let (_, listed) = app
+        .call_as(&other, Method::GET, "/v1/experiments/", None)
         .await;
     assert_eq!(listed, json!([]));
     // Names are unique per project, not globally.

@@ -2,8 +2,6 @@
 //! spans and Logfire's Evals view carry), a report as the body of
 //! `POST /v1/experiments/`, and a stored experiment back as a report.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -11,6 +9,67 @@ use serde_json::{Map, Value, json};
 use super::report::{EvaluationReport, ReportCase};
 use crate::error::{Error, Result};
 use crate::wire::{ExperimentDetail, NewExperiment};
+
+/// Each label's values in first-seen order, weighed: per run (a share of
+/// the runs that have the label) or per aggregate (a mean of its shares).
+#[derive(Default)]
+struct Tallies(Vec<(String, Tally)>);
+
+#[derive(Default)]
+struct Tally {
+    /// Runs (or aggregates) that have the label.
+    seen: usize,
+    /// Each value and its weight.
+    values: Vec<(String, f64)>,
+}
+
+impl Tallies {
+    fn tally(&mut self, name: &str) -> &mut Tally {
+        let index = match self.0.iter().position(|(n, _)| n == name) {
+            Some(index) => index,
+            None => {
+                self.0.push((name.to_owned(), Tally::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[index].1
+    }
+
+    /// One run with `value` for the label `name`.
+    fn add(&mut self, name: &str, value: &str, weight: f64) {
+        self.count(name);
+        self.add_share(name, value, weight);
+    }
+
+    /// One more run (or aggregate) having the label `name`.
+    fn count(&mut self, name: &str) {
+        self.tally(name).seen += 1;
+    }
+
+    /// `weight` more for `value` of the label `name`.
+    fn add_share(&mut self, name: &str, value: &str, weight: f64) {
+        let tally = self.tally(name);
+        match tally.values.iter_mut().find(|(v, _)| v == value) {
+            Some(entry) => entry.1 += weight,
+            None => tally.values.push((value.to_owned(), weight)),
+        }
+    }
+
+    /// `{label: {value: weight / seen}}`.
+    fn shares(self) -> Map<String, Value> {
+        self.0
+            .into_iter()
+            .map(|(name, tally)| {
+                let shares: Map<String, Value> = tally
+                    .values
+                    .into_iter()
+                    .map(|(value, weight)| (value, json!(weight / tally.seen as f64)))
+                    .collect();
+                (name, Value::Object(shares))
+            })
+            .collect()
+    }
+}
 
 /// pydantic-evals' `ReportCaseAggregate.average` of some successful runs.
 fn average<I, O, M>(cases: &[&ReportCase<I, O, M>]) -> Value {
@@ -44,27 +103,13 @@ fn average<I, O, M>(cases: &[&ReportCase<I, O, M>]) -> Value {
             .iter()
             .flat_map(|c| c.metrics.iter().map(|(k, v)| (k, *v))),
     );
-    let mut labels: BTreeMap<&String, (usize, Vec<(&String, usize)>)> = BTreeMap::new();
+    let mut labels = Tallies::default();
     for case in cases {
         for (name, result) in &case.labels {
-            let (count, values) = labels.entry(name).or_default();
-            *count += 1;
-            match values.iter_mut().find(|(v, _)| *v == &result.value) {
-                Some(entry) => entry.1 += 1,
-                None => values.push((&result.value, 1)),
-            }
+            labels.add(name, &result.value, 1.0);
         }
     }
-    let labels: Map<String, Value> = labels
-        .into_iter()
-        .map(|(name, (count, values))| {
-            let shares: Map<String, Value> = values
-                .into_iter()
-                .map(|(value, n)| (value.clone(), json!(n as f64 / count as f64)))
-                .collect();
-            (name.clone(), Value::Object(shares))
-        })
-        .collect();
+    let labels = labels.shares();
     let asserted: usize = cases.iter().map(|c| c.assertions.len()).sum();
     let passed = cases
         .iter()
@@ -105,37 +150,16 @@ fn average_of_averages(aggregates: &[Value]) -> Value {
             .map(|(name, sum, count)| (name, json!(sum / count as f64)))
             .collect::<Map<String, Value>>()
     };
-    let mut labels: Vec<(String, usize, Vec<(String, f64)>)> = Vec::new();
+    let mut labels = Tallies::default();
     for aggregate in aggregates {
         for (name, shares) in aggregate["labels"].as_object().into_iter().flatten() {
-            let index = match labels.iter().position(|(n, _, _)| n == name) {
-                Some(index) => index,
-                None => {
-                    labels.push((name.clone(), 0, Vec::new()));
-                    labels.len() - 1
-                }
-            };
-            let entry = &mut labels[index];
-            entry.1 += 1;
+            labels.count(name);
             for (value, share) in shares.as_object().into_iter().flatten() {
-                let share = share.as_f64().unwrap_or(0.0);
-                match entry.2.iter_mut().find(|(v, _)| v == value) {
-                    Some(found) => found.1 += share,
-                    None => entry.2.push((value.clone(), share)),
-                }
+                labels.add_share(name, value, share.as_f64().unwrap_or(0.0));
             }
         }
     }
-    let labels: Map<String, Value> = labels
-        .into_iter()
-        .map(|(name, count, shares)| {
-            let shares: Map<String, Value> = shares
-                .into_iter()
-                .map(|(value, sum)| (value, json!(sum / count as f64)))
-                .collect();
-            (name, Value::Object(shares))
-        })
-        .collect();
+    let labels = labels.shares();
     let rates: Vec<f64> = aggregates
         .iter()
         .filter_map(|a| a["assertions"].as_f64())

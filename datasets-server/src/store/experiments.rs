@@ -246,10 +246,10 @@ impl<'s> Attributes<'s> {
                 .is_some_and(|schema| !schema.is_empty()),
             None => false,
         };
-        if described || ALWAYS_JSON.contains(&key) {
-            if let Ok(value) = serde_json::from_str(text) {
-                return Some(value);
-            }
+        if (described || ALWAYS_JSON.contains(&key))
+            && let Ok(value) = serde_json::from_str(text)
+        {
+            return Some(value);
         }
         Some(raw.clone())
     }

@@ -422,34 +422,6 @@ where
         report
     }
 
-    /// One run of a case inside its `case: {case_name}` span.
-    async fn traced_case(
-        &self,
-        run: &Run,
-        plan: &Plan<I, O, M>,
-        parent: &tracing::Span,
-        task_name: &str,
-    ) -> Outcome<I, O, M> {
-        let case = &self.dataset.cases[run.case];
-        let span = spans::CaseSpan::open(
-            parent,
-            task_name,
-            &run.name,
-            run.source_case_name.as_deref(),
-            (
-                &case.inputs,
-                case.metadata.as_ref(),
-                case.expected_output.as_ref(),
-            ),
-        );
-        let outcome = self.run_case(run, plan).instrument(span.span.clone()).await;
-        match &outcome {
-            Outcome::Case(case) => span.succeeded(case),
-            Outcome::Failure(failure) => span.failed(failure),
-        }
-        outcome
-    }
-
     async fn run_case(&self, run: &Run, plan: &Plan<I, O, M>) -> Outcome<I, O, M> {
         let case = &self.dataset.cases[run.case];
         let started = Instant::now();

@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tracing::Instrument as _;
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -325,5 +326,43 @@ impl CaseSpan {
             exception.escaped = "True",
             "exception"
         );
+    }
+}
+
+impl<I, O, M, F, Fut, Mk> super::Evaluate<'_, I, O, M, F, Mk>
+where
+    I: Clone + Serialize + Send + Sync + 'static,
+    O: Clone + Serialize + Send + Sync + 'static,
+    M: Clone + Serialize + Send + Sync + 'static,
+    F: Fn(I) -> Fut + Send + Sync,
+    Fut: std::future::Future + Send,
+    Fut::Output: super::TaskOutput<O, Mk>,
+{
+    /// One run of a case inside its `case: {case_name}` span.
+    pub(super) async fn traced_case(
+        &self,
+        run: &super::Run,
+        plan: &super::Plan<I, O, M>,
+        parent: &tracing::Span,
+        task_name: &str,
+    ) -> super::Outcome<I, O, M> {
+        let case = &self.dataset.cases[run.case];
+        let span = CaseSpan::open(
+            parent,
+            task_name,
+            &run.name,
+            run.source_case_name.as_deref(),
+            (
+                &case.inputs,
+                case.metadata.as_ref(),
+                case.expected_output.as_ref(),
+            ),
+        );
+        let outcome = self.run_case(run, plan).instrument(span.span.clone()).await;
+        match &outcome {
+            super::Outcome::Case(case) => span.succeeded(case),
+            super::Outcome::Failure(failure) => span.failed(failure),
+        }
+        outcome
     }
 }
