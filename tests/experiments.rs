@@ -412,6 +412,36 @@ fn spans_over_otlp_store_the_same_experiment_as_record() {
             let labels = |e: &Experiment| e.averages.as_ref().unwrap()["labels"].clone();
             assert_eq!(labels(x), labels(y));
         }
+
+        // Another project's key cannot add a case to this run: its spans
+        // are its own project's, and name no run there.
+        let other = server.create_key("elsewhere", Scopes::READ_WRITE).unwrap();
+        let forged = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": spans.trace_id, "spanId": "00000000000000ff", "parentSpanId": spans.span_id,
+            "name": "case: {case_name}", "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+            "attributes": [
+                {"key": "case_name", "value": {"stringValue": "forged"}},
+                {"key": "inputs", "value": {"stringValue": "{}"}},
+                {"key": "output", "value": {"stringValue": "x"}},
+                {"key": "task_duration", "value": {"doubleValue": 0.1}},
+                {"key": "logfire.msg_template", "value": {"stringValue": "case: {case_name}"}}]}]}]}]});
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/traces", server.base_url()))
+            .header("authorization", other.as_str())
+            .json(&forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let again = client.get_experiment(spans.id).await.unwrap();
+        assert_eq!((again.case_count, again.failure_count), (2, 1));
+        assert!(again.cases.iter().all(|c| c["name"] != "forged"));
+        let elsewhere = DatasetsClient::builder()
+            .api_key(other)
+            .base_url(server.base_url())
+            .build()
+            .unwrap();
+        assert!(elsewhere.list_experiments().await.unwrap().is_empty());
     });
 }
 

@@ -46,6 +46,11 @@ struct Args {
     /// is made next to the one named, and dropped afterwards.
     #[arg(long)]
     db: Option<String>,
+    /// Run the evaluation once, with no subscriber, and stop: for counting
+    /// its instructions (`valgrind --tool=callgrind`), which a noisy
+    /// machine does not disturb as it does times.
+    #[arg(long)]
+    once: bool,
 }
 
 /// Spans per request, as Logfire's SDK batches them.
@@ -91,7 +96,15 @@ fn main() {
         .build()
         .expect("the runtime starts");
     let dataset = dataset(args.cases);
-    let _ = run_once(&runtime, &dataset); // warm up
+    let once = run_once(&runtime, &dataset);
+    if args.once {
+        println!(
+            "one run of {} cases, no subscriber: {} ms",
+            args.cases,
+            ms(once)
+        );
+        return;
+    }
 
     let bare = median(
         (0..args.runs)
