@@ -157,6 +157,19 @@ pub struct ExperimentPage {
     pub next: Option<i64>,
 }
 
+impl ExperimentPage {
+    /// A page of the runs read (`(position, run)`, one more than `limit`
+    /// when more follow).
+    pub fn of(mut runs: Vec<(i64, StoredRun)>, limit: usize) -> Self {
+        let more = runs.len() > limit;
+        runs.truncate(limit);
+        Self {
+            next: more.then(|| runs.last().map(|(pk, _)| *pk)).flatten(),
+            experiments: runs.iter().map(|(_, run)| run.to_wire()).collect(),
+        }
+    }
+}
+
 /// A page of one experiment's case results.
 #[derive(Debug, Clone)]
 pub struct ExperimentCases {
@@ -170,6 +183,49 @@ pub struct ExperimentCases {
     pub rows: Vec<(bool, String)>,
     /// The position to go on after, when there may be more.
     pub next: Option<(i64, i64)>,
+}
+
+impl ExperimentCases {
+    /// A page of the case rows read (`(seq, pk, failed, body)`, one more
+    /// than `limit` when more follow), with the run and its counts.
+    pub fn of(
+        run: &StoredRun,
+        (case_count, failure_count): (u64, u64),
+        mut rows: Vec<(i64, i64, bool, String)>,
+        limit: usize,
+    ) -> Self {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Self {
+            experiment: run.to_wire(),
+            case_count,
+            failure_count,
+            next: more
+                .then(|| rows.last().map(|(seq, pk, _, _)| (*seq, *pk)))
+                .flatten(),
+            rows: rows
+                .into_iter()
+                .map(|(_, _, failed, body)| (failed, body))
+                .collect(),
+        }
+    }
+}
+
+/// How a run is stored in the `source` column.
+pub fn source_text(source: ExperimentSource) -> &'static str {
+    match source {
+        ExperimentSource::Spans => "spans",
+        ExperimentSource::Report => "report",
+    }
+}
+
+/// A stored `source` column (anything but `report` reads as spans).
+pub fn source_of(text: &str) -> ExperimentSource {
+    if text == "report" {
+        ExperimentSource::Report
+    } else {
+        ExperimentSource::Spans
+    }
 }
 
 /// How experiments are listed: all, or one dataset's (by id when the

@@ -1,7 +1,7 @@
 //! Experiments on PostgreSQL: runs and case results upserted as they
 //! arrive (at whichever replica), assembled when read.
 
-use datasets_core::wire::{Experiment, ExperimentSource};
+use datasets_core::wire::Experiment;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -12,7 +12,7 @@ use super::rows::{Lock, get, load_dataset, now};
 use super::{PostgresStore, commit, pg, snapshot};
 use crate::store::experiments::{
     CaseRow, ExperimentCases, ExperimentFilter, ExperimentPage, RunRow, SpanRows, StoredRun,
-    stored_doc,
+    source_of, source_text, stored_doc,
 };
 use crate::store::{Idempotency, StoreError, Written};
 
@@ -29,11 +29,7 @@ fn run_from_row(row: &Row) -> Result<(i64, StoredRun), StoreError> {
             row: RunRow {
                 trace_id: get(row, 2)?,
                 span_id: get(row, 3)?,
-                source: if source == "report" {
-                    ExperimentSource::Report
-                } else {
-                    ExperimentSource::Spans
-                },
+                source: source_of(&source),
                 name: get(row, 5)?,
                 task_name: get(row, 6)?,
                 dataset: None,
@@ -48,13 +44,6 @@ fn run_from_row(row: &Row) -> Result<(i64, StoredRun), StoreError> {
             created_by: get(row, 14)?,
         },
     ))
-}
-
-fn source_text(source: ExperimentSource) -> &'static str {
-    match source {
-        ExperimentSource::Spans => "spans",
-        ExperimentSource::Report => "report",
-    }
 }
 
 async fn upsert_run(
@@ -239,19 +228,14 @@ pub(super) async fn list_experiments(
          WHERE project_id = $1 AND pk < $2{clause}
          ORDER BY pk DESC LIMIT $3"
     );
-    let mut runs: Vec<(i64, StoredRun)> = conn
+    let runs: Vec<(i64, StoredRun)> = conn
         .query(sql.as_str(), &params)
         .await
         .map_err(pg)?
         .iter()
         .map(run_from_row)
         .collect::<Result<_, _>>()?;
-    let more = runs.len() > limit;
-    runs.truncate(limit);
-    Ok(ExperimentPage {
-        next: more.then(|| runs.last().map(|(pk, _)| *pk)).flatten(),
-        experiments: runs.iter().map(|(_, run)| run.to_wire()).collect(),
-    })
+    Ok(ExperimentPage::of(runs, limit))
 }
 
 pub(super) async fn get_experiment(
@@ -286,7 +270,7 @@ pub(super) async fn get_experiment(
     }
     let (seq, pk) = after.unwrap_or((i64::MIN, i64::MIN));
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let mut rows: Vec<(i64, i64, bool, String)> = tx
+    let rows: Vec<(i64, i64, bool, String)> = tx
         .query(
             "SELECT seq, pk, failed, body FROM experiment_cases
              WHERE project_id = $1 AND trace_id = $2 AND parent_span_id = $3
@@ -299,20 +283,12 @@ pub(super) async fn get_experiment(
         .iter()
         .map(|row| Ok((get(row, 0)?, get(row, 1)?, get(row, 2)?, get(row, 3)?)))
         .collect::<Result<_, StoreError>>()?;
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    Ok(ExperimentCases {
-        experiment: run.to_wire(),
-        case_count,
-        failure_count,
-        next: more
-            .then(|| rows.last().map(|(seq, pk, _, _)| (*seq, *pk)))
-            .flatten(),
-        rows: rows
-            .into_iter()
-            .map(|(_, _, failed, body)| (failed, body))
-            .collect(),
-    })
+    Ok(ExperimentCases::of(
+        &run,
+        (case_count, failure_count),
+        rows,
+        limit,
+    ))
 }
 
 pub(super) async fn delete_experiment(

@@ -1,7 +1,7 @@
 //! Experiments on SQLite: runs and case results upserted as they arrive,
 //! assembled when read.
 
-use datasets_core::wire::{Experiment, ExperimentSource};
+use datasets_core::wire::Experiment;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
@@ -9,7 +9,7 @@ use super::rows::{format_ts, load_dataset, now, parse_opt_uuid, parse_ts, parse_
 use super::{SqliteStore, backend, idempotency};
 use crate::store::experiments::{
     CaseRow, ExperimentCases, ExperimentFilter, ExperimentPage, RunRow, SpanRows, StoredRun,
-    stored_doc,
+    source_of, source_text, stored_doc,
 };
 use crate::store::{Idempotency, StoreError, Written};
 
@@ -26,11 +26,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, StoredRun)> {
             row: RunRow {
                 trace_id: row.get(2)?,
                 span_id: row.get(3)?,
-                source: if source == "report" {
-                    ExperimentSource::Report
-                } else {
-                    ExperimentSource::Spans
-                },
+                source: source_of(&source),
                 name: row.get(5)?,
                 task_name: row.get(6)?,
                 dataset: None,
@@ -45,13 +41,6 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, StoredRun)> {
             created_by: parse_opt_uuid(row.get(14)?)?,
         },
     ))
-}
-
-fn source_text(source: ExperimentSource) -> &'static str {
-    match source {
-        ExperimentSource::Spans => "spans",
-        ExperimentSource::Report => "report",
-    }
 }
 
 /// The dataset a run names: by `dataset` (which must exist), else by
@@ -234,7 +223,7 @@ pub(super) async fn list_experiments(
                  WHERE project_id = ?1 AND {clause} AND pk < ?3
                  ORDER BY pk DESC LIMIT ?4"
             );
-            let mut runs: Vec<(i64, StoredRun)> = conn
+            let runs: Vec<(i64, StoredRun)> = conn
                 .prepare_cached(&sql)
                 .and_then(|mut stmt| {
                     stmt.query_map(
@@ -249,12 +238,7 @@ pub(super) async fn list_experiments(
                     .collect()
                 })
                 .map_err(backend)?;
-            let more = runs.len() > limit;
-            runs.truncate(limit);
-            Ok(ExperimentPage {
-                next: more.then(|| runs.last().map(|(pk, _)| *pk)).flatten(),
-                experiments: runs.iter().map(|(_, run)| run.to_wire()).collect(),
-            })
+            Ok(ExperimentPage::of(runs, limit))
         })
         .await
 }
@@ -290,7 +274,7 @@ pub(super) async fn get_experiment(
             })
             .map_err(backend)?;
             let (seq, pk) = after.unwrap_or((i64::MIN, i64::MIN));
-            let mut rows: Vec<(i64, i64, bool, String)> = conn
+            let rows: Vec<(i64, i64, bool, String)> = conn
                 .prepare_cached(
                     "SELECT seq, pk, failed, body FROM experiment_cases
                      WHERE project_id = ?1 AND trace_id = ?2 AND parent_span_id = ?3
@@ -312,20 +296,12 @@ pub(super) async fn get_experiment(
                     .collect()
                 })
                 .map_err(backend)?;
-            let more = rows.len() > limit;
-            rows.truncate(limit);
-            Ok(ExperimentCases {
-                experiment: run.to_wire(),
-                case_count,
-                failure_count,
-                next: more
-                    .then(|| rows.last().map(|(seq, pk, _, _)| (*seq, *pk)))
-                    .flatten(),
-                rows: rows
-                    .into_iter()
-                    .map(|(_, _, failed, body)| (failed, body))
-                    .collect(),
-            })
+            Ok(ExperimentCases::of(
+                &run,
+                (case_count, failure_count),
+                rows,
+                limit,
+            ))
         })
         .await
 }
