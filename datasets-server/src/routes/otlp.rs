@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use datasets_core::wire::ValidationIssue;
 use serde_json::json;
 
+use super::route_both;
 use crate::auth::{Principal, authenticate};
 use crate::error::ApiError;
 use crate::otlp;
@@ -33,11 +34,11 @@ use crate::state::AppState;
 use crate::store::experiments::rows_of_spans;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/info", get(info))
-        .route("/v1/traces", post(traces))
-        .route("/v1/metrics", post(dropped))
-        .route("/v1/logs", post(dropped))
+    let router = Router::new();
+    let router = route_both(router, "/v1/info", get(info));
+    let router = route_both(router, "/v1/traces", post(traces));
+    let router = route_both(router, "/v1/metrics", post(dropped));
+    route_both(router, "/v1/logs", post(dropped))
 }
 
 /// `GET /v1/info`: what Logfire's SDK reads when it checks its token.
