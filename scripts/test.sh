@@ -6,6 +6,9 @@
 # on PostgreSQL. Every test binary runs even when one fails (--no-fail-fast),
 # so one failure never hides the others' results.
 #
+# Browser tests: Chromium and ChromeDriver from Debian, installed here under
+# CI=true when absent.
+#
 # PostgreSQL: DATASETS_TEST_POSTGRES_URL names a database to test on (each
 # test takes a fresh schema of it). Unset, postgres://postgres@127.0.0.1:5432/postgres
 # is used when it answers; when nothing answers the PostgreSQL leg is
@@ -15,6 +18,19 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 DATASETS_INTEROP_PYTHON="$(bash scripts/interop-venv.sh)"
 export DATASETS_INTEROP_PYTHON
+
+# The browser tests drive Debian's Chromium through ChromeDriver. Under CI
+# they must run, so they are installed when absent; elsewhere, without
+# them, those tests say they were skipped.
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    if [[ "${CI:-}" == "true" ]]; then
+        echo "==> installing chromium and chromium-driver for the browser tests" >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+    else
+        echo "==> chromium and chromium-driver are not installed: the browser tests will be skipped (apt-get install -y chromium chromium-driver)" >&2
+    fi
+fi
 
 default_pg="postgres://postgres@127.0.0.1:5432/postgres"
 pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }

@@ -30,6 +30,7 @@ mod routes;
 mod rules;
 mod state;
 pub mod store;
+mod ui;
 /// The case rules (limits, JSON Schema validation), shared with the client.
 pub use datasets_core::rules as validation;
 
@@ -56,6 +57,11 @@ use crate::error::ApiError;
 /// The router of the whole API over `state`.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
+    let ui = if state.config.ui {
+        ui::router()
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/health", get(health))
         .merge(routes::datasets::router())
@@ -63,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::versions::router())
         .merge(routes::experiments::router())
         .merge(routes::otlp::router())
+        .merge(ui)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -84,6 +84,9 @@ struct ServeArgs {
     /// (older ones are pruned as new ones are made); all when not given.
     #[arg(long, env = "DATASETS_KEEP_VERSIONS", value_parser = parse_keep_versions)]
     keep_versions: Option<u64>,
+    /// Do not serve the web UI (`/ui/`); the API is served either way.
+    #[arg(long)]
+    no_ui: bool,
     /// A key that must exist after start (read+write, project `default`).
     #[arg(long, env = "DATASETS_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
@@ -205,7 +208,8 @@ async fn serve(args: ServeArgs) -> CliResult {
             .body_timeout(args.body_timeout)
             .keep_alive_timeout(args.keep_alive_timeout)
             .max_connections(args.max_connections)
-            .keep_versions(args.keep_versions),
+            .keep_versions(args.keep_versions)
+            .ui(!args.no_ui),
     );
     if let Some(key) = state.bootstrap(args.bootstrap_key.as_deref()).await? {
         println!("Created project `default` and its first API key (shown only this once):");

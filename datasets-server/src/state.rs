@@ -37,6 +37,8 @@ pub struct ServerConfig {
     /// Versions kept of each dataset: the latest this many, plus every
     /// tagged one; `None` keeps all.
     pub keep_versions: Option<u64>,
+    /// Whether the web UI is served under `/ui/` (with `/` sending there).
+    pub ui: bool,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +50,7 @@ impl Default for ServerConfig {
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keep_versions: None,
+            ui: true,
         }
     }
 }
@@ -87,6 +90,12 @@ impl ServerConfig {
     /// tagged one); `None` keeps all.
     pub fn keep_versions(mut self, versions: Option<u64>) -> Self {
         self.keep_versions = versions;
+        self
+    }
+
+    /// Serves the web UI under `/ui/` (`true`, the default) or not.
+    pub fn ui(mut self, on: bool) -> Self {
+        self.ui = on;
         self
     }
 }

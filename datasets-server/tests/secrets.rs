@@ -15,8 +15,8 @@ use datasets_core::wire::{
 use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, SqliteStore, Store,
-    StoreError, VersionPage, VersionRef, Written, experiments,
+    DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, NewSession, Project, Session,
+    SqliteStore, Store, StoreError, VersionPage, VersionRef, Written, experiments,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -324,6 +324,15 @@ impl Store for Spy {
     }
     async fn delete_experiment(&self, project: Uuid, id: Uuid) -> Result<(), StoreError> {
         self.inner.delete_experiment(project, id).await
+    }
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        self.inner.create_session(session).await
+    }
+    async fn find_session(&self, hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
+        self.inner.find_session(hash).await
+    }
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.inner.delete_session(hash).await
     }
 }
 

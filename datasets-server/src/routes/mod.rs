@@ -1,7 +1,7 @@
 //! The routes of the v1 datasets API, one module per resource.
 
 pub(crate) mod cases;
-mod cursor;
+pub(crate) mod cursor;
 pub(crate) mod datasets;
 pub(crate) mod experiments;
 pub(crate) mod otlp;

@@ -156,6 +156,31 @@ pub struct ApiKeyRecord {
     pub revoked: bool,
 }
 
+/// A web UI session to store: the SHA-256 of its cookie's random id (never
+/// the id), the key that signed in, its forms' CSRF token, and its end.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the session id.
+    pub id_hash: [u8; 32],
+    /// The key that signed in.
+    pub key_id: Uuid,
+    /// The CSRF token every form of the session carries.
+    pub csrf: String,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
+/// A live session: its key (never revoked) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The key that signed in.
+    pub key: ApiKeyRecord,
+    /// The CSRF token of its forms.
+    pub csrf: String,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
 /// A key to store.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
@@ -454,6 +479,13 @@ pub trait Store: Send + Sync + 'static {
     async fn find_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// Every key, oldest first.
     async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Stores a web UI session, forgetting expired ones.
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError>;
+    /// The live session whose id hashes to `hash`: `None` when there is
+    /// none, it has expired, or its key was revoked.
+    async fn find_session(&self, hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (nothing when there is none).
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
     /// Revokes a key; `false` if there is no such key.
     async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError>;
 

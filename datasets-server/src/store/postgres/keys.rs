@@ -152,3 +152,72 @@ pub(super) async fn revoke_key(store: &PostgresStore, id: Uuid) -> Result<bool, 
     .map_err(pg)?;
     Ok(exists)
 }
+
+pub(super) async fn create_session(
+    store: &PostgresStore,
+    session: &crate::store::NewSession,
+) -> Result<(), StoreError> {
+    let conn = store.conn().await?;
+    conn.execute("DELETE FROM ui_sessions WHERE expires_at < now()", &[])
+        .await
+        .map_err(pg)?;
+    conn.execute(
+        "INSERT INTO ui_sessions (id_hash, key_id, csrf, created_at, expires_at)
+         VALUES ($1, $2, $3, now(), $4)",
+        &[
+            &&session.id_hash[..],
+            &session.key_id,
+            &session.csrf,
+            &session.expires_at,
+        ],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+pub(super) async fn find_session(
+    store: &PostgresStore,
+    hash: &[u8; 32],
+) -> Result<Option<crate::store::Session>, StoreError> {
+    let conn = store.conn().await?;
+    let row = conn
+        .query_opt(
+            "SELECT k.id, k.project_id, p.name, k.name, k.prefix, k.key_hash, \
+                 k.can_read, k.can_write, k.created_at, k.revoked_at IS NOT NULL, \
+                 s.csrf, s.expires_at \
+             FROM ui_sessions s JOIN api_keys k ON k.id = s.key_id \
+             JOIN projects p ON p.id = k.project_id \
+             WHERE s.id_hash = $1 AND s.expires_at > now()",
+            &[&&hash[..]],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let key = key_from_row(&row)?;
+    if key.revoked {
+        return Ok(None);
+    }
+    Ok(Some(crate::store::Session {
+        key,
+        csrf: row
+            .try_get(10)
+            .map_err(|err| StoreError::Backend(format!("session csrf: {err}")))?,
+        expires_at: row
+            .try_get(11)
+            .map_err(|err| StoreError::Backend(format!("session expiry: {err}")))?,
+    }))
+}
+
+pub(super) async fn delete_session(
+    store: &PostgresStore,
+    hash: &[u8; 32],
+) -> Result<(), StoreError> {
+    let conn = store.conn().await?;
+    conn.execute("DELETE FROM ui_sessions WHERE id_hash = $1", &[&&hash[..]])
+        .await
+        .map_err(pg)?;
+    Ok(())
+}

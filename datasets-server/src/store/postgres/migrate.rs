@@ -19,6 +19,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/postgres/0003_experiments.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_ui_sessions.sql"),
+    ),
 ];
 
 /// The advisory lock the migrating replica holds (any fixed number, the

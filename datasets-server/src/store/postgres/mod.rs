@@ -306,6 +306,18 @@ impl Store for PostgresStore {
         retrying(|| keys::list_keys(self)).await
     }
 
+    async fn create_session(&self, session: super::NewSession) -> Result<(), StoreError> {
+        retrying(|| keys::create_session(self, &session)).await
+    }
+
+    async fn find_session(&self, hash: &[u8; 32]) -> Result<Option<super::Session>, StoreError> {
+        retrying(|| keys::find_session(self, hash)).await
+    }
+
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        retrying(|| keys::delete_session(self, hash)).await
+    }
+
     async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError> {
         retrying(|| keys::revoke_key(self, id)).await
     }

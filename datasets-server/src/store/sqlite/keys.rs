@@ -164,3 +164,86 @@ pub(super) async fn revoke_key(store: &SqliteStore, id: Uuid) -> Result<bool, St
         })
         .await
 }
+
+/// Unix microseconds of `at`.
+fn micros(at: datasets_core::wire::Timestamp) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+pub(super) async fn create_session(
+    store: &SqliteStore,
+    session: crate::store::NewSession,
+) -> Result<(), StoreError> {
+    store
+        .write(move |tx, _| {
+            tx.execute(
+                "DELETE FROM ui_sessions WHERE expires_us < ?1",
+                [micros(now())],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO ui_sessions (id_hash, key_id, csrf, created_at, expires_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    &session.id_hash[..],
+                    session.key_id.to_string(),
+                    session.csrf,
+                    format_ts(now()),
+                    micros(session.expires_at),
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+}
+
+pub(super) async fn find_session(
+    store: &SqliteStore,
+    hash: &[u8; 32],
+) -> Result<Option<crate::store::Session>, StoreError> {
+    let hash = hash.to_vec();
+    store
+        .read(move |conn| {
+            let sql = "SELECT k.id, k.project_id, p.name, k.name, k.prefix, k.key_hash, \
+                 k.can_read, k.can_write, k.created_at, k.revoked_at, s.csrf, s.expires_us \
+                 FROM ui_sessions s JOIN api_keys k ON k.id = s.key_id \
+                 JOIN projects p ON p.id = k.project_id \
+                 WHERE s.id_hash = ?1 AND s.expires_us > ?2";
+            let found = conn
+                .prepare_cached(sql)
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![hash, micros(now())], |row| {
+                        Ok((
+                            key_from_row(row)?,
+                            row.get::<_, String>(10)?,
+                            row.get::<_, i64>(11)?,
+                        ))
+                    })
+                    .optional()
+                })
+                .map_err(backend)?;
+            Ok(found
+                .filter(|(key, _, _)| !key.revoked)
+                .map(|(key, csrf, expires)| crate::store::Session {
+                    key,
+                    csrf,
+                    expires_at: datasets_core::wire::Timestamp::from_unix_timestamp_nanos(
+                        i128::from(expires) * 1_000,
+                    )
+                    .unwrap_or(datasets_core::wire::Timestamp::UNIX_EPOCH),
+                }))
+        })
+        .await
+}
+
+pub(super) async fn delete_session(store: &SqliteStore, hash: &[u8; 32]) -> Result<(), StoreError> {
+    let hash = hash.to_vec();
+    store
+        .write(move |tx, _| {
+            tx.execute("DELETE FROM ui_sessions WHERE id_hash = ?1", [hash])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+}

@@ -24,6 +24,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_experiments.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_ui_sessions.sql"),
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -291,6 +291,18 @@ impl Store for SqliteStore {
         keys::list_keys(self).await
     }
 
+    async fn create_session(&self, session: super::NewSession) -> Result<(), StoreError> {
+        keys::create_session(self, session).await
+    }
+
+    async fn find_session(&self, hash: &[u8; 32]) -> Result<Option<super::Session>, StoreError> {
+        keys::find_session(self, hash).await
+    }
+
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        keys::delete_session(self, hash).await
+    }
+
     async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError> {
         keys::revoke_key(self, id).await
     }

@@ -1,0 +1,348 @@
+//! The UI's pages. maud escapes every interpolated value, so names, tags,
+//! inputs and schemas a user stored render as text.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use uuid::Uuid;
+
+use super::{SESSION_COOKIE, SIGN_IN_COOKIE, UiSession, cookie, random_token, set_cookie};
+use crate::extract::query_pairs;
+use crate::routes::cursor::{Cursor, decode_cursor, encode_cursor, filter_hash};
+use crate::state::AppState;
+use crate::store::{CaseFilter, CaseRecord, StoreError};
+
+/// Cases on one page of a dataset.
+const CASES_PER_PAGE: usize = 50;
+
+fn layout(title: &str, session: Option<&UiSession>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · datasets" }
+                link rel="stylesheet" href={ "/ui/assets/" (super::style_name()) };
+            }
+            body {
+                header.top {
+                    a.brand href="/ui/" { "datasets" }
+                    @if let Some(session) = session {
+                        nav aria-label="Main" {
+                            a href="/ui/" { "Datasets" }
+                        }
+                        span.who {
+                            (session.key.project_name)
+                            @if !session.can_write() { " (read-only)" }
+                        }
+                        form.inline method="post" action="/ui/sign-out" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+fn page(status: StatusCode, markup: Markup) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+/// A page saying what went wrong.
+pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        layout(
+            "Error",
+            None,
+            html! {
+                h1 { (status.canonical_reason().unwrap_or("Error")) }
+                p { (message) }
+                p { a href="/ui/" { "Back to the datasets" } }
+            },
+        ),
+    )
+}
+
+/// The answer to a form posted without its CSRF token: nothing changed.
+pub(super) fn forbidden() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "This form was not sent from this site's page (its security token is missing or \
+         stale); nothing was changed. Reload the page and try again.",
+    )
+}
+
+fn store_error(err: StoreError) -> Response {
+    match err {
+        StoreError::DatasetNotFound => error_page(StatusCode::NOT_FOUND, "No such dataset."),
+        StoreError::CaseNotFound => error_page(StatusCode::NOT_FOUND, "No such case."),
+        other => error_page(StatusCode::SERVICE_UNAVAILABLE, &other.to_string()),
+    }
+}
+
+/// The sign-in form, with `token` in it (and in its cookie).
+pub(super) fn sign_in_page(status: StatusCode, error: Option<&str>, token: &str) -> Response {
+    let markup = layout(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            p { "Sign in with an API key of your project. The key is not kept in your browser: \
+                 a session is, for 12 hours or until you sign out." }
+            form method="post" action="/ui/sign-in" {
+                input type="hidden" name="csrf" value=(token);
+                label for="key" { "API key" }
+                input #key type="password" name="key" autocomplete="off" required
+                    aria-describedby=[error.map(|_| "key-error")];
+                @if let Some(error) = error {
+                    p #key-error .error role="alert" { (error) }
+                }
+                button type="submit" { "Sign in" }
+            }
+        },
+    );
+    let mut response = page(status, markup);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SIGN_IN_COOKIE, token, 60 * 60),
+    );
+    response
+}
+
+pub(super) async fn sign_in_form(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && let Ok(Some(_)) = state.store.find_session(&crate::keys::hash_key(&id)).await
+    {
+        return Redirect::to("/ui/").into_response();
+    }
+    sign_in_page(StatusCode::OK, None, &random_token())
+}
+
+fn when(at: datasets_core::wire::Timestamp) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+pub(super) async fn datasets(State(state): State<AppState>, session: UiSession) -> Response {
+    let datasets = match state.store.list_datasets(session.key.project_id).await {
+        Ok(datasets) => datasets,
+        Err(err) => return store_error(err),
+    };
+    let body = html! {
+        h1 { "Datasets" }
+        @if datasets.is_empty() {
+            p { "No datasets yet." }
+        } @else {
+            div.scroll {
+                table {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Description" }
+                        th scope="col" { "Cases" } th scope="col" { "Version" } th.wide scope="col" { "Updated" } } }
+                    tbody {
+                        @for dataset in &datasets {
+                            tr {
+                                td { a href={ "/ui/datasets/" (dataset.id) "/" } { (dataset.name) } }
+                                td { (dataset.description.as_deref().unwrap_or("")) }
+                                td.num { (dataset.case_count) }
+                                td.num { (dataset.version.unwrap_or(1)) }
+                                td.wide { (when(dataset.updated_at)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(StatusCode::OK, layout("Datasets", Some(&session), body))
+}
+
+fn pretty(text: Option<&str>) -> String {
+    match text {
+        None => "—".to_owned(),
+        Some(text) => serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|value| serde_json::to_string_pretty(&value).ok())
+            .unwrap_or_else(|| text.to_owned()),
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let mut out: String = text.chars().take(80).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+pub(super) async fn dataset(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(reference): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let project = session.key.project_id;
+    let detail = match state.store.get_dataset(project, &reference).await {
+        Ok(detail) => detail,
+        Err(err) => return store_error(err),
+    };
+    let (mut tags, mut cursor_text) = (Vec::new(), None);
+    for (key, value) in query_pairs(query.as_deref()) {
+        match key.as_str() {
+            "tag" if !value.is_empty() => tags.push(value),
+            "cursor" => cursor_text = Some(value),
+            _ => {}
+        }
+    }
+    let filter = filter_hash(&tags);
+    let after = cursor_text
+        .as_deref()
+        .and_then(decode_cursor)
+        .filter(|c| c.dataset == detail.id && c.filter == filter && c.version == 0)
+        .map(|c| c.position);
+    let page_of = state
+        .store
+        .page_cases(
+            project,
+            &detail.id.to_string(),
+            CaseFilter {
+                tags: tags.clone(),
+                version: None,
+            },
+            after,
+            CASES_PER_PAGE,
+        )
+        .await;
+    let cases = match page_of {
+        Ok(cases) => cases,
+        Err(err) => return store_error(err),
+    };
+    let next = cases.next.map(|position| {
+        let cursor = encode_cursor(Cursor {
+            position,
+            dataset: detail.id,
+            filter,
+            version: 0,
+        });
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for tag in &tags {
+            query.append_pair("tag", tag);
+        }
+        query.append_pair("cursor", &cursor);
+        format!("?{}", query.finish())
+    });
+    let base = format!("/ui/datasets/{}/", detail.id);
+    let body = html! {
+        h1 { (detail.name) }
+        @if let Some(description) = &detail.description { p { (description) } }
+        dl.facts {
+            dt { "Cases" } dd { (detail.case_count) }
+            dt { "Version" } dd { (detail.version.unwrap_or(1)) }
+            dt { "Updated" } dd { (when(detail.updated_at)) }
+        }
+        @if let Some(guidance) = &detail.guidance {
+            h2 { "Guidance" }
+            p.guidance { (guidance) }
+        }
+        details {
+            summary { "Schemas" }
+            h3 { "Input" } pre { (pretty(detail.input_schema.as_ref().map(|s| s.to_string()).as_deref())) }
+            h3 { "Expected output" } pre { (pretty(detail.output_schema.as_ref().map(|s| s.to_string()).as_deref())) }
+            h3 { "Metadata" } pre { (pretty(detail.metadata_schema.as_ref().map(|s| s.to_string()).as_deref())) }
+        }
+        h2 #cases { "Cases" }
+        form.filter method="get" action=(base) {
+            label for="tag" { "Tag" }
+            input #tag type="text" name="tag" value=(tags.first().map(String::as_str).unwrap_or(""));
+            button type="submit" { "Filter" }
+            @if !tags.is_empty() { a href=(base) { "Clear" } }
+        }
+        @if cases.cases.is_empty() {
+            p { "No cases" @if !tags.is_empty() { " with this tag" } "." }
+        } @else {
+            div.scroll {
+                table {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Inputs" }
+                        th scope="col" { "Tags" } th.wide scope="col" { "Updated" } } }
+                    tbody {
+                        @for case in &cases.cases { (case_row(&base, case)) }
+                    }
+                }
+            }
+        }
+        nav.pages aria-label="Pages" {
+            @if after.is_some() { a href={ (base) "#cases" } { "First page" } }
+            @if let Some(next) = &next { a rel="next" href={ (base) (next) "#cases" } { "Next page" } }
+        }
+    };
+    page(StatusCode::OK, layout(&detail.name, Some(&session), body))
+}
+
+fn case_row(base: &str, case: &CaseRecord) -> Markup {
+    html! {
+        tr {
+            td { a href={ (base) "cases/" (case.id) "/" } { (case.name.as_deref().unwrap_or("(unnamed)")) } }
+            td { code { (excerpt(&case.inputs)) } }
+            td { @for tag in &case.tags { span.tag { (tag) } " " } }
+            td.wide { (when(case.updated_at)) }
+        }
+    }
+}
+
+pub(super) async fn case(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((reference, case)): Path<(String, String)>,
+) -> Response {
+    let project = session.key.project_id;
+    let Ok(case_id) = Uuid::try_parse(&case) else {
+        return store_error(StoreError::CaseNotFound);
+    };
+    let detail = match state.store.get_dataset(project, &reference).await {
+        Ok(detail) => detail,
+        Err(err) => return store_error(err),
+    };
+    let case = match state
+        .store
+        .get_case(project, &detail.id.to_string(), case_id, None)
+        .await
+    {
+        Ok(case) => case,
+        Err(err) => return store_error(err),
+    };
+    let title = case
+        .name
+        .clone()
+        .unwrap_or_else(|| "(unnamed case)".to_owned());
+    let body = html! {
+        p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" }
+        h1 { (title) }
+        dl.facts {
+            dt { "Tags" } dd { @for tag in &case.tags { span.tag { (tag) } " " } }
+            dt { "Version" } dd { (case.version) }
+            dt { "Updated" } dd { (when(case.updated_at)) }
+        }
+        h2 { "Inputs" } pre { (pretty(Some(&case.inputs))) }
+        h2 { "Expected output" } pre { (pretty(case.expected_output.as_deref())) }
+        h2 { "Metadata" } pre { (pretty(case.metadata.as_deref())) }
+    };
+    page(StatusCode::OK, layout(&title, Some(&session), body))
+}

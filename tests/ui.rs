@@ -1,0 +1,364 @@
+//! The web UI in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, over WebDriver) against the real server: sign-in and
+//! sign-out, sessions, the datasets, a dataset's cases paged and filtered,
+//! a case, stored markup rendered as text, forms refused without their
+//! CSRF token, a read-only key, and the security headers. Without Chromium
+//! the browser tests say they were skipped, except under `CI=true`.
+
+mod support;
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use datasets::DatasetsClient;
+use datasets::wire::NewCase;
+use datasets_server::EmbeddedServer;
+use datasets_server::auth::Scopes;
+use serde_json::json;
+use webdriver::Browser;
+
+const SCRIPT: &str = "<script>alert('xss')</script>";
+const ATTRIBUTE: &str = "\"><img src=x onerror=alert('xss')>";
+
+/// A server with `qa` (120 cases, every 10th tagged `hard`) and markup in
+/// every field a user writes.
+fn server() -> EmbeddedServer {
+    let server = EmbeddedServer::start().unwrap();
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        client
+            .create_dataset("qa")
+            .description(format!("Golden set {SCRIPT}"))
+            .guidance(format!("Be careful {ATTRIBUTE}"))
+            .input_schema(json!({"type": "object", "title": SCRIPT}))
+            .await
+            .unwrap();
+        let mut cases: Vec<NewCase> = (0..120)
+            .map(|i| NewCase {
+                name: Some(format!("case-{i:03}")),
+                tags: Some(if i % 10 == 0 {
+                    vec!["hard".into()]
+                } else {
+                    vec![]
+                }),
+                ..NewCase::new(json!({"question": format!("q{i}")}))
+            })
+            .collect();
+        cases.push(NewCase {
+            name: Some(ATTRIBUTE.to_owned()),
+            expected_output: Some(json!(SCRIPT)),
+            tags: Some(vec![SCRIPT.to_owned()]),
+            ..NewCase::new(json!({"question": SCRIPT, "html": ATTRIBUTE}))
+        });
+        client.add_cases("qa", cases).await.unwrap();
+    });
+    server
+}
+
+fn sign_in(browser: &Browser, server: &EmbeddedServer, key: &str) {
+    browser.goto(&format!("{}/ui/", server.base_url()));
+    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
+    let field = browser.find("#key");
+    browser.type_into(&field, key);
+    browser.follow(&browser.find("form button[type=submit]"));
+}
+
+fn sign_in_refused(browser: &Browser, server: &EmbeddedServer, key: &str) {
+    browser.goto(&format!("{}/ui/", server.base_url()));
+    let field = browser.find("#key");
+    browser.type_into(&field, key);
+    browser.click(&browser.find("form button[type=submit]"));
+    browser.wait_for("#key-error");
+}
+
+/// No dialog opened and no element was injected by stored markup.
+fn assert_inert(browser: &Browser) {
+    assert_eq!(
+        browser.alert(),
+        None,
+        "a dialog opened on {}",
+        browser.url()
+    );
+    assert_eq!(browser.all("img").len(), 0, "an element was injected");
+    assert_eq!(browser.all("main script").len(), 0, "a script was injected");
+}
+
+#[test]
+fn a_user_signs_in_browses_pages_of_cases_and_signs_out() {
+    let Some((chromium, driver)) = webdriver::browser() else {
+        return;
+    };
+    let server = server();
+    let browser = Browser::start(chromium, driver, 1280, 900);
+
+    // A wrong key: the form says so, at the field.
+    sign_in_refused(&browser, &server, "dsk_wrong");
+    assert!(browser.url().ends_with("/ui/sign-in"));
+    let error = browser.find("#key-error");
+    assert!(browser.text(&error).contains("unknown or revoked"));
+    assert_eq!(
+        browser
+            .attribute(&browser.find("#key"), "aria-describedby")
+            .as_deref(),
+        Some("key-error")
+    );
+
+    sign_in(&browser, &server, server.api_key());
+    assert!(browser.url().ends_with("/ui/"), "{}", browser.url());
+    assert!(
+        browser
+            .body_text()
+            .contains("Golden set <script>alert('xss')</script>")
+    );
+    assert_inert(&browser);
+
+    // The dataset: its cases 50 a page, in order, the markup as text.
+    browser.follow(&browser.link("qa"));
+    assert_eq!(browser.title(), "qa · datasets");
+    assert!(
+        browser
+            .body_text()
+            .contains(&format!("Be careful {ATTRIBUTE}"))
+    );
+    assert_inert(&browser);
+    let mut names = Vec::new();
+    loop {
+        for cell in browser.all("tbody tr td:first-child a") {
+            names.push(browser.text(&cell));
+        }
+        match browser.all("a[rel=next]").first() {
+            Some(next) => browser.follow(next),
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 121);
+    assert_eq!(names[0], "case-000");
+    assert_eq!(names[119], "case-119");
+    assert_eq!(names[120], ATTRIBUTE);
+
+    // Filtered by tag, through the form.
+    browser.goto(&format!("{}/ui/datasets/qa/", server.base_url()));
+    browser.type_into(&browser.find("#tag"), "hard");
+    browser.follow(&browser.find("form.filter button"));
+    let hard: Vec<String> = browser
+        .all("tbody tr td:first-child a")
+        .iter()
+        .map(|cell| browser.text(cell))
+        .collect();
+    assert_eq!(hard.len(), 12);
+    assert!(hard.iter().all(|name| name.ends_with('0')), "{hard:?}");
+
+    // The case with markup everywhere.
+    browser.goto(&format!("{}/ui/datasets/qa/", server.base_url()));
+    while let Some(next) = browser.all("a[rel=next]").first() {
+        browser.follow(next);
+    }
+    browser.follow(&browser.link(ATTRIBUTE));
+    let text = browser.body_text();
+    assert!(text.contains(SCRIPT), "{text}");
+    assert!(text.contains("onerror=alert"), "{text}");
+    assert_inert(&browser);
+
+    // Sign out: the session is over, the pages send to the sign-in form.
+    browser.follow(&browser.find("header form button"));
+    assert!(
+        browser.url().ends_with("/ui/sign-in"),
+        "{}: {}",
+        browser.url(),
+        browser.body_text()
+    );
+    browser.goto(&format!("{}/ui/datasets/qa/", server.base_url()));
+    assert!(browser.url().ends_with("/ui/sign-in"));
+}
+
+/// The screenshots in docs/screenshots, made when `DATASETS_SCREENSHOTS`
+/// names the folder to write them to.
+#[test]
+fn screenshots_of_the_main_pages() {
+    let Some(folder) = std::env::var_os("DATASETS_SCREENSHOTS") else {
+        return;
+    };
+    let Some((chromium, driver)) = webdriver::browser() else {
+        return;
+    };
+    let server = server();
+    for (width, height, suffix) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+        let browser = Browser::start(chromium, driver, width, height);
+        sign_in(&browser, &server, server.api_key());
+        for (path, name) in [("/ui/", "datasets"), ("/ui/datasets/qa/", "dataset")] {
+            browser.goto(&format!("{}{path}", server.base_url()));
+            std::fs::write(
+                std::path::Path::new(&folder).join(format!("{name}-{suffix}.png")),
+                browser.screenshot(),
+            )
+            .unwrap();
+        }
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in over plain HTTP and gives the session cookie and the CSRF
+/// token of its forms.
+fn session(server: &EmbeddedServer, key: &str) -> (String, String) {
+    let http = http();
+    let form = http
+        .get(format!("{}/ui/sign-in", server.base_url()))
+        .send()
+        .unwrap();
+    let pre = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let pre = pre.split(';').next().unwrap().to_owned();
+    let token = pre.split_once('=').unwrap().1.to_owned();
+    let signed_in = http
+        .post(format!("{}/ui/sign-in", server.base_url()))
+        .header("cookie", &pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={token}&key={key}"))
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("ds_session="))
+        .unwrap()
+        .to_owned();
+    for part in ["HttpOnly", "SameSite=Strict", "Max-Age=43200", "Path=/ui"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let page = http
+        .get(format!("{}/ui/", server.base_url()))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    (cookie, csrf)
+}
+
+#[test]
+fn forms_without_their_token_are_refused_and_sessions_end_with_their_key() {
+    let server = server();
+    let http = http();
+    let base = server.base_url();
+    // Sign-in without the token that matches its cookie: 403, no session.
+    let response = http
+        .post(format!("{base}/ui/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("key={}", server.api_key()))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.headers().get("set-cookie").is_none());
+    let response = http
+        .post(format!("{base}/ui/sign-in"))
+        .header("cookie", "ds_signin=abc")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf=abd&key={}", server.api_key()))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    // Sign-out without the session's token: 403, and the session lives on.
+    let (cookie, csrf) = session(&server, server.api_key());
+    let response = http
+        .post(format!("{base}/ui/sign-out"))
+        .header("cookie", &cookie)
+        .body("csrf=wrong")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let page = http
+        .get(format!("{base}/ui/"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // Every page sends the security headers.
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    // With it, sign-out ends the session.
+    let response = http
+        .post(format!("{base}/ui/sign-out"))
+        .header("cookie", &cookie)
+        .body(format!("csrf={csrf}"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let page = http
+        .get(format!("{base}/ui/"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/ui/sign-in");
+
+    // Revoking the key ends its sessions.
+    let reader = server.create_key("default", Scopes::READ_ONLY).unwrap();
+    let (cookie, _) = session(&server, &reader);
+    let page = http
+        .get(format!("{base}/ui/"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("(read-only)"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = server.state().clone();
+    let hash = datasets_server::auth::hash_key(&reader);
+    runtime.block_on(async {
+        let key = state.store.find_key(&hash).await.unwrap().unwrap();
+        assert!(state.store.revoke_key(key.id).await.unwrap());
+    });
+    let page = http
+        .get(format!("{base}/ui/"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 303);
+
+    // `/` goes to the UI; a forged or unknown session cookie to sign-in.
+    let root = http.get(format!("{base}/")).send().unwrap();
+    assert_eq!(root.headers()["location"], "/ui/");
+    let forged = http
+        .get(format!("{base}/ui/"))
+        .header("cookie", "ds_session=00")
+        .send()
+        .unwrap();
+    assert_eq!(forged.headers()["location"], "/ui/sign-in");
+}
+
+#[test]
+fn no_ui_serves_the_api_alone() {
+    let server =
+        EmbeddedServer::with_config(datasets_server::ServerConfig::default().ui(false)).unwrap();
+    let http = http();
+    for path in ["/", "/ui/", "/ui/sign-in"] {
+        let response = http
+            .get(format!("{}{path}", server.base_url()))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+}
