@@ -12,6 +12,8 @@
 //! only), `X-Content-Type-Options: nosniff` and frame denial. Everything a
 //! user stored is escaped by the templates.
 
+mod edit;
+mod forms;
 mod pages;
 
 use std::sync::OnceLock;
@@ -44,8 +46,24 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/", get(pages::datasets))
         .route("/ui/sign-in", get(pages::sign_in_form).post(sign_in))
         .route("/ui/sign-out", post(sign_out))
+        .route(
+            "/ui/datasets/new",
+            get(edit::new_dataset_form).post(edit::new_dataset),
+        )
         .route("/ui/datasets/{dataset}/", get(pages::dataset))
+        .route(
+            "/ui/datasets/{dataset}/cases/new",
+            get(edit::new_case_form).post(edit::new_case),
+        )
         .route("/ui/datasets/{dataset}/cases/{case}/", get(pages::case))
+        .route(
+            "/ui/datasets/{dataset}/cases/{case}/edit",
+            get(edit::edit_case_form).post(edit::edit_case),
+        )
+        .route(
+            "/ui/datasets/{dataset}/cases/{case}/delete",
+            get(edit::delete_case_form).post(edit::delete_case),
+        )
         .route(&format!("/ui/assets/{}", style_name()), get(style))
         .layer(middleware::from_fn(security_headers))
 }

@@ -16,7 +16,7 @@ use crate::store::{CaseFilter, CaseRecord, StoreError};
 /// Cases on one page of a dataset.
 const CASES_PER_PAGE: usize = 50;
 
-fn layout(title: &str, session: Option<&UiSession>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, session: Option<&UiSession>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -49,7 +49,7 @@ fn layout(title: &str, session: Option<&UiSession>, body: Markup) -> Markup {
     }
 }
 
-fn page(status: StatusCode, markup: Markup) -> Response {
+pub(super) fn page(status: StatusCode, markup: Markup) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -83,7 +83,7 @@ pub(super) fn forbidden() -> Response {
     )
 }
 
-fn store_error(err: StoreError) -> Response {
+pub(super) fn store_error(err: StoreError) -> Response {
     match err {
         StoreError::DatasetNotFound => error_page(StatusCode::NOT_FOUND, "No such dataset."),
         StoreError::CaseNotFound => error_page(StatusCode::NOT_FOUND, "No such case."),
@@ -150,6 +150,7 @@ pub(super) async fn datasets(State(state): State<AppState>, session: UiSession) 
     };
     let body = html! {
         h1 { "Datasets" }
+        @if session.can_write() { p { a.button href="/ui/datasets/new" { "New dataset" } } }
         @if datasets.is_empty() {
             p { "No datasets yet." }
         } @else {
@@ -269,6 +270,7 @@ pub(super) async fn dataset(
             h3 { "Metadata" } pre { (pretty(detail.metadata_schema.as_ref().map(|s| s.to_string()).as_deref())) }
         }
         h2 #cases { "Cases" }
+        @if session.can_write() { p { a.button href={ (base) "cases/new" } { "Add a case" } } }
         form.filter method="get" action=(base) {
             label for="tag" { "Tag" }
             input #tag type="text" name="tag" value=(tags.first().map(String::as_str).unwrap_or(""));
@@ -335,6 +337,13 @@ pub(super) async fn case(
     let body = html! {
         p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" }
         h1 { (title) }
+        @if session.can_write() {
+            p.actions {
+                a.button href={ "/ui/datasets/" (detail.id) "/cases/" (case.id) "/edit" } { "Edit" }
+                " "
+                a href={ "/ui/datasets/" (detail.id) "/cases/" (case.id) "/delete" } { "Delete…" }
+            }
+        }
         dl.facts {
             dt { "Tags" } dd { @for tag in &case.tags { span.tag { (tag) } " " } }
             dt { "Version" } dd { (case.version) }
