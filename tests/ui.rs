@@ -560,3 +560,105 @@ fn a_read_only_key_sees_no_write_controls_and_its_posts_are_refused() {
     let count = runtime.block_on(async { client.get_dataset("qa").await.unwrap().case_count });
     assert_eq!(count, 121);
 }
+
+#[test]
+fn versions_a_diff_and_an_experiment_comparison() {
+    use datasets::eval::{Dataset, EqualsExpected};
+    let Some((chromium, driver)) = webdriver::browser() else {
+        return;
+    };
+    let server = server();
+    let base = server.base_url();
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(&base)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (first, second) = runtime.block_on(async {
+        // Version 3 changes one case.
+        let case = client
+            .list_cases("qa")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name.as_deref() == Some("case-007"))
+            .unwrap();
+        client
+            .update_case("qa", case.id)
+            .inputs(json!({"question": "changed <b>here</b>"}))
+            .await
+            .unwrap();
+        // Two runs on `qa`: the second fixes one case and breaks another.
+        let local: Dataset<String, String, ()> = Dataset::new(
+            "qa",
+            vec![
+                datasets::Case::new("a".to_owned())
+                    .name("fixed")
+                    .expected_output("A".to_owned()),
+                datasets::Case::new("b".to_owned())
+                    .name("broken")
+                    .expected_output("B".to_owned()),
+            ],
+        );
+        let v1 = local
+            .evaluate(|q: String| async move { if q == "a" { q } else { q.to_uppercase() } })
+            .name("v1")
+            .evaluator(EqualsExpected::default())
+            .progress(false)
+            .await;
+        let v2 = local
+            .evaluate(|q: String| async move { if q == "b" { q } else { q.to_uppercase() } })
+            .name("v2")
+            .evaluator(EqualsExpected::default())
+            .progress(false)
+            .await;
+        (
+            v1.record(&client).await.unwrap(),
+            v2.record(&client).await.unwrap(),
+        )
+    });
+    let browser = Browser::start(chromium, driver, 1280, 900);
+    sign_in(&browser, &server, server.api_key());
+
+    // Versions: tag one, see the tag, and what version 3 changed.
+    browser.goto(&format!("{base}/ui/datasets/qa/"));
+    browser.follow(&browser.link("Versions"));
+    browser.script("document.getElementById('version').value = '2'");
+    browser.type_into(&browser.find("#tag"), "release-1");
+    browser.click(&browser.find("main form[method=post] button"));
+    browser.wait_for_text("release-1");
+    browser.follow(&browser.link("What changed"));
+    assert_eq!(browser.title(), "qa: 2 → 3 · datasets");
+    let text = browser.body_text();
+    assert!(
+        text.contains("CHANGED case-007") || text.contains("changed case-007"),
+        "{text}"
+    );
+    assert!(
+        text.contains("changed <b>here</b>") && text.contains("\"q7\""),
+        "{text}"
+    );
+    assert_inert(&browser);
+    assert_eq!(browser.all("main b").len(), 0, "stored markup stays text");
+
+    // Experiments: the list, one run, and the two compared.
+    browser.goto(&format!("{base}/ui/datasets/qa/"));
+    browser.follow(&browser.link("Experiments"));
+    let text = browser.body_text();
+    assert!(text.contains("v1") && text.contains("v2"), "{text}");
+    browser.follow(&browser.find("form.filter button"));
+    assert!(
+        browser.url().contains(&format!("base={}", first.id)),
+        "{}",
+        browser.url()
+    );
+    assert!(browser.url().contains(&format!("candidate={}", second.id)));
+    let worse = browser.find("tr.worse");
+    assert!(browser.text(&worse).contains("broken"));
+    let better = browser.find("tr.better");
+    assert!(browser.text(&better).contains("fixed"));
+    browser.goto(&format!("{base}/ui/experiments/{}/", second.id));
+    let text = browser.body_text();
+    assert!(text.contains("Run v2") && text.contains("50.0%"), "{text}");
+}

@@ -224,6 +224,19 @@ impl Browser {
         }
     }
 
+    /// Waits until the page's text holds `needle`.
+    pub fn wait_for_text(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = self.script("return document.body ? document.body.innerText : ''");
+            if let Some(text) = text.as_str().filter(|t| t.contains(needle)) {
+                return text.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} on {}", self.url());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// An element's rendered text.
     pub fn text(&self, element: &Element) -> String {
         self.ok(

@@ -228,7 +228,7 @@ fn bytes_response(body: Vec<u8>) -> Response {
 }
 
 /// A whole experiment as a report.
-async fn load_report(
+pub(crate) async fn load_report(
     state: &AppState,
     project: Uuid,
     id: Uuid,

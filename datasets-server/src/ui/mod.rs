@@ -14,6 +14,7 @@
 
 mod edit;
 mod forms;
+mod history;
 mod pages;
 
 use std::sync::OnceLock;
@@ -64,6 +65,15 @@ pub(crate) fn router() -> Router<AppState> {
             "/ui/datasets/{dataset}/cases/{case}/delete",
             get(edit::delete_case_form).post(edit::delete_case),
         )
+        .route("/ui/datasets/{dataset}/versions/", get(history::versions))
+        .route("/ui/datasets/{dataset}/versions/tag", post(history::tag))
+        .route("/ui/datasets/{dataset}/diff", get(history::diff))
+        .route(
+            "/ui/datasets/{dataset}/experiments/",
+            get(history::experiments),
+        )
+        .route("/ui/experiments/compare", get(history::compare))
+        .route("/ui/experiments/{id}/", get(history::experiment))
         .route(&format!("/ui/assets/{}", style_name()), get(style))
         .layer(middleware::from_fn(security_headers))
 }

@@ -132,7 +132,7 @@ pub(super) async fn sign_in_form(
     sign_in_page(StatusCode::OK, None, &random_token())
 }
 
-fn when(at: datasets_core::wire::Timestamp) -> String {
+pub(super) fn when(at: datasets_core::wire::Timestamp) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         at.year(),
@@ -176,7 +176,7 @@ pub(super) async fn datasets(State(state): State<AppState>, session: UiSession) 
     page(StatusCode::OK, layout("Datasets", Some(&session), body))
 }
 
-fn pretty(text: Option<&str>) -> String {
+pub(super) fn pretty(text: Option<&str>) -> String {
     match text {
         None => "—".to_owned(),
         Some(text) => serde_json::from_str::<serde_json::Value>(text)
@@ -186,7 +186,7 @@ fn pretty(text: Option<&str>) -> String {
     }
 }
 
-fn excerpt(text: &str) -> String {
+pub(super) fn excerpt(text: &str) -> String {
     let mut out: String = text.chars().take(80).collect();
     if out.len() < text.len() {
         out.push('…');
@@ -254,6 +254,10 @@ pub(super) async fn dataset(
     let body = html! {
         h1 { (detail.name) }
         @if let Some(description) = &detail.description { p { (description) } }
+        p.actions {
+            a href={ (base) "versions/" } { "Versions" } " · "
+            a href={ (base) "experiments/" } { "Experiments" }
+        }
         dl.facts {
             dt { "Cases" } dd { (detail.case_count) }
             dt { "Version" } dd { (detail.version.unwrap_or(1)) }
