@@ -152,6 +152,30 @@ fn a_user_signs_in_browses_pages_of_cases_and_signs_out() {
     assert_eq!(hard.len(), 12);
     assert!(hard.iter().all(|name| name.ends_with('0')), "{hard:?}");
 
+    // Searched by the start of the name, in name order, over pages.
+    browser.goto(&format!("{}/ui/datasets/qa/", server.base_url()));
+    browser.type_into(&browser.find("#name"), "case-11");
+    browser.follow(&browser.find("form.filter button"));
+    let found: Vec<String> = browser
+        .all("tbody tr td:first-child a")
+        .iter()
+        .map(|cell| browser.text(cell))
+        .collect();
+    assert_eq!(
+        found,
+        (110..120).map(|i| format!("case-{i}")).collect::<Vec<_>>()
+    );
+    browser.goto(&format!("{}/ui/datasets/qa/?name=case-", server.base_url()));
+    let mut searched = 0;
+    loop {
+        searched += browser.all("tbody tr").len();
+        match browser.all("a[rel=next]").first() {
+            Some(next) => browser.follow(next),
+            None => break,
+        }
+    }
+    assert_eq!(searched, 120);
+
     // The case with markup everywhere.
     browser.goto(&format!("{}/ui/datasets/qa/", server.base_url()));
     while let Some(next) = browser.all("a[rel=next]").first() {
@@ -661,4 +685,53 @@ fn versions_a_diff_and_an_experiment_comparison() {
     browser.goto(&format!("{base}/ui/experiments/{}/", second.id));
     let text = browser.body_text();
     assert!(text.contains("Run v2") && text.contains("50.0%"), "{text}");
+}
+
+#[test]
+fn a_user_pages_through_2500_cases() {
+    let Some((chromium, driver)) = webdriver::browser() else {
+        return;
+    };
+    let server = EmbeddedServer::start().unwrap();
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        client.create_dataset("big").await.unwrap();
+        let cases = (0..2500)
+            .map(|i| NewCase {
+                name: Some(format!("c{i:04}")),
+                ..NewCase::new(json!({"i": i}))
+            })
+            .collect();
+        client.add_cases("big", cases).await.unwrap();
+    });
+    let browser = Browser::start(chromium, driver, 1280, 900);
+    sign_in(&browser, &server, server.api_key());
+    browser.goto(&format!("{}/ui/datasets/big/", server.base_url()));
+    let (mut seen, mut pages) = (Vec::new(), 0);
+    loop {
+        pages += 1;
+        let cells = browser.script(
+            "return Array.from(document.querySelectorAll('tbody tr td:first-child a')).map(a => a.textContent)",
+        );
+        seen.extend(
+            cells
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned()),
+        );
+        match browser.all("a[rel=next]").first() {
+            Some(next) => browser.follow(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 50);
+    assert_eq!(
+        seen,
+        (0..2500).map(|i| format!("c{i:04}")).collect::<Vec<_>>()
+    );
 }

@@ -325,6 +325,18 @@ impl Store for Spy {
     async fn delete_experiment(&self, project: Uuid, id: Uuid) -> Result<(), StoreError> {
         self.inner.delete_experiment(project, id).await
     }
+    async fn search_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        prefix: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Uuid, Vec<CaseRecord>, bool), StoreError> {
+        self.inner
+            .search_cases(project, dataset, prefix, after, limit)
+            .await
+    }
     async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
         self.inner.create_session(session).await
     }

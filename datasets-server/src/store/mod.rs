@@ -52,6 +52,12 @@ pub use sqlite::SqliteStore;
 pub(crate) use versions::{Definition, REVISION_COLUMNS, Retention, position_diff};
 pub use versions::{DiffPage, VersionPage, VersionRef, check_version_tag};
 
+/// The smallest text after every name starting with `prefix` (the
+/// prefix with the largest code point appended), for a range scan.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
 /// Opens the store `db` names: a `postgres://` (or `postgresql://`) URL is
 /// a [`PostgresStore`] on that existing database; anything else is the path
 /// of a SQLite file (created if absent), with or without a `sqlite:` prefix.
@@ -588,6 +594,17 @@ pub trait Store: Send + Sync + 'static {
         expected_version: Option<i64>,
     ) -> Result<(), StoreError>;
 
+    /// The head cases whose name starts with `prefix`, in name order (by
+    /// the bytes of the name), after the name `after`: at most `limit`, and
+    /// whether more follow. The dataset's id comes first.
+    async fn search_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        prefix: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Uuid, Vec<CaseRecord>, bool), StoreError>;
     /// Keeps the latest `keep` versions of each dataset (and every tagged
     /// one), pruning older ones as new ones are made; `None` keeps all.
     fn set_keep_versions(&self, keep: Option<u64>);

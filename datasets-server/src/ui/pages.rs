@@ -205,51 +205,85 @@ pub(super) async fn dataset(
         Ok(detail) => detail,
         Err(err) => return store_error(err),
     };
-    let (mut tags, mut cursor_text) = (Vec::new(), None);
+    let (mut tags, mut cursor_text, mut name, mut after_name) = (Vec::new(), None, None, None);
     for (key, value) in query_pairs(query.as_deref()) {
         match key.as_str() {
             "tag" if !value.is_empty() => tags.push(value),
             "cursor" => cursor_text = Some(value),
+            "name" if !value.is_empty() => name = Some(value),
+            "after" => after_name = Some(value),
             _ => {}
         }
     }
-    let filter = filter_hash(&tags);
-    let after = cursor_text
-        .as_deref()
-        .and_then(decode_cursor)
-        .filter(|c| c.dataset == detail.id && c.filter == filter && c.version == 0)
-        .map(|c| c.position);
-    let page_of = state
-        .store
-        .page_cases(
-            project,
-            &detail.id.to_string(),
-            CaseFilter {
-                tags: tags.clone(),
-                version: None,
-            },
-            after,
-            CASES_PER_PAGE,
-        )
-        .await;
-    let cases = match page_of {
-        Ok(cases) => cases,
-        Err(err) => return store_error(err),
-    };
-    let next = cases.next.map(|position| {
-        let cursor = encode_cursor(Cursor {
-            position,
-            dataset: detail.id,
-            filter,
-            version: 0,
-        });
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for tag in &tags {
-            query.append_pair("tag", tag);
+    let (cases, next, paged) = match &name {
+        // A name prefix: the name index, in name order.
+        Some(prefix) => {
+            let found = state
+                .store
+                .search_cases(
+                    project,
+                    &detail.id.to_string(),
+                    prefix,
+                    after_name.clone(),
+                    CASES_PER_PAGE,
+                )
+                .await;
+            let (_, cases, more) = match found {
+                Ok(found) => found,
+                Err(err) => return store_error(err),
+            };
+            let next = more
+                .then(|| cases.last().and_then(|c| c.name.clone()))
+                .flatten()
+                .map(|last| {
+                    let mut query = form_urlencoded::Serializer::new(String::new());
+                    query.append_pair("name", prefix);
+                    query.append_pair("after", &last);
+                    format!("?{}", query.finish())
+                });
+            (cases, next, after_name.is_some())
         }
-        query.append_pair("cursor", &cursor);
-        format!("?{}", query.finish())
-    });
+        None => {
+            let filter = filter_hash(&tags);
+            let after = cursor_text
+                .as_deref()
+                .and_then(decode_cursor)
+                .filter(|c| c.dataset == detail.id && c.filter == filter && c.version == 0)
+                .map(|c| c.position);
+            let page_of = state
+                .store
+                .page_cases(
+                    project,
+                    &detail.id.to_string(),
+                    CaseFilter {
+                        tags: tags.clone(),
+                        version: None,
+                    },
+                    after,
+                    CASES_PER_PAGE,
+                )
+                .await;
+            let page = match page_of {
+                Ok(page) => page,
+                Err(err) => return store_error(err),
+            };
+            let next = page.next.map(|position| {
+                let cursor = encode_cursor(Cursor {
+                    position,
+                    dataset: detail.id,
+                    filter,
+                    version: 0,
+                });
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                for tag in &tags {
+                    query.append_pair("tag", tag);
+                }
+                query.append_pair("cursor", &cursor);
+                format!("?{}", query.finish())
+            });
+            (page.cases, next, after.is_some())
+        }
+    };
     let base = format!("/ui/datasets/{}/", detail.id);
     let body = html! {
         h1 { (detail.name) }
@@ -278,24 +312,29 @@ pub(super) async fn dataset(
         form.filter method="get" action=(base) {
             label for="tag" { "Tag" }
             input #tag type="text" name="tag" value=(tags.first().map(String::as_str).unwrap_or(""));
+            label for="name" { "Name starts with" }
+            input #name type="search" name="name" value=(name.as_deref().unwrap_or(""));
             button type="submit" { "Filter" }
-            @if !tags.is_empty() { a href=(base) { "Clear" } }
+            @if !tags.is_empty() || name.is_some() { a href=(base) { "Clear" } }
         }
-        @if cases.cases.is_empty() {
-            p { "No cases" @if !tags.is_empty() { " with this tag" } "." }
+        @if name.is_some() && !tags.is_empty() {
+            p.muted { "A name search shows every tag; the tag filter applies without one." }
+        }
+        @if cases.is_empty() {
+            p { "No cases" @if !tags.is_empty() || name.is_some() { " match" } "." }
         } @else {
             div.scroll {
                 table {
                     thead { tr { th scope="col" { "Name" } th scope="col" { "Inputs" }
                         th scope="col" { "Tags" } th.wide scope="col" { "Updated" } } }
                     tbody {
-                        @for case in &cases.cases { (case_row(&base, case)) }
+                        @for case in &cases { (case_row(&base, case)) }
                     }
                 }
             }
         }
         nav.pages aria-label="Pages" {
-            @if after.is_some() { a href={ (base) "#cases" } { "First page" } }
+            @if paged { a href={ (base) "#cases" } { "First page" } }
             @if let Some(next) = &next { a rel="next" href={ (base) (next) "#cases" } { "Next page" } }
         }
     };

@@ -467,6 +467,18 @@ impl Store for PostgresStore {
         retrying(|| cases::delete_case(self, project, actor, dataset, case, expected_version)).await
     }
 
+    async fn search_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        prefix: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Uuid, Vec<CaseRecord>, bool), StoreError> {
+        retrying(|| reads::search_cases(self, project, dataset, prefix, after.as_deref(), limit))
+            .await
+    }
+
     fn set_keep_versions(&self, keep: Option<u64>) {
         self.inner.retention.set(keep);
     }

@@ -209,3 +209,52 @@ pub(super) async fn get_case(
     let dataset = dataset_from_row(&row)?;
     Ok(case_from_row_at(&row, dataset.detail.id, DATASET_COLUMN_COUNT)?.1)
 }
+
+pub(super) async fn search_cases(
+    store: &PostgresStore,
+    project: Uuid,
+    dataset: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Uuid, Vec<CaseRecord>, bool), StoreError> {
+    // No name holds a NUL (names are checked), and PostgreSQL refuses one.
+    if prefix.contains('\0') || after.is_some_and(|a| a.contains('\0')) {
+        let conn = store.conn().await?;
+        let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
+        return Ok((dataset.detail.id, Vec::new(), false));
+    }
+    let conn = store.conn().await?;
+    let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
+    // The name index, from the prefix (or the last name shown) up to the
+    // first name past the prefix; `starts_with` keeps the exact matches.
+    // Under a C collation the range is exactly the prefix's names.
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c
+         WHERE c.dataset_pk = $1 AND c.name IS NOT NULL
+           AND c.name >= $2 AND c.name > $3 AND c.name < $4 AND starts_with(c.name, $2)
+         ORDER BY c.name LIMIT $5"
+    );
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let end = crate::store::prefix_end(prefix);
+    let rows = conn
+        .query(
+            sql.as_str(),
+            &[
+                &dataset.pk,
+                &prefix,
+                &after.unwrap_or_default(),
+                &end,
+                &fetch,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    let mut cases = rows
+        .iter()
+        .map(|row| case_from_row(row, dataset.detail.id).map(|(_, case)| case))
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = cases.len() > limit;
+    cases.truncate(limit);
+    Ok((dataset.detail.id, cases, more))
+}

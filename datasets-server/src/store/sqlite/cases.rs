@@ -653,3 +653,48 @@ pub(super) async fn delete_case(
         })
         .await
 }
+
+pub(super) async fn search_cases(
+    store: &SqliteStore,
+    project: Uuid,
+    dataset: &str,
+    prefix: &str,
+    after: Option<String>,
+    limit: usize,
+) -> Result<(Uuid, Vec<CaseRecord>, bool), StoreError> {
+    let (dataset, prefix) = (dataset.to_owned(), prefix.to_owned());
+    store
+        .read_snapshot(move |conn| {
+            let dataset = load_dataset(conn, project, &dataset)?;
+            // The name index, from the prefix (or the last name shown) up
+            // to the first name past the prefix.
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases c
+                 WHERE c.dataset_pk = ?1 AND c.name IS NOT NULL
+                   AND c.name >= ?2 AND c.name > ?3 AND c.name < ?4
+                   AND substr(c.name, 1, length(?2)) = ?2
+                 ORDER BY c.name LIMIT ?5"
+            );
+            let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let mut rows: Vec<CaseRecord> = conn
+                .prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(
+                        rusqlite::params![
+                            dataset.pk,
+                            prefix,
+                            after.unwrap_or_default(),
+                            crate::store::prefix_end(&prefix),
+                            fetch
+                        ],
+                        |row| case_from_row(row, dataset.detail.id).map(|(_, case)| case),
+                    )?
+                    .collect()
+                })
+                .map_err(backend)?;
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            Ok((dataset.detail.id, rows, more))
+        })
+        .await
+}

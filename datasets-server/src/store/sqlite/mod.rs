@@ -424,6 +424,17 @@ impl Store for SqliteStore {
         cases::delete_case(self, project, actor, dataset, case, expected_version).await
     }
 
+    async fn search_cases(
+        &self,
+        project: Uuid,
+        dataset: &str,
+        prefix: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Uuid, Vec<CaseRecord>, bool), StoreError> {
+        cases::search_cases(self, project, dataset, prefix, after, limit).await
+    }
+
     fn set_keep_versions(&self, keep: Option<u64>) {
         self.inner.retention.set(keep);
     }
