@@ -472,6 +472,23 @@ fn a_user_creates_a_dataset_adds_edits_and_deletes_a_case() {
     assert!(text.contains("\"urgent\": true"), "{text}");
     let case_url = browser.url();
 
+    // The dataset edited: a schema its case no longer fits is refused,
+    // saying so where it applies; a description is saved.
+    browser.goto(&format!("{base}/ui/datasets/support/"));
+    browser.follow(&browser.link("Edit the dataset"));
+    browser.script(
+        "document.getElementById('input_schema').value =          '{\"type\": \"object\", \"required\": [\"customer\"]}'",
+    );
+    browser.click(&browser.find("main form button[type=submit]"));
+    let refusal = browser.wait_for_text("was not saved");
+    assert!(refusal.contains("customer"), "{refusal}");
+    browser.goto(&format!("{base}/ui/datasets/support/"));
+    browser.follow(&browser.link("Edit the dataset"));
+    browser.type_into(&browser.find("#description"), "Support questions");
+    browser.follow(&browser.find("main form button[type=submit]"));
+    assert!(browser.body_text().contains("Support questions"));
+    browser.goto(&case_url);
+
     // Two editors: the case changes after this one opened it.
     browser.follow(&browser.link("Edit"));
     let client = DatasetsClient::builder()

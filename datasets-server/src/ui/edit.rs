@@ -1,4 +1,4 @@
-//! The UI's writes: a new dataset, a new case, a case edited (with the
+//! The UI's case writes: a new case, a case edited (with the
 //! version it was opened at, so that two editors cannot overwrite each
 //! other) and a case deleted after a confirmation. Every write checks the
 //! form's CSRF token and the key's write scope, and goes through the same
@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use datasets_core::Patch;
-use datasets_core::wire::{CaseUpdate, DatasetDetail, NewCase, NewDataset, ValidationIssue};
+use datasets_core::wire::{CaseUpdate, DatasetDetail, NewCase, ValidationIssue};
 use maud::{Markup, html};
 use serde_json::Value;
 use uuid::Uuid;
@@ -21,10 +21,9 @@ use super::{UiSession, token_matches};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{CaseRecord, InsertMode, StoreError};
-use crate::validation::{SchemaKind, check_schemas};
 
 /// The form's token checked, and the key allowed to write.
-fn allowed(session: &UiSession, posted: &Posted) -> Result<(), Box<Response>> {
+pub(super) fn allowed(session: &UiSession, posted: &Posted) -> Result<(), Box<Response>> {
     if !session.can_write() {
         return Err(Box::new(super::pages::error_page(
             StatusCode::FORBIDDEN,
@@ -46,7 +45,7 @@ fn layouts(detail: &DatasetDetail) -> Vec<(&'static str, Layout)> {
 }
 
 /// The issues of an API error, as they would be answered.
-fn issues_of(err: ApiError) -> Result<Vec<ValidationIssue>, Box<Response>> {
+pub(super) fn issues_of(err: ApiError) -> Result<Vec<ValidationIssue>, Box<Response>> {
     match err {
         ApiError::Invalid(issues) | ApiError::BadRequest(issues) => Ok(issues),
         ApiError::Conflict(message) => Ok(vec![ValidationIssue::new(
@@ -140,7 +139,7 @@ fn new_case_of(posted: &Posted, detail: &DatasetDetail) -> Result<NewCase, Vec<V
     })
 }
 
-async fn dataset_of(
+pub(super) async fn dataset_of(
     state: &AppState,
     session: &UiSession,
     reference: &str,
@@ -440,137 +439,6 @@ pub(super) async fn delete_case(
             StatusCode::CONFLICT,
             "This case changed since you opened it, so it was not deleted. Open it again.",
         ),
-        Err(other) => store_error(other),
-    }
-}
-
-fn dataset_form(session: &UiSession, posted: &Posted, issues: &[ValidationIssue]) -> Markup {
-    let placed = by_field(issues, &[]);
-    let text_area = |id: &'static str, label: &'static str| {
-        html! {
-            label for=(id) { (label) }
-            textarea id=(id) name=(id) rows="6" spellcheck="false"
-                aria-describedby=[described(id, &placed)]
-                aria-invalid=[described(id, &placed).map(|_| "true")] { (posted.get(id)) }
-            (errors(id, &placed))
-        }
-    };
-    let body = html! {
-        h1 { "New dataset" }
-        @if !issues.is_empty() {
-            p.error role="alert" { "The dataset was not created: see the fields marked below." }
-        }
-        (errors("", &placed))
-        form method="post" action="/ui/datasets/new" {
-            input type="hidden" name="csrf" value=(session.csrf);
-            label for="name" { "Name" }
-            input #name type="text" name="name" required value=(posted.get("name"))
-                aria-describedby=[described("name", &placed)];
-            (errors("name", &placed))
-            label for="description" { "Description" }
-            input #description type="text" name="description" value=(posted.get("description"));
-            (text_area("guidance", "Guidance"))
-            (text_area("input_schema", "Input schema (JSON Schema)"))
-            (text_area("output_schema", "Expected output schema (JSON Schema)"))
-            (text_area("metadata_schema", "Metadata schema (JSON Schema)"))
-            button type="submit" { "Create" }
-        }
-    };
-    layout("New dataset", Some(session), body)
-}
-
-pub(super) async fn new_dataset_form(session: UiSession) -> Response {
-    if !session.can_write() {
-        return forbidden();
-    }
-    page(
-        StatusCode::OK,
-        dataset_form(&session, &Posted::default(), &[]),
-    )
-}
-
-pub(super) async fn new_dataset(
-    State(state): State<AppState>,
-    session: UiSession,
-    body: Bytes,
-) -> Response {
-    let posted = Posted::parse(&body);
-    if let Err(response) = allowed(&session, &posted) {
-        return *response;
-    }
-    let refused = |issues: Vec<ValidationIssue>| {
-        page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            dataset_form(&session, &posted, &issues),
-        )
-    };
-    let mut issues = Vec::new();
-    let name = posted.get("name").trim().to_owned();
-    if let Err(message) = datasets_core::validate_dataset_name(&name) {
-        issues.push(ValidationIssue::new(
-            vec!["body".into(), "name".into()],
-            message,
-            "invalid_name",
-        ));
-    }
-    let mut schemas: Vec<Option<Value>> = Vec::new();
-    for field in ["input_schema", "output_schema", "metadata_schema"] {
-        let text = posted.get(field).trim();
-        if text.is_empty() {
-            schemas.push(None);
-            continue;
-        }
-        match serde_json::from_str::<Value>(text) {
-            Ok(schema) => schemas.push(Some(schema)),
-            Err(err) => {
-                issues.push(ValidationIssue::new(
-                    vec!["body".into(), field.into()],
-                    format!("this is not JSON: {err}"),
-                    "json_invalid",
-                ));
-                schemas.push(None);
-            }
-        }
-    }
-    if issues.is_empty()
-        && let Err(mut found) = check_schemas(
-            SchemaKind::ALL
-                .into_iter()
-                .zip(schemas.iter().map(Option::as_ref)),
-        )
-    {
-        issues.append(&mut found);
-    }
-    if !issues.is_empty() {
-        return refused(issues);
-    }
-    let text = |field: &str| {
-        let value = posted.get(field).trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    };
-    let mut schemas = schemas.into_iter();
-    let new = NewDataset {
-        name,
-        description: text("description"),
-        guidance: text("guidance"),
-        input_schema: schemas.next().flatten(),
-        output_schema: schemas.next().flatten(),
-        metadata_schema: schemas.next().flatten(),
-        ..NewDataset::default()
-    };
-    match state
-        .store
-        .create_dataset(session.key.project_id, session.key.id, new, None)
-        .await
-    {
-        Ok(created) => {
-            Redirect::to(&format!("/ui/datasets/{}/", created.into_inner().id)).into_response()
-        }
-        Err(StoreError::Conflict(message)) => refused(vec![ValidationIssue::new(
-            vec!["body".into(), "name".into()],
-            message,
-            "conflict",
-        )]),
         Err(other) => store_error(other),
     }
 }

@@ -34,7 +34,7 @@ async fn dataset_of(
         .map_err(|err| Box::new(store_error(err)))
 }
 
-fn crumbs(detail: &DatasetDetail) -> Markup {
+pub(super) fn crumbs(detail: &DatasetDetail) -> Markup {
     html! { p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" } }
 }
 

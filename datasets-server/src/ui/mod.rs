@@ -12,6 +12,7 @@
 //! only), `X-Content-Type-Options: nosniff` and frame denial. Everything a
 //! user stored is escaped by the templates.
 
+mod datasets;
 mod edit;
 mod forms;
 mod history;
@@ -49,9 +50,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/sign-out", post(sign_out))
         .route(
             "/ui/datasets/new",
-            get(edit::new_dataset_form).post(edit::new_dataset),
+            get(datasets::new_dataset_form).post(datasets::new_dataset),
         )
         .route("/ui/datasets/{dataset}/", get(pages::dataset))
+        .route(
+            "/ui/datasets/{dataset}/edit",
+            get(datasets::edit_dataset_form).post(datasets::edit_dataset),
+        )
         .route(
             "/ui/datasets/{dataset}/cases/new",
             get(edit::new_case_form).post(edit::new_case),

@@ -291,6 +291,7 @@ pub(super) async fn dataset(
         p.actions {
             a href={ (base) "versions/" } { "Versions" } " · "
             a href={ (base) "experiments/" } { "Experiments" }
+            @if session.can_write() { " · " a href={ (base) "edit" } { "Edit the dataset" } }
         }
         dl.facts {
             dt { "Cases" } dd { (detail.case_count) }
