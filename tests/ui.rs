@@ -203,6 +203,7 @@ fn a_user_signs_in_browses_pages_of_cases_and_signs_out() {
 /// names the folder to write them to.
 #[test]
 fn screenshots_of_the_main_pages() {
+    use datasets::eval::{Dataset, EqualsExpected};
     let Some(folder) = std::env::var_os("DATASETS_SCREENSHOTS") else {
         return;
     };
@@ -210,11 +211,82 @@ fn screenshots_of_the_main_pages() {
         return;
     };
     let server = server();
+    let client = DatasetsClient::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (case, first, second) = runtime.block_on(async {
+        let case = client
+            .list_cases("qa")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name.as_deref() == Some("case-007"))
+            .unwrap();
+        client
+            .update_case("qa", case.id)
+            .inputs(json!({"question": "What is 15 * 23?"}))
+            .tags(["math", "hard"])
+            .await
+            .unwrap();
+        let local: Dataset<String, String, ()> = Dataset::new(
+            "qa",
+            (0..6)
+                .map(|i| {
+                    datasets::Case::new(format!("q{i}"))
+                        .name(format!("case-00{i}"))
+                        .expected_output(format!("Q{i}"))
+                })
+                .collect(),
+        );
+        let run = |broken: usize| {
+            local
+                .evaluate(move |q: String| async move {
+                    if q == format!("q{broken}") {
+                        q
+                    } else {
+                        q.to_uppercase()
+                    }
+                })
+                .name(format!("model-v{}", 3 - broken))
+                .evaluator(EqualsExpected::default())
+                .progress(false)
+        };
+        let v1 = run(2).await.record(&client).await.unwrap();
+        let v2 = run(1).await.record(&client).await.unwrap();
+        (case, v1, v2)
+    });
+    let pages = [
+        ("/ui/".to_owned(), "datasets"),
+        ("/ui/datasets/qa/".to_owned(), "dataset"),
+        (format!("/ui/datasets/qa/cases/{}/", case.id), "case"),
+        (
+            format!("/ui/datasets/qa/cases/{}/edit", case.id),
+            "case-edit",
+        ),
+        ("/ui/datasets/qa/versions/".to_owned(), "versions"),
+        ("/ui/datasets/qa/diff?from=2&to=3".to_owned(), "diff"),
+        (
+            format!(
+                "/ui/experiments/compare?base={}&candidate={}",
+                first.id, second.id
+            ),
+            "comparison",
+        ),
+    ];
     for (width, height, suffix) in [(1280, 900, "desktop"), (390, 844, "phone")] {
         let browser = Browser::start(chromium, driver, width, height);
         sign_in(&browser, &server, server.api_key());
-        for (path, name) in [("/ui/", "datasets"), ("/ui/datasets/qa/", "dataset")] {
+        for (path, name) in &pages {
             browser.goto(&format!("{}{path}", server.base_url()));
+            if *name == "case-edit" {
+                // The server's 422 at its field.
+                browser.script("document.getElementById('inputs').value = '[1, 2]'");
+                browser.click(&browser.find("main form button[type=submit]"));
+                browser.wait_for(".error");
+            }
             std::fs::write(
                 std::path::Path::new(&folder).join(format!("{name}-{suffix}.png")),
                 browser.screenshot(),
