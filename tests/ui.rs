@@ -631,7 +631,8 @@ fn a_read_only_key_sees_no_write_controls_and_its_posts_are_refused() {
     let datasets = page("/ui/");
     assert!(datasets.contains("(read-only)") && !datasets.contains("New dataset"));
     let dataset = page("/ui/datasets/qa/");
-    assert!(!dataset.contains("Add a case"));
+    assert!(!dataset.contains("Add a case") && !dataset.contains("Edit the dataset"));
+    assert!(!page("/ui/datasets/qa/versions/").contains("Tag a version"));
     let case = dataset
         .split("/cases/")
         .nth(1)
@@ -645,12 +646,14 @@ fn a_read_only_key_sees_no_write_controls_and_its_posts_are_refused() {
         "/ui/datasets/qa/cases/new".to_owned(),
         format!("/ui/datasets/qa/cases/{case}/edit"),
         format!("/ui/datasets/qa/cases/{case}/delete"),
+        "/ui/datasets/qa/edit".to_owned(),
+        "/ui/datasets/qa/versions/tag".to_owned(),
     ] {
         let response = http
             .post(format!("{base}{path}"))
             .header("cookie", &cookie)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("csrf={csrf}&name=x&inputs=%7B%7D"))
+            .body(format!("csrf={csrf}&name=x&inputs=%7B%7D&version=1&tag=t"))
             .send()
             .unwrap();
         assert_eq!(response.status(), 403, "{path}");
