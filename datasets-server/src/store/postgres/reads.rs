@@ -145,34 +145,6 @@ pub(super) async fn page_cases(
         page.version = Some(n as u64);
         return Ok(page);
     }
-    if !filter.tags.is_empty() {
-        // A tag many cases have: the next few thousand cases in order hold
-        // the page, found without reading every case of the tag through
-        // the GIN index and sorting them (as the planner does when it
-        // cannot know how common the tag is). A rare tag falls through to
-        // the query below.
-        let window = fetch.saturating_mul(64).max(4_096);
-        let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM (
-                 SELECT * FROM cases WHERE dataset_pk = $1 AND pk > $2 ORDER BY pk LIMIT $5
-             ) c WHERE c.tags && $4::text[] ORDER BY c.pk LIMIT $3"
-        );
-        let params: [&(dyn ToSql + Sync); 5] = [&dataset.pk, &after, &fetch, &filter.tags, &window];
-        let statement = conn.prepare_cached(&sql).await.map_err(pg)?;
-        let rows = conn.query(&statement, &params).await.map_err(pg)?;
-        if rows.len() as i64 == fetch {
-            let cases = rows
-                .iter()
-                .map(|row| case_from_row(row, dataset.detail.id))
-                .collect::<Result<Vec<_>, _>>()?;
-            return Ok(CasePage::from_fetched(
-                dataset.detail.id,
-                cases,
-                limit,
-                after,
-            ));
-        }
-    }
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases c
          WHERE c.dataset_pk = $1 AND c.pk > $2{} ORDER BY c.pk LIMIT $3",
