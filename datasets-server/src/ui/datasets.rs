@@ -48,7 +48,7 @@ fn dataset_form(
         ),
     };
     let body = html! {
-        @if let Some(detail) = existing { (super::history::crumbs(detail)) }
+        @if let Some(detail) = existing { (super::pages::crumbs(detail)) }
         h1 { (title) }
         @if !issues.is_empty() {
             p.error role="alert" { "The dataset was not saved: see the fields marked below." }

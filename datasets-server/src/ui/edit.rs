@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::forms::{Layout, PARTS, Posted, by_field, described, errors, part_fields, tags_of};
-use super::pages::{forbidden, layout, page, store_error};
+use super::pages::{crumbs, forbidden, layout, page, store_error};
 use super::{UiSession, token_matches};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -80,7 +80,7 @@ fn case_form(
         ),
     };
     let body = html! {
-        p.crumbs { a href=(base) { (detail.name) } " ›" }
+        (crumbs(detail))
         h1 { (title) }
         @if let Some(notice) = notice {
             div.error #conflict role="alert" { p { (notice) } }
@@ -392,7 +392,7 @@ pub(super) async fn delete_case_form(
         .clone()
         .unwrap_or_else(|| "(unnamed case)".to_owned());
     let body = html! {
-        p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" }
+        (crumbs(&detail))
         h1 { "Delete " (name) "?" }
         p { "The case leaves the dataset's head; past versions keep it." }
         form method="post" action={ "/ui/datasets/" (detail.id) "/cases/" (case.id) "/delete" } {

@@ -7,12 +7,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use datasets_core::eval::{CaseSide, ReportComparison};
-use datasets_core::wire::{CaseChange, DatasetDetail};
+use datasets_core::wire::CaseChange;
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use super::edit::dataset_of;
 use super::forms::Posted;
-use super::pages::{error_page, forbidden, layout, page, store_error};
+use super::pages::{crumbs, error_page, forbidden, layout, page, store_error};
 use super::{UiSession, token_matches};
 use crate::extract::query_pairs;
 use crate::state::AppState;
@@ -21,22 +22,6 @@ use crate::store::{CaseRecord, StoreError, VersionRef, check_version_tag};
 
 /// Changed cases shown on one diff page.
 const DIFF_PAGE: usize = 100;
-
-async fn dataset_of(
-    state: &AppState,
-    session: &UiSession,
-    reference: &str,
-) -> Result<DatasetDetail, Box<Response>> {
-    state
-        .store
-        .get_dataset(session.key.project_id, reference)
-        .await
-        .map_err(|err| Box::new(store_error(err)))
-}
-
-pub(super) fn crumbs(detail: &DatasetDetail) -> Markup {
-    html! { p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" } }
-}
 
 pub(super) async fn versions(
     State(state): State<AppState>,

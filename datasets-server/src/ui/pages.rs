@@ -342,6 +342,11 @@ pub(super) async fn dataset(
     page(StatusCode::OK, layout(&detail.name, Some(&session), body))
 }
 
+/// The way back to a dataset, above its sub-pages.
+pub(super) fn crumbs(detail: &datasets_core::wire::DatasetDetail) -> Markup {
+    html! { p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" } }
+}
+
 fn case_row(base: &str, case: &CaseRecord) -> Markup {
     html! {
         tr {
@@ -379,7 +384,7 @@ pub(super) async fn case(
         .clone()
         .unwrap_or_else(|| "(unnamed case)".to_owned());
     let body = html! {
-        p.crumbs { a href={ "/ui/datasets/" (detail.id) "/" } { (detail.name) } " ›" }
+        (crumbs(&detail))
         h1 { (title) }
         @if session.can_write() {
             p.actions {
