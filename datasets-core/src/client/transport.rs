@@ -350,11 +350,16 @@ fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
                         .decode_utf8_lossy()
                         .into_owned()
                 });
+            // A diff names two versions, and the answer does not say which
+            // one is missing.
             let version = in_path.or_else(|| {
-                call.query
+                let named: Vec<&str> = call
+                    .query
                     .iter()
-                    .find(|(key, _)| matches!(*key, "version" | "as_of" | "from" | "to"))
-                    .map(|(_, value)| value.clone())
+                    .filter(|(key, _)| matches!(*key, "version" | "as_of" | "from" | "to"))
+                    .map(|(_, value)| value.as_str())
+                    .collect();
+                (!named.is_empty()).then(|| named.join(" or "))
             });
             return Error::VersionNotFound {
                 detail: text,

@@ -676,8 +676,9 @@ finish!(Push<D: DatasetSchema> => crate::wire::DatasetDetail);
 mod precheck;
 
 /// Without the `client-validation` feature, cases are checked by the
-/// server alone.
+/// server alone. The type parameter keeps the calls the same either way.
 #[cfg(not(feature = "client-validation"))]
+#[allow(clippy::extra_unused_type_parameters)]
 mod precheck {
     use crate::client::DatasetsClient;
     use crate::error::Result;
