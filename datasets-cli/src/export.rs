@@ -1,0 +1,284 @@
+//! `datasets export NAME -o FILE`: pydantic-evals YAML or JSON, JSONL, or
+//! CSV with flattened columns, chosen by the extension. The file appears
+//! whole or not at all: it is written beside its path and renamed.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::path::Path;
+
+use datasets_core::blocking::DatasetsClient;
+use datasets_core::eval::{Dataset, FileOptions, Format};
+use datasets_core::wire::CaseDetail;
+use serde_json::{Map, Value};
+
+use crate::cli::{ExportArgs, FileFormat};
+use crate::columns::{PARTS, flatten};
+use crate::fail::{Failure, Outcome};
+use crate::import::thousands;
+use crate::output::version_ref;
+
+pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
+    let stdout = args.output.as_os_str() == "-";
+    let format = match args.format {
+        Some(format) => format,
+        None if stdout => return Err(Failure::usage("writing stdout (-) needs --format")),
+        None => format_of(&args.output)?,
+    };
+    if stdout && args.with_schema {
+        return Err(Failure::usage(
+            "--with-schema needs a file to write the schema beside",
+        ));
+    }
+    let count = match format {
+        FileFormat::Yaml | FileFormat::Json => evals_file(client, args, format, stdout)?,
+        FileFormat::Jsonl | FileFormat::Csv => {
+            let mut request = client.list_cases(&args.name);
+            if let Some(version) = &args.version {
+                request = request.version(version_ref(version));
+            }
+            let cases = request.iter();
+            write_atomically(&args.output, stdout, |out| {
+                if format == FileFormat::Jsonl {
+                    jsonl(cases, out)
+                } else {
+                    csv(cases, out)
+                }
+            })?
+        }
+    };
+    let message = format!(
+        "exported {} case(s) of {} to {}",
+        thousands(count),
+        args.name,
+        if stdout {
+            "stdout".into()
+        } else {
+            args.output.display().to_string()
+        }
+    );
+    if stdout {
+        eprintln!("{message}");
+    } else {
+        println!("{message}");
+    }
+    Ok(())
+}
+
+fn format_of(path: &Path) -> Outcome<FileFormat> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("yaml" | "yml") => Ok(FileFormat::Yaml),
+        Some("json") => Ok(FileFormat::Json),
+        Some("jsonl" | "ndjson") => Ok(FileFormat::Jsonl),
+        Some("csv") => Ok(FileFormat::Csv),
+        _ => Err(Failure::usage(format!(
+            "cannot tell the format of {} from its extension: use .yaml, .yml, .json, .jsonl \
+             or .csv, or pass --format",
+            path.display()
+        ))),
+    }
+}
+
+/// A pydantic-evals file, from the export route.
+fn evals_file(
+    client: &DatasetsClient,
+    args: &ExportArgs,
+    format: FileFormat,
+    stdout: bool,
+) -> Outcome<u64> {
+    let mut request = client.export_dataset(&args.name);
+    if let Some(version) = &args.version {
+        request = request.version(version_ref(version));
+    }
+    let dataset = Dataset::<Value, Value, Value>::from_export(request.send()?)?;
+    let format = if format == FileFormat::Yaml {
+        Format::Yaml
+    } else {
+        Format::Json
+    };
+    let count = dataset.cases.len() as u64;
+    if args.with_schema {
+        let options = FileOptions {
+            format: Some(format),
+            ..FileOptions::default()
+        };
+        dataset.to_file_with(&args.output, options)?;
+        return Ok(count);
+    }
+    let text = dataset.to_text(format, None)?;
+    write_atomically(&args.output, stdout, |out| {
+        out.write_all(text.as_bytes())?;
+        Ok(count)
+    })
+}
+
+/// Writes through `write` to a new file beside `path`, then renames it to
+/// `path`; or to stdout.
+fn write_atomically(
+    path: &Path,
+    stdout: bool,
+    write: impl FnOnce(&mut dyn Write) -> Outcome<u64>,
+) -> Outcome<u64> {
+    if stdout {
+        let mut out = std::io::stdout().lock();
+        let count = write(&mut out)?;
+        out.flush()?;
+        return Ok(count);
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let cannot = |err: &dyn std::fmt::Display| {
+        Failure::failed(format!("cannot write {}: {err}", path.display()))
+    };
+    let mut file = tempfile::NamedTempFile::new_in(folder).map_err(|err| cannot(&err))?;
+    let count = {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        let count = write(&mut out)?;
+        out.flush().map_err(|err| cannot(&err))?;
+        count
+    };
+    file.persist(path).map_err(|err| cannot(&err.error))?;
+    Ok(count)
+}
+
+/// A case as the bulk route takes it, its keys in a reading order.
+fn case_line(case: CaseDetail) -> Map<String, Value> {
+    let mut line = Map::new();
+    if let Some(name) = case.name {
+        line.insert("name".into(), Value::String(name));
+    }
+    line.insert("inputs".into(), case.inputs);
+    for (key, value) in [
+        ("expected_output", case.expected_output),
+        ("metadata", case.metadata),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_null()) {
+            line.insert(key.into(), value);
+        }
+    }
+    if let Some(evaluators) = case.evaluators.filter(|e| !e.is_empty()) {
+        line.insert(
+            "evaluators".into(),
+            serde_json::to_value(evaluators).unwrap_or_default(),
+        );
+    }
+    if !case.tags.is_empty() {
+        line.insert("tags".into(), Value::from(case.tags));
+    }
+    for (key, value) in [
+        ("source_trace_id", case.source_trace_id),
+        ("source_span_id", case.source_span_id),
+    ] {
+        if let Some(value) = value {
+            line.insert(key.into(), Value::String(value));
+        }
+    }
+    line
+}
+
+fn jsonl(
+    cases: impl Iterator<Item = datasets_core::Result<CaseDetail>>,
+    out: &mut dyn Write,
+) -> Outcome<u64> {
+    let mut count = 0;
+    for case in cases {
+        serde_json::to_writer(&mut *out, &case_line(case?)).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The columns of a CSV export, in the order first seen: `name`, `tags`,
+/// then each part's leaves.
+#[derive(Default)]
+struct Columns {
+    parts: [Vec<String>; 3],
+    seen: HashSet<String>,
+}
+
+impl Columns {
+    fn add(&mut self, part: usize, column: &str) {
+        if !self.seen.contains(column) {
+            self.seen.insert(column.to_owned());
+            self.parts[part].push(column.to_owned());
+        }
+    }
+
+    fn header(&self) -> Vec<&str> {
+        let mut header = vec!["name", "tags"];
+        header.extend(self.parts.iter().flatten().map(String::as_str));
+        header
+    }
+}
+
+/// Each part's `(column, cell)` pairs of a case.
+fn cells(case: &Map<String, Value>) -> [Vec<(String, String)>; 3] {
+    PARTS.map(|part| {
+        let mut cells = Vec::new();
+        if let Some(value) = case.get(part) {
+            flatten(part, value, &mut cells);
+        }
+        cells
+    })
+}
+
+/// CSV in two passes over a spool file: the columns are known only once
+/// every case has been seen, and the cases are never held together.
+fn csv(
+    cases: impl Iterator<Item = datasets_core::Result<CaseDetail>>,
+    out: &mut dyn Write,
+) -> Outcome<u64> {
+    let mut spool = tempfile::tempfile()?;
+    let mut columns = Columns::default();
+    let mut count = 0;
+    {
+        let mut writer = std::io::BufWriter::new(&mut spool);
+        for case in cases {
+            let line = case_line(case?);
+            for (part, cells) in cells(&line).iter().enumerate() {
+                for (column, _) in cells {
+                    columns.add(part, column);
+                }
+            }
+            serde_json::to_writer(&mut writer, &line).map_err(std::io::Error::from)?;
+            writer.write_all(b"\n")?;
+            count += 1;
+        }
+        writer.flush()?;
+    }
+    spool.rewind()?;
+    let header = columns.header();
+    let position: std::collections::HashMap<&str, usize> =
+        header.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let mut writer = csv::Writer::from_writer(out);
+    let csv_failure = |err: csv::Error| Failure::failed(format!("cannot write the CSV: {err}"));
+    writer.write_record(&header).map_err(csv_failure)?;
+    let mut row = vec![String::new(); header.len()];
+    for line in BufReader::new(spool).lines() {
+        let case: Map<String, Value> =
+            serde_json::from_str(&line?).map_err(std::io::Error::from)?;
+        row.iter_mut().for_each(String::clear);
+        if let Some(Value::String(name)) = case.get("name") {
+            row[0].clone_from(name);
+        }
+        if let Some(Value::Array(tags)) = case.get("tags") {
+            row[1] = tags
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",");
+        }
+        for (column, cell) in cells(&case).into_iter().flatten() {
+            row[position[column.as_str()]] = cell;
+        }
+        writer.write_record(&row).map_err(csv_failure)?;
+    }
+    writer.flush()?;
+    Ok(count)
+}

@@ -1,0 +1,135 @@
+//! How a command fails: a message for people and an exit code (1 for a
+//! failure, 2 for a usage error), never a debug dump.
+
+use std::fmt;
+
+use datasets_core::Error;
+
+/// Exit code of a failure.
+pub(crate) const FAILURE: u8 = 1;
+/// Exit code of a usage error (clap's own, too).
+pub(crate) const USAGE: u8 = 2;
+
+/// A command's failure: what to print on stderr and the exit code.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+/// What commands return.
+pub(crate) type Outcome<T = ()> = Result<T, Failure>;
+
+impl Failure {
+    /// A failure of the work itself (exit 1).
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
+        Self {
+            code: FAILURE,
+            message: message.into(),
+        }
+    }
+
+    /// A command line that cannot be run as given (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: USAGE,
+            message: message.into(),
+        }
+    }
+
+    /// Prefixes the message with what was being done.
+    pub(crate) fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        Failure::failed(describe(&err))
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(err: std::io::Error) -> Self {
+        // `datasets cases big | head` closes our stdout early: not a failure.
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure {
+                code: 0,
+                message: String::new(),
+            };
+        }
+        Failure::failed(err.to_string())
+    }
+}
+
+/// One or two lines saying what went wrong, from a client error.
+pub(crate) fn describe(err: &Error) -> String {
+    match err {
+        Error::Api { status: 401, .. } => {
+            "the server refused the API key (401): check --api-key or DATASETS_API_KEY".to_owned()
+        }
+        Error::Api { status: 403, .. } => {
+            "the API key lacks the scope this needs (403): reading needs \
+             project:read_datasets, writing project:write_datasets"
+                .to_owned()
+        }
+        Error::Api { status, detail } => {
+            format!(
+                "the server refused the request ({status}): {}",
+                detail_text(detail)
+            )
+        }
+        Error::Transport {
+            message, timeout, ..
+        } => {
+            if *timeout {
+                format!("the server did not answer in time: {message}")
+            } else {
+                format!("cannot reach the server: {message}")
+            }
+        }
+        Error::InvalidArgument(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A `detail` as text: a string as it is, issues as `path: message`.
+pub(crate) fn detail_text(detail: &serde_json::Value) -> String {
+    match detail {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| issue_text(item, 0))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// One issue `{"loc": [...], "msg": ...}` as `path: message`, leaving out
+/// the first `skip` segments of its location.
+pub(crate) fn issue_text(issue: &serde_json::Value, skip: usize) -> String {
+    let msg = issue
+        .get("msg")
+        .and_then(|m| m.as_str())
+        .map_or_else(|| issue.to_string(), str::to_owned);
+    let loc: Vec<String> = issue
+        .get("loc")
+        .and_then(|l| l.as_array())
+        .map(|loc| {
+            loc.iter()
+                .skip(skip)
+                .map(|segment| match segment {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if loc.is_empty() {
+        msg
+    } else {
+        format!("{}: {msg}", loc.join("."))
+    }
+}
