@@ -19,17 +19,16 @@ pub const KEY: &str = "dsk_bench_key_0123456789abcdef0123456789abcdef0123456789a
 /// Builds the release `datasets-server` binary (a no-op when it is up to
 /// date) and returns its path.
 pub fn server_binary() -> PathBuf {
+    release_binary("datasets-server", "datasets-server")
+}
+
+/// Builds the release binary `bin` of `package` (a no-op when it is up to
+/// date) and returns its path.
+pub fn release_binary(package: &str, bin: &str) -> PathBuf {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-    eprintln!("building the release datasets-server binary...");
+    eprintln!("building the release {bin} binary...");
     let output = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "datasets-server",
-            "--bin",
-            "datasets-server",
-        ])
+        .args(["build", "--release", "-p", package, "--bin", bin])
         .args([
             "--message-format=json-render-diagnostics",
             "--manifest-path",
@@ -38,13 +37,21 @@ pub fn server_binary() -> PathBuf {
         .stderr(Stdio::inherit())
         .output()
         .expect("cargo runs");
-    assert!(output.status.success(), "the server binary did not build");
+    assert!(output.status.success(), "the {bin} binary did not build");
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["target"]["name"] == "datasets-server")
+        .filter(|message| message["target"]["name"] == bin)
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
         .expect("cargo names the built binary")
+}
+
+/// A process's peak resident memory so far (`VmHWM`), in MiB (Linux).
+pub fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// A release server in a child process, over a fresh database; killed on drop.

@@ -186,7 +186,8 @@ pub(crate) struct ImportArgs {
     /// What a named case whose name is taken does.
     #[arg(long, value_enum, default_value = "error")]
     pub(crate) on_conflict: OnConflict,
-    /// Write rows the server refuses to NAME.rejects.EXT beside the file, and go on.
+    /// Write refused rows to NAME.rejects.EXT beside the file (NAME the
+    /// dataset's, EXT the file's), as they were, and go on.
     #[arg(long)]
     pub(crate) skip_invalid: bool,
     /// A tag added to every imported case (repeatable).

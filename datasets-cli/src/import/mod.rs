@@ -69,7 +69,7 @@ pub(crate) fn run(client: &DatasetsClient, args: &ImportArgs) -> Outcome {
         },
         rejects: args
             .skip_invalid
-            .then(|| Rejects::new((!stdin).then_some(args.file.as_path()), kind)),
+            .then(|| Rejects::new(&args.name, (!stdin).then_some(args.file.as_path()), kind)),
         landed: 0,
         last_landed: None,
         refused: 0,

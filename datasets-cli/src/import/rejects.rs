@@ -31,26 +31,24 @@ enum Output {
 }
 
 impl Rejects {
-    /// The rejects of `input` (`None`: stdin, whose rejects go in the
-    /// working directory).
-    pub(crate) fn new(input: Option<&Path>, kind: Kind) -> Self {
+    /// The rejects of an import into `dataset` from `input` (`None`:
+    /// stdin): `<dataset>.rejects.<ext>` in the input's folder (for stdin,
+    /// the working directory), `<ext>` the input's.
+    pub(crate) fn new(dataset: &str, input: Option<&Path>, kind: Kind) -> Self {
         let extension = match kind {
             Kind::Jsonl => "jsonl",
             Kind::Json => "json",
             Kind::Yaml => "yaml",
             Kind::Csv => "csv",
         };
+        let extension = input
+            .and_then(Path::extension)
+            .map_or_else(|| extension.into(), |e| e.to_string_lossy().into_owned());
+        // A dataset given by id or name: both are safe file names.
+        let name = format!("{dataset}.rejects.{extension}");
         let path = match input {
-            Some(input) => {
-                let stem = input
-                    .file_stem()
-                    .map_or_else(|| "import".into(), |s| s.to_string_lossy().into_owned());
-                let extension = input
-                    .extension()
-                    .map_or_else(|| extension.into(), |e| e.to_string_lossy().into_owned());
-                input.with_file_name(format!("{stem}.rejects.{extension}"))
-            }
-            None => PathBuf::from(format!("stdin.rejects.{extension}")),
+            Some(input) => input.with_file_name(name),
+            None => PathBuf::from(name),
         };
         Self {
             path,
@@ -122,6 +120,10 @@ impl Rejects {
     /// Closes the file: its path and how many rows it holds, if any.
     pub(crate) fn finish(mut self) -> Outcome<Option<(PathBuf, usize)>> {
         if self.count == 0 {
+            // An earlier run's rejects would read as this one's.
+            if self.path.is_file() {
+                std::fs::remove_file(&self.path).map_err(|err| self.failure(err))?;
+            }
             return Ok(None);
         }
         let result = match self.out.take() {
