@@ -8,6 +8,10 @@ Usage:
   python pydantic_evals_files.py write DIR
       Write DIR/python_qa.yaml and DIR/python_qa.json with pydantic-evals'
       own `to_file`, evaluators in their short forms.
+  python pydantic_evals_files.py same FILE OTHER
+      Load both files typed and check that they hold the same dataset: the
+      name, every case (inputs, expected output, metadata, evaluators) and
+      the evaluators (the `datasets` command line's push/export round trip).
   python pydantic_evals_files.py evaluate FILE OUT_JSON
       Load FILE untyped, run the task `inputs['output']` over it with the
       built-in evaluators, and write every case's results to OUT_JSON, for
@@ -108,6 +112,21 @@ def write(folder: str) -> None:
     print(f'wrote {folder}/python_qa.yaml and .json')
 
 
+def same(path: str, other_path: str) -> None:
+    first, second = QaDataset.from_file(path), QaDataset.from_file(other_path)
+    assert first.name == second.name, (first.name, second.name)
+    assert len(first.cases) == len(second.cases), (len(first.cases), len(second.cases))
+    for index, (a, b) in enumerate(zip(first.cases, second.cases)):
+        where = f'case {index} ({a.name!r})'
+        assert a.name == b.name, (where, b.name)
+        assert a.inputs == b.inputs, (where, a.inputs, b.inputs)
+        assert a.expected_output == b.expected_output, (where, a.expected_output, b.expected_output)
+        assert a.metadata == b.metadata, (where, a.metadata, b.metadata)
+        assert a.evaluators == b.evaluators, (where, a.evaluators, b.evaluators)
+    assert first.evaluators == second.evaluators, (first.evaluators, second.evaluators)
+    print(f'{path} and {other_path}: the same {len(first.cases)} cases and {len(first.evaluators)} evaluators')
+
+
 def evaluate(path: str, out_path: str) -> None:
     dataset = Dataset[Any, Any, Any].from_file(path)
 
@@ -130,7 +149,7 @@ def evaluate(path: str, out_path: str) -> None:
 
 def main() -> None:
     command, *args = sys.argv[1:]
-    {'load-rust': load_rust, 'write': write, 'evaluate': evaluate}[command](*args)
+    {'load-rust': load_rust, 'write': write, 'same': same, 'evaluate': evaluate}[command](*args)
 
 
 if __name__ == '__main__':

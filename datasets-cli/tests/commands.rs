@@ -309,7 +309,10 @@ fn push_upserts_a_pydantic_evals_file_by_case_name() {
 fn usage_errors_exit_2_and_failures_1() {
     let shell = Shell::new();
     let help = shell.run(&["--help"]).expect(0).stdout;
-    assert!(help.contains("import") && help.contains("Exit codes"), "{help}");
+    assert!(
+        help.contains("import") && help.contains("Exit codes"),
+        "{help}"
+    );
     for command in [
         "ls",
         "show",

@@ -128,3 +128,39 @@ pub fn run(command: &mut Command) -> Run {
 pub fn arg(path: &Path) -> String {
     path.display().to_string()
 }
+
+/// The interop Python (a virtualenv with `pydantic-evals`, made by
+/// `scripts/test.sh`), or `None` with a note. Under `CI` its absence fails
+/// the test instead of skipping it.
+pub fn python() -> Option<PathBuf> {
+    match std::env::var_os("DATASETS_INTEROP_PYTHON") {
+        Some(python) => Some(PathBuf::from(python)),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the pydantic-evals interop checks: set DATASETS_INTEROP_PYTHON \
+                 (scripts/test.sh does)"
+            );
+            eprintln!("skipped: DATASETS_INTEROP_PYTHON is not set; run scripts/test.sh");
+            None
+        }
+    }
+}
+
+/// Runs the repository's `interop/pydantic_evals_files.py` with `args`;
+/// panics with its output when it fails.
+pub fn pydantic_evals(python: &Path, args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop/pydantic_evals_files.py");
+    let output = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("the interop Python starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "pydantic-evals check failed:\n{stdout}\n{stderr}"
+    );
+}
