@@ -171,10 +171,19 @@ impl Import<'_> {
             rows = self.refuse(rows, &unreadable, &mut refused)?;
         }
         while !rows.is_empty() {
-            let cases: Vec<NewCase> = rows
-                .iter()
-                .filter_map(|(_, row)| row.case.as_ref().ok().cloned())
-                .collect();
+            // Kept for a resend only when refused rows may be taken out;
+            // otherwise a refusal ends the import.
+            let cases: Vec<NewCase> = if self.rejects.is_some() {
+                rows.iter()
+                    .filter_map(|(_, row)| row.case.as_ref().ok().cloned())
+                    .collect()
+            } else {
+                rows.iter_mut()
+                    .filter_map(|(_, row)| {
+                        std::mem::replace(&mut row.case, Err(String::new())).ok()
+                    })
+                    .collect()
+            };
             match self
                 .client
                 .import_cases(self.dataset, cases)
