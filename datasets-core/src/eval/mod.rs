@@ -31,6 +31,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(any(feature = "eval", feature = "report"))]
+mod analysis;
 #[cfg(feature = "eval")]
 mod builtin;
 #[cfg(feature = "eval")]
@@ -48,6 +50,8 @@ mod render;
 #[cfg(any(feature = "eval", feature = "report"))]
 mod report;
 #[cfg(feature = "eval")]
+mod report_eval;
+#[cfg(feature = "eval")]
 mod run;
 #[cfg(feature = "eval")]
 mod spec;
@@ -56,6 +60,11 @@ mod yaml;
 #[cfg(feature = "eval")]
 mod yaml_load;
 
+#[cfg(any(feature = "eval", feature = "report"))]
+pub use analysis::{
+    ConfusionMatrix, LinePlot, LinePlotCurve, LinePlotPoint, LineStep, LineStyle, PrecisionRecall,
+    PrecisionRecallCurve, PrecisionRecallPoint, ReportAnalysis, ScalarResult, TableResult,
+};
 #[cfg(feature = "eval")]
 pub use builtin::{Contains, Equals, EqualsExpected, IsInstance, MaxDuration, json_eq, py_repr};
 #[cfg(feature = "eval")]
@@ -73,6 +82,12 @@ pub use render::RenderOptions;
 pub use report::{
     CaseDiff, CaseSide, DurationStats, EvaluationReport, EvaluationResult, EvaluatorFailure,
     FailureKind, ReportAggregate, ReportCase, ReportCaseFailure, ReportCaseGroup, ReportComparison,
+};
+#[cfg(feature = "eval")]
+pub use report_eval::{
+    ConfusionMatrixEvaluator, KolmogorovSmirnovEvaluator, PositiveFrom, PrecisionRecallEvaluator,
+    ROCAUCEvaluator, ReportEvaluator, ReportEvaluatorConstructor, ReportEvaluatorContext,
+    ReportEvaluatorFuture, ReportEvaluatorRegistry, ScoreFrom, ValueFrom,
 };
 #[cfg(feature = "eval")]
 pub use run::{

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod analyses;
 mod table;
 
 use table::{Cell, Column, Table, cut, marks, percent, signed, value};
@@ -273,6 +274,12 @@ impl<I: Serialize, O: Serialize, M: Serialize> EvaluationReport<I, O, M> {
                 &mut out,
             );
         }
+        analyses::render(
+            &self.analyses,
+            &self.report_evaluator_failures,
+            options.width,
+            &mut out,
+        );
         if options.include_failures && !self.failures.is_empty() {
             let mut table = Table::new("Case Failures");
             table.column("Case ID", Column::Text);

@@ -24,6 +24,7 @@ use super::report::{
     EvaluationReport, EvaluationResult, EvaluatorFailure, FailureKind, ReportCase,
     ReportCaseFailure,
 };
+use super::report_eval::{self, ReportEvaluator, ReportEvaluatorRegistry};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::wire::EvaluatorSpec;
@@ -48,6 +49,10 @@ struct Plan<I, O, M> {
     per_case: Vec<Built<I, O, M>>,
     /// The dataset's, and the extra ones, for every case.
     every_case: Built<I, O, M>,
+    /// The report evaluators, the dataset's then the extra ones.
+    report: Vec<Arc<dyn ReportEvaluator<I, O, M>>>,
+    /// Report evaluator specs that could not be built, as report failures.
+    report_failures: Vec<(EvaluatorSpec, Error)>,
 }
 
 /// A run of one case (one of its repeats).
@@ -76,6 +81,8 @@ pub struct Evaluate<'a, I, O, M, F, Mk> {
     progress: Option<bool>,
     registry: Option<EvaluatorRegistry<I, O, M>>,
     extra: Vec<Arc<dyn Evaluator<I, O, M>>>,
+    report_registry: Option<ReportEvaluatorRegistry<I, O, M>>,
+    report_extra: Vec<Arc<dyn ReportEvaluator<I, O, M>>>,
     metadata: Option<Value>,
     marker: PhantomData<fn() -> Mk>,
 }
@@ -137,6 +144,8 @@ impl<I, O, M> Dataset<I, O, M> {
             progress: None,
             registry: None,
             extra: Vec::new(),
+            report_registry: None,
+            report_extra: Vec::new(),
             metadata: None,
             marker: PhantomData,
         }
@@ -197,6 +206,20 @@ impl<'a, I, O, M, F, Mk> Evaluate<'a, I, O, M, F, Mk> {
         self
     }
 
+    /// Builds the report evaluators the dataset's `report_evaluators` specs
+    /// name with this registry instead of the built-ins alone.
+    pub fn report_registry(mut self, registry: ReportEvaluatorRegistry<I, O, M>) -> Self {
+        self.report_registry = Some(registry);
+        self
+    }
+
+    /// Runs this report evaluator over the finished run too, after the
+    /// dataset's own: its analyses join the report's `analyses`.
+    pub fn report_evaluator(mut self, evaluator: impl ReportEvaluator<I, O, M> + 'static) -> Self {
+        self.report_extra.push(Arc::new(evaluator));
+        self
+    }
+
     /// The experiment's metadata (pydantic-evals' `metadata=`): the model,
     /// the prompt's version, whatever tells this run from others. The report
     /// keeps it as `experiment_metadata`; the run's span and a recorded
@@ -232,6 +255,9 @@ where
             .next();
         if let Some(failure) = first {
             return Err(Error::InvalidArgument(failure.error_message.clone()));
+        }
+        if let Some((_, err)) = plan.report_failures.first() {
+            return Err(Error::InvalidArgument(err.to_string()));
         }
         Ok(self.run(plan).await)
     }
@@ -305,7 +331,26 @@ where
         };
         let mut every_case = build(&self.dataset.evaluators);
         every_case.evaluators.extend(self.extra.iter().cloned());
+        let report_builtins;
+        let report_registry = match &self.report_registry {
+            Some(registry) => registry,
+            None => {
+                report_builtins = ReportEvaluatorRegistry::with_builtins();
+                &report_builtins
+            }
+        };
+        let mut report = Vec::new();
+        let mut report_failures = Vec::new();
+        for spec in &self.dataset.report_evaluators {
+            match report_registry.build(spec) {
+                Ok(evaluator) => report.push(Arc::from(evaluator)),
+                Err(err) => report_failures.push((spec.clone(), err)),
+            }
+        }
+        report.extend(self.report_extra.iter().cloned());
         Plan {
+            report,
+            report_failures,
             per_case: self
                 .dataset
                 .cases
@@ -418,6 +463,16 @@ where
                 Outcome::Failure(failure) => report.failures.push(*failure),
             }
         }
+        // As pydantic-evals: report evaluators run inside the run's span,
+        // before its attributes (the analyses among them) are set.
+        report.report_evaluator_failures.extend(
+            plan.report_failures
+                .into_iter()
+                .map(|(spec, err)| report_eval::build_failure(&spec, err)),
+        );
+        report_eval::run_report_evaluators(&mut report, &plan.report)
+            .instrument(run_span.span.clone())
+            .await;
         run_span.close(&report);
         report
     }

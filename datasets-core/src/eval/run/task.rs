@@ -34,9 +34,19 @@ pub fn set_metric(name: impl Into<String>, value: f64) {
 }
 
 /// Adds `amount` to a metric of the running case (from 0), as
-/// pydantic-evals' `increment_eval_metric`.
+/// pydantic-evals' `increment_eval_metric`: a metric still at 0 after the
+/// increment is not recorded (so adding 0 to an absent metric leaves it
+/// absent).
 pub fn increment_metric(name: impl Into<String>, amount: f64) {
-    with_record(|record| *record.metrics.entry(name.into()).or_default() += amount);
+    with_record(|record| {
+        let name = name.into();
+        let current = record.metrics.get(&name).copied().unwrap_or(0.0);
+        let incremented = current + amount;
+        if current == 0.0 && incremented == 0.0 {
+            return;
+        }
+        record.metrics.insert(name, incremented);
+    });
 }
 
 /// Records an attribute (any JSON) of the running case.
