@@ -41,6 +41,8 @@ mod evaluator;
 mod experiment;
 #[cfg(feature = "eval")]
 mod file;
+#[cfg(any(feature = "eval", feature = "report"))]
+mod gate;
 #[cfg(feature = "eval")]
 mod json_text;
 #[cfg(feature = "eval")]
@@ -74,6 +76,8 @@ pub use evaluator::{
 };
 #[cfg(feature = "eval")]
 pub use file::{FileOptions, Format};
+#[cfg(any(feature = "eval", feature = "report"))]
+pub use gate::{Gate, GateFailure, GateProblem, Regression, RegressionKind};
 #[cfg(feature = "eval")]
 pub use py::PyValue;
 #[cfg(feature = "eval")]
@@ -91,8 +95,8 @@ pub use report_eval::{
 };
 #[cfg(feature = "eval")]
 pub use run::{
-    Evaluate, Fallible, Infallible, TaskOutput, TaskRetry, increment_metric, set_attribute,
-    set_metric,
+    Evaluate, Fallible, Infallible, Rescore, TaskOutput, TaskRetry, increment_metric,
+    set_attribute, set_metric,
 };
 #[cfg(feature = "eval")]
 pub use spec::{spec_from_value, spec_to_value};

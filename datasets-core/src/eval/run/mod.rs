@@ -1,7 +1,5 @@
 //! Running a task over a dataset's cases: [`Dataset::evaluate`].
 
-use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
@@ -17,21 +15,22 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::Dataset;
-use super::evaluator::{
-    EvaluationValue, Evaluator, EvaluatorContext, EvaluatorOutput, EvaluatorRegistry,
-};
+use super::evaluator::{Evaluator, EvaluatorContext, EvaluatorRegistry};
 use super::report::{
-    EvaluationReport, EvaluationResult, EvaluatorFailure, FailureKind, ReportCase,
-    ReportCaseFailure,
+    EvaluationReport, EvaluatorFailure, FailureKind, ReportCase, ReportCaseFailure,
 };
 use super::report_eval::{self, ReportEvaluator, ReportEvaluatorRegistry};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::wire::EvaluatorSpec;
 
+mod rescore;
+mod score;
 mod spans;
 mod task;
 
+pub use rescore::Rescore;
+use score::panic_message;
 pub use task::{
     Fallible, Infallible, TaskOutput, TaskRetry, increment_metric, set_attribute, set_metric,
 };
@@ -519,22 +518,14 @@ where
             attributes: record.attributes,
         };
         let own = &plan.per_case[run.case];
-        let evaluators = own.evaluators.iter().chain(&plan.every_case.evaluators);
-        let outcomes =
-            join_all(evaluators.map(|evaluator| evaluate(evaluator.as_ref(), &ctx))).await;
-        let mut scored = Scored::default();
-        let mut evaluator_failures: Vec<EvaluatorFailure> = own
+        let known = own
             .failures
             .iter()
             .chain(&plan.every_case.failures)
             .cloned()
             .collect();
-        for outcome in outcomes {
-            match outcome {
-                Ok((output, spec)) => scored.add(output, spec),
-                Err(failure) => evaluator_failures.push(failure),
-            }
-        }
+        let evaluators = own.evaluators.iter().chain(&plan.every_case.evaluators);
+        let (scored, evaluator_failures) = score::score(evaluators, &ctx, known).await;
         Outcome::Case(Box::new(ReportCase {
             name: ctx.name,
             source_case_name: run.source_case_name.clone(),
@@ -619,114 +610,4 @@ enum Attempt<O> {
 enum Outcome<I, O, M> {
     Case(Box<ReportCase<I, O, M>>),
     Failure(Box<ReportCaseFailure<I, O, M>>),
-}
-
-fn panic_message(panic: Box<dyn Any + Send>) -> String {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned());
-    // The failure's kind already says it was a panic: `panic: boom`.
-    message
-}
-
-/// Runs one evaluator, turning an error or a panic into its failure.
-async fn evaluate<I, O, M>(
-    evaluator: &dyn Evaluator<I, O, M>,
-    ctx: &EvaluatorContext<I, O, M>,
-) -> std::result::Result<(NamedOutput, Option<EvaluatorSpec>), EvaluatorFailure> {
-    let name = evaluator.name().into_owned();
-    let spec = evaluator.spec();
-    let failure = |message: String| EvaluatorFailure {
-        name: name.clone(),
-        error_message: message,
-        source: spec.clone(),
-    };
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(ctx))) {
-        Err(panic) => return Err(failure(format!("panicked: {}", panic_message(panic)))),
-        Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
-    };
-    match outcome {
-        Ok(Ok(output)) => {
-            let not_finite = output.results.iter().find_map(|raw| match raw.value {
-                EvaluationValue::Score(score) if !score.is_finite() => Some(score),
-                _ => None,
-            });
-            if let Some(score) = not_finite {
-                return Err(failure(format!(
-                    "returned the score {score}; scores must be finite"
-                )));
-            }
-            Ok((
-                NamedOutput {
-                    default_name: name.clone(),
-                    output,
-                },
-                spec.clone(),
-            ))
-        }
-        Ok(Err(err)) => Err(failure(err.to_string())),
-        Err(panic) => Err(failure(format!("panicked: {}", panic_message(panic)))),
-    }
-}
-
-struct NamedOutput {
-    default_name: String,
-    output: EvaluatorOutput,
-}
-
-/// A case's results by kind, names made unique as pydantic-evals does
-/// (`name`, `name_2`, ...).
-#[derive(Default)]
-struct Scored {
-    seen: BTreeSet<String>,
-    assertions: BTreeMap<String, EvaluationResult<bool>>,
-    scores: BTreeMap<String, EvaluationResult<f64>>,
-    labels: BTreeMap<String, EvaluationResult<String>>,
-}
-
-/// One named result of an evaluator, from the spec that gave it.
-fn result<T>(
-    name: &str,
-    value: T,
-    reason: Option<String>,
-    source: &Option<EvaluatorSpec>,
-) -> EvaluationResult<T> {
-    EvaluationResult {
-        name: name.to_owned(),
-        value,
-        reason,
-        source: source.clone(),
-    }
-}
-
-impl Scored {
-    fn add(&mut self, named: NamedOutput, source: Option<EvaluatorSpec>) {
-        for raw in named.output.results {
-            let base = raw.name.unwrap_or_else(|| named.default_name.clone());
-            let mut name = base.clone();
-            let mut suffix = 2;
-            while self.seen.contains(&name) {
-                name = format!("{base}_{suffix}");
-                suffix += 1;
-            }
-            self.seen.insert(name.clone());
-            let reason = raw.reason;
-            match raw.value {
-                EvaluationValue::Assertion(value) => {
-                    let result = result(&name, value, reason, &source);
-                    self.assertions.insert(name, result);
-                }
-                EvaluationValue::Score(value) => {
-                    let result = result(&name, value, reason, &source);
-                    self.scores.insert(name, result);
-                }
-                EvaluationValue::Label(value) => {
-                    let result = result(&name, value, reason, &source);
-                    self.labels.insert(name, result);
-                }
-            }
-        }
-    }
 }
