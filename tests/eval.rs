@@ -257,7 +257,7 @@ fn an_unknown_evaluator_is_an_error_naming_it_and_listing_the_known_ones() {
     assert_eq!(
         err.to_string(),
         "invalid argument: unknown evaluator \"EqualsExpectd\"; known evaluators: \
-         Contains, Equals, EqualsExpected, IsInstance, MaxDuration"
+         Contains, Equals, EqualsExpected, IsInstance, LLMJudge, MaxDuration"
     );
     let bad_arguments = registry
         .build(&EvaluatorSpec::with_arguments(

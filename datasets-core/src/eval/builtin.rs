@@ -377,13 +377,15 @@ fn parse_iso_duration(text: &str) -> Option<f64> {
 
 impl<I, O, M> EvaluatorRegistry<I, O, M>
 where
-    I: Sync + 'static,
+    I: Serialize + Sync + 'static,
     O: Serialize + Sync + 'static,
     M: Sync + 'static,
 {
     /// A registry of the built-ins `Equals`, `EqualsExpected`, `Contains`,
-    /// `IsInstance` and `MaxDuration`, read with pydantic-evals' argument
-    /// names (the first one positional).
+    /// `IsInstance`, `MaxDuration` and (with the `client` feature)
+    /// `LLMJudge`, read with pydantic-evals' argument names (the first one
+    /// positional). `LLMJudge` calls the endpoint the environment names
+    /// (see [`with_judge_endpoint`](Self::with_judge_endpoint)).
     pub fn with_builtins() -> Self {
         let mut registry = Self::empty();
         registry.register("Equals", |spec: &EvaluatorSpec| {
@@ -444,13 +446,29 @@ where
             no_more(&kwargs)?;
             Ok(Box::new(MaxDuration { max }))
         });
+        #[cfg(feature = "client")]
+        registry.register("LLMJudge", |spec: &EvaluatorSpec| {
+            Ok(Box::new(super::judge::LLMJudge::from_spec(spec, None)?))
+        });
         registry
+    }
+
+    /// Makes `LLMJudge` specs call `endpoint` (a local server, or with your
+    /// own concurrency, retries and timeout) instead of the environment's.
+    #[cfg(feature = "client")]
+    pub fn with_judge_endpoint(&mut self, endpoint: super::judge::JudgeEndpoint) -> &mut Self {
+        self.register("LLMJudge", move |spec: &EvaluatorSpec| {
+            Ok(Box::new(super::judge::LLMJudge::from_spec(
+                spec,
+                Some(endpoint.clone()),
+            )?))
+        })
     }
 }
 
 impl<I, O, M> Default for EvaluatorRegistry<I, O, M>
 where
-    I: Sync + 'static,
+    I: Serialize + Sync + 'static,
     O: Serialize + Sync + 'static,
     M: Sync + 'static,
 {

@@ -172,6 +172,8 @@ pub(crate) struct RawResult {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvaluatorOutput {
     pub(crate) results: Vec<RawResult>,
+    /// Metrics added to the case's (summed with any of the same name).
+    pub(crate) metrics: Vec<(String, f64)>,
 }
 
 impl EvaluatorOutput {
@@ -202,6 +204,7 @@ impl EvaluatorOutput {
                 value,
                 reason: None,
             }],
+            metrics: Vec::new(),
         }
     }
 
@@ -220,6 +223,13 @@ impl EvaluatorOutput {
         if let Some(last) = self.results.last_mut() {
             last.reason = Some(reason.into());
         }
+        self
+    }
+
+    /// Adds `value` to the case's metric `name` (from 0): what the
+    /// evaluation cost, e.g. an LLM judge's tokens. Not a result.
+    pub fn metric(mut self, name: impl Into<String>, value: f64) -> Self {
+        self.metrics.push((name.into(), value));
         self
     }
 

@@ -45,6 +45,8 @@ mod file;
 mod gate;
 #[cfg(feature = "eval")]
 mod json_text;
+#[cfg(all(feature = "eval", feature = "client"))]
+mod judge;
 #[cfg(feature = "eval")]
 pub mod py;
 #[cfg(feature = "eval")]
@@ -78,6 +80,11 @@ pub use evaluator::{
 pub use file::{FileOptions, Format};
 #[cfg(any(feature = "eval", feature = "report"))]
 pub use gate::{Gate, GateFailure, GateProblem, Regression, RegressionKind};
+#[cfg(all(feature = "eval", feature = "client"))]
+pub use judge::{
+    DEFAULT_JUDGE_MODEL, JudgeEndpoint, JudgeEndpointBuilder, JudgeUsage, LLMJudge,
+    OPENAI_BASE_URL, OutputConfig,
+};
 #[cfg(feature = "eval")]
 pub use py::PyValue;
 #[cfg(feature = "eval")]

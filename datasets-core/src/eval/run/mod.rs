@@ -289,8 +289,9 @@ where
             "Evaluate::run_blocking",
             ".await the evaluation there",
         )?;
+        // I/O too: evaluators that call a model (LLMJudge) need it.
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|err| {
                 Error::Blocking(format!("cannot start the evaluation's runtime: {err}"))
@@ -533,7 +534,7 @@ where
             metadata: ctx.metadata,
             expected_output: ctx.expected_output,
             output: ctx.output,
-            metrics: ctx.metrics,
+            metrics: score::with_metrics(ctx.metrics, scored.metrics),
             attributes: ctx.attributes,
             scores: scored.scores,
             labels: scored.labels,

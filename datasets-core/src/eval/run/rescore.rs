@@ -213,7 +213,7 @@ async fn rescore_case<I: Clone, O: Clone, M: Clone>(
         metadata: ctx.metadata,
         expected_output: ctx.expected_output,
         output: ctx.output,
-        metrics: ctx.metrics,
+        metrics: score::with_metrics(ctx.metrics, scored.metrics),
         attributes: ctx.attributes,
         scores: scored.scores,
         labels: scored.labels,

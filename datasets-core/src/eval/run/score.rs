@@ -16,6 +16,17 @@ use crate::wire::EvaluatorSpec;
 
 /// Runs `evaluators` on one run concurrently: its results, and its
 /// failures after those already known (`failures`).
+/// The case's metrics with those the evaluators added.
+pub(super) fn with_metrics(
+    mut metrics: BTreeMap<String, f64>,
+    added: BTreeMap<String, f64>,
+) -> BTreeMap<String, f64> {
+    for (name, value) in added {
+        *metrics.entry(name).or_default() += value;
+    }
+    metrics
+}
+
 pub(super) async fn score<'e, I, O, M>(
     evaluators: impl Iterator<Item = &'e Arc<dyn Evaluator<I, O, M>>>,
     ctx: &EvaluatorContext<I, O, M>,
@@ -100,6 +111,8 @@ pub(super) struct Scored {
     pub(super) assertions: BTreeMap<String, EvaluationResult<bool>>,
     pub(super) scores: BTreeMap<String, EvaluationResult<f64>>,
     pub(super) labels: BTreeMap<String, EvaluationResult<String>>,
+    /// Metrics the evaluators added to the case's.
+    pub(super) metrics: BTreeMap<String, f64>,
 }
 
 /// One named result of an evaluator, from the spec that gave it.
@@ -119,6 +132,9 @@ fn result<T>(
 
 impl Scored {
     fn add(&mut self, named: NamedOutput, source: Option<EvaluatorSpec>) {
+        for (name, value) in named.output.metrics {
+            *self.metrics.entry(name).or_default() += value;
+        }
         for raw in named.output.results {
             let base = raw.name.unwrap_or_else(|| named.default_name.clone());
             let mut name = base.clone();
