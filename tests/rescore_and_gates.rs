@@ -175,7 +175,6 @@ async fn a_gate_holds_or_names_the_worst_cases() {
         baseline
             .gate()
             .no_regressions_against(&baseline, 0.0)
-            .check()
             .is_ok()
     );
 
@@ -206,7 +205,6 @@ async fn a_gate_holds_or_names_the_worst_cases() {
         .gate()
         .pass_rate_at_least(0.9)
         .no_regressions_against(&baseline, 0.05)
-        .check()
         .unwrap_err();
     assert_eq!(failure.problems.len(), 2);
     let GateProblem::PassRate { passed, runs, .. } = &failure.problems[0] else {
@@ -251,17 +249,10 @@ async fn a_gate_holds_or_names_the_worst_cases() {
     );
 
     // A drop within the tolerance is no regression.
-    assert!(
-        worse
-            .gate()
-            .no_regressions_against(&worse, 0.0)
-            .check()
-            .is_ok()
-    );
+    assert!(worse.gate().no_regressions_against(&worse, 0.0).is_ok());
     let lenient = worse
         .gate()
         .no_regressions_against(&baseline, 1.0)
-        .check()
         .unwrap_err();
     let GateProblem::Regressions { regressions, .. } = &lenient.problems[0] else {
         panic!()
@@ -304,7 +295,6 @@ fn a_regression_fails_cargo_test() {
         .gate()
         .pass_rate_at_least(0.9)
         .no_regressions_against(&baseline, 0.0)
-        .check()
     {
         panic!("{failure}");
     }

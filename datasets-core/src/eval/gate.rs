@@ -1,6 +1,6 @@
 //! CI gates: a run passes when enough of its cases pass and nothing that
 //! passed in a baseline run got worse. For `cargo test`:
-//! `report.gate().pass_rate_at_least(0.9).no_regressions_against(&baseline, 0.05).check()?`.
+//! `report.gate().pass_rate_at_least(0.9).no_regressions_against(&baseline, 0.05)?`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -110,7 +110,7 @@ impl<I, O, M> EvaluationReport<I, O, M> {
     ///     .evaluate(|t: String| async move { if t == "yo" { t } else { t.to_uppercase() } })
     ///     .evaluator(EqualsExpected::default())
     ///     .await;
-    /// let failure = worse.gate().pass_rate_at_least(0.9).no_regressions_against(&baseline, 0.0).check().unwrap_err();
+    /// let failure = worse.gate().pass_rate_at_least(0.9).no_regressions_against(&baseline, 0.0).unwrap_err();
     /// assert!(failure.to_string().contains("yo: assertion EqualsExpected passed in the baseline, fails now"));
     /// # }
     /// ```
@@ -160,11 +160,24 @@ impl<I, O, M> Gate<'_, I, O, M> {
         self
     }
 
-    /// No case got worse than in `baseline`, cases matched by name: a task
-    /// that succeeded there fails now, an assertion that passed there fails
-    /// now, or a score is lower by more than `tolerance`. Cases, assertions
-    /// and scores that are not in both runs are not compared.
+    /// Checks, with the checks before it, that no case got worse than in
+    /// `baseline`; the result. Cases are matched by name, and a case got
+    /// worse when its task succeeded there and fails now, an assertion that
+    /// passed there fails now, or a score is lower by more than
+    /// `tolerance`. Cases, assertions and scores that are not in both runs
+    /// are not compared. [`regressions_against`](Self::regressions_against)
+    /// is the same check without ending the chain.
     pub fn no_regressions_against<BI, BO, BM>(
+        self,
+        baseline: &EvaluationReport<BI, BO, BM>,
+        tolerance: f64,
+    ) -> Result<(), GateFailure> {
+        self.regressions_against(baseline, tolerance).check()
+    }
+
+    /// The check of [`no_regressions_against`](Self::no_regressions_against),
+    /// to chain more checks after it.
+    pub fn regressions_against<BI, BO, BM>(
         mut self,
         baseline: &EvaluationReport<BI, BO, BM>,
         tolerance: f64,
@@ -231,6 +244,34 @@ impl<I, O, M> Gate<'_, I, O, M> {
             });
         }
         self
+    }
+
+    /// Whether every check so far held.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Whether a check so far failed.
+    pub fn is_err(&self) -> bool {
+        !self.is_ok()
+    }
+
+    /// Panics with the [`GateFailure`] (its `Display`: the worst cases)
+    /// unless every check held: the gate of a `#[test]`.
+    #[track_caller]
+    pub fn unwrap(self) {
+        if let Err(failure) = self.check() {
+            panic!("{failure}");
+        }
+    }
+
+    /// The [`GateFailure`]; panics if every check held.
+    #[track_caller]
+    pub fn unwrap_err(self) -> GateFailure {
+        match self.check() {
+            Err(failure) => failure,
+            Ok(()) => panic!("the gate held"),
+        }
     }
 
     /// `Ok(())` when every check held; otherwise the [`GateFailure`],
