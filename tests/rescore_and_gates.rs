@@ -116,6 +116,13 @@ async fn rescoring_gives_a_new_run_s_results_without_calling_the_task() {
         .await;
     assert_eq!(calls.load(Ordering::SeqCst), 24);
     assert_eq!(results(&rescored), results(&again));
+    // Evaluators of several types, boxed; or of one type, as they are.
+    let boxed: Vec<Box<dyn Evaluator<String, String, ()>>> =
+        vec![Box::new(Overlap), Box::new(Contains::new("A"))];
+    assert_eq!(results(&first.rescore(boxed).await), results(&again));
+    let plain = first.rescore([EqualsExpected::default()]).await;
+    assert_eq!(results(&plain), results(&first));
+    assert_eq!(calls.load(Ordering::SeqCst), 24);
     // Only the new evaluators' results; the outputs, metrics and durations kept.
     assert!(
         rescored

@@ -41,8 +41,10 @@ impl<I, O, M> std::fmt::Debug for Rescore<'_, I, O, M> {
 }
 
 impl<I, O, M> EvaluationReport<I, O, M> {
-    /// Scores the outputs this report holds again, with `evaluators` (and
-    /// any added with [`Rescore::evaluator`]), without running the task:
+    /// Scores the outputs this report holds again, with `evaluators` (any
+    /// evaluators of one type, `Box<dyn Evaluator>` or `Arc<dyn Evaluator>`
+    /// for several, and any added with [`Rescore::evaluator`]), without
+    /// running the task:
     /// the new report has the same cases, outputs, metrics, durations and
     /// task failures, and only the new evaluators' results, so it compares
     /// with this one case by case ([`compare`](Self::compare)). A recorded
@@ -65,10 +67,16 @@ impl<I, O, M> EvaluationReport<I, O, M> {
     /// assert_eq!(rescored.averages().assertions, Some(1.0));
     /// # }
     /// ```
-    pub fn rescore(&self, evaluators: Vec<Arc<dyn Evaluator<I, O, M>>>) -> Rescore<'_, I, O, M> {
+    pub fn rescore<E>(&self, evaluators: impl IntoIterator<Item = E>) -> Rescore<'_, I, O, M>
+    where
+        E: Evaluator<I, O, M> + 'static,
+    {
         Rescore {
             report: self,
-            evaluators,
+            evaluators: evaluators
+                .into_iter()
+                .map(|e| Arc::new(e) as Arc<dyn Evaluator<I, O, M>>)
+                .collect(),
             failures: Vec::new(),
             report_evaluators: Vec::new(),
             name: None,
