@@ -113,6 +113,19 @@ pub(crate) enum Command {
 pub(crate) struct CreateArgs {
     /// The new dataset's name.
     pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) schemas: SchemaArgs,
+    /// A description.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) description: Option<String>,
+    /// Print the created dataset as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The JSON Schemas a dataset's cases must follow, from files.
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
     /// A JSON Schema file every case's inputs must follow.
     #[arg(long, value_name = "FILE")]
     pub(crate) input_schema: Option<PathBuf>,
@@ -122,12 +135,6 @@ pub(crate) struct CreateArgs {
     /// A JSON Schema file every case's metadata must follow.
     #[arg(long, value_name = "FILE")]
     pub(crate) metadata_schema: Option<PathBuf>,
-    /// A description.
-    #[arg(long, value_name = "TEXT")]
-    pub(crate) description: Option<String>,
-    /// Print the created dataset as JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,15 +298,8 @@ pub(crate) struct PushArgs {
     /// A description.
     #[arg(long, value_name = "TEXT")]
     pub(crate) description: Option<String>,
-    /// A JSON Schema file every case's inputs must follow.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) input_schema: Option<PathBuf>,
-    /// A JSON Schema file every case's expected output must follow.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) output_schema: Option<PathBuf>,
-    /// A JSON Schema file every case's metadata must follow.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) metadata_schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) schemas: SchemaArgs,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use datasets_core::blocking::DatasetsClient;
 use datasets_core::wire::{CaseChange, EvaluatorSpec};
 use serde_json::Value;
 
-use crate::cli::CreateArgs;
+use crate::cli::{CreateArgs, SchemaArgs};
 use crate::fail::{Failure, Outcome};
 use crate::output::{Table, print_json, version_ref, when};
 
@@ -98,41 +98,21 @@ fn spec_list(specs: &[EvaluatorSpec]) -> String {
         .join(", ")
 }
 
-/// Reads a JSON Schema file for `flag`.
-pub(crate) fn schema_file(path: &Path, flag: &str) -> Outcome<Value> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| Failure::failed(format!("{flag} {}: {err}", path.display())))?;
-    let value: Value = serde_json::from_str(&text).map_err(|err| {
-        Failure::failed(format!(
-            "{flag} {}: not JSON (line {}, column {}): {err}",
-            path.display(),
-            err.line(),
-            err.column()
-        ))
-    })?;
-    if !value.is_object() && !value.is_boolean() {
-        return Err(Failure::failed(format!(
-            "{flag} {}: a JSON Schema is an object or a boolean",
-            path.display()
-        )));
-    }
-    Ok(value)
-}
-
 /// `datasets create NAME`.
 pub(crate) fn create(client: &DatasetsClient, args: &CreateArgs) -> Outcome {
     let mut request = client.create_dataset(&args.name);
     if let Some(description) = &args.description {
         request = request.description(description);
     }
-    if let Some(path) = &args.input_schema {
-        request = request.input_schema(schema_file(path, "--input-schema")?);
+    let [input, output, metadata] = args.schemas.read()?;
+    if let Some(schema) = input {
+        request = request.input_schema(schema);
     }
-    if let Some(path) = &args.output_schema {
-        request = request.output_schema(schema_file(path, "--output-schema")?);
+    if let Some(schema) = output {
+        request = request.output_schema(schema);
     }
-    if let Some(path) = &args.metadata_schema {
-        request = request.metadata_schema(schema_file(path, "--metadata-schema")?);
+    if let Some(schema) = metadata {
+        request = request.metadata_schema(schema);
     }
     let dataset = request
         .send()
@@ -239,4 +219,41 @@ pub(crate) fn tag(client: &DatasetsClient, name: &str, version: u64, tag: &str) 
         version.tags.join(", ")
     );
     Ok(())
+}
+
+impl SchemaArgs {
+    /// The input, output and metadata schemas the flags name, read.
+    pub(crate) fn read(&self) -> Outcome<[Option<Value>; 3]> {
+        let read = |path: &Option<std::path::PathBuf>, flag| {
+            path.as_deref()
+                .map(|path| schema_file(path, flag))
+                .transpose()
+        };
+        Ok([
+            read(&self.input_schema, "--input-schema")?,
+            read(&self.output_schema, "--output-schema")?,
+            read(&self.metadata_schema, "--metadata-schema")?,
+        ])
+    }
+}
+
+/// Reads a JSON Schema file for `flag`.
+fn schema_file(path: &Path, flag: &str) -> Outcome<Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Failure::failed(format!("{flag} {}: {err}", path.display())))?;
+    let value: Value = serde_json::from_str(&text).map_err(|err| {
+        Failure::failed(format!(
+            "{flag} {}: not JSON (line {}, column {}): {err}",
+            path.display(),
+            err.line(),
+            err.column()
+        ))
+    })?;
+    if !value.is_object() && !value.is_boolean() {
+        return Err(Failure::failed(format!(
+            "{flag} {}: a JSON Schema is an object or a boolean",
+            path.display()
+        )));
+    }
+    Ok(value)
 }

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::cli::PushArgs;
 use crate::fail::{Failure, Outcome, describe};
-use crate::info::schema_file;
 
 pub(crate) fn run(client: &DatasetsClient, args: &PushArgs) -> Outcome {
     Format::from_path(&args.file).map_err(|err| Failure::usage(describe(&err)))?;
@@ -18,24 +17,13 @@ pub(crate) fn run(client: &DatasetsClient, args: &PushArgs) -> Outcome {
         return Err(Failure::usage("the file names no dataset: pass --name"));
     };
     let unnamed = file.cases.iter().filter(|case| case.name.is_none()).count();
+    let [input_schema, output_schema, metadata_schema] = args.schemas.read()?;
     let dataset = NewDataset {
         name: name.clone(),
         description: args.description.clone(),
-        input_schema: args
-            .input_schema
-            .as_deref()
-            .map(|path| schema_file(path, "--input-schema"))
-            .transpose()?,
-        output_schema: args
-            .output_schema
-            .as_deref()
-            .map(|path| schema_file(path, "--output-schema"))
-            .transpose()?,
-        metadata_schema: args
-            .metadata_schema
-            .as_deref()
-            .map(|path| schema_file(path, "--metadata-schema"))
-            .transpose()?,
+        input_schema,
+        output_schema,
+        metadata_schema,
         evaluators: Some(file.evaluators.clone()),
         report_evaluators: Some(file.report_evaluators.clone()),
         ..NewDataset::default()

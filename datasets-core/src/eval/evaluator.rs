@@ -408,12 +408,9 @@ impl<I, O, M> EvaluatorRegistry<I, O, M> {
     where
         E: Evaluator<I, O, M> + DeserializeOwned + 'static,
     {
-        let first = first.to_owned();
+        let read = deserializing::<E>(first);
         self.register(name, move |spec: &EvaluatorSpec| {
-            let kwargs = spec_kwargs(spec, &first)?;
-            serde_json::from_value::<E>(Value::Object(kwargs))
-                .map(|evaluator| Box::new(evaluator) as Box<dyn Evaluator<I, O, M>>)
-                .map_err(|err| err.to_string())
+            read(spec).map(|evaluator| Box::new(evaluator) as Box<dyn Evaluator<I, O, M>>)
         })
     }
 
@@ -431,15 +428,7 @@ impl<I, O, M> EvaluatorRegistry<I, O, M> {
         O: 'static,
         M: 'static,
     {
-        let constructor = self.constructors.get(&spec.name).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "unknown evaluator {:?}; known evaluators: {}",
-                spec.name,
-                self.names().join(", ")
-            ))
-        })?;
-        let evaluator = constructor(spec)
-            .map_err(|err| Error::InvalidArgument(format!("evaluator {}: {err}", spec.name)))?;
+        let evaluator = build_from(&self.constructors, spec, "evaluator")?;
         Ok(Box::new(WithSpec {
             inner: evaluator,
             spec: spec.clone(),
@@ -464,6 +453,41 @@ impl<I, O, M> Evaluator<I, O, M> for WithSpec<I, O, M> {
 
     fn evaluate<'a>(&'a self, ctx: &'a EvaluatorContext<I, O, M>) -> EvaluatorFuture<'a> {
         self.inner.evaluate(ctx)
+    }
+}
+
+/// Builds a `T` from a spec, or says why its arguments don't fit.
+pub(crate) type Constructor<T> =
+    Arc<dyn Fn(&EvaluatorSpec) -> std::result::Result<Box<T>, String> + Send + Sync>;
+
+/// Builds what `spec` names with the constructor registered under its
+/// name; an unknown name is an error naming it and listing the known ones
+/// (`kind`: `evaluator`, `report evaluator`).
+pub(crate) fn build_from<T: ?Sized>(
+    constructors: &BTreeMap<String, Constructor<T>>,
+    spec: &EvaluatorSpec,
+    kind: &str,
+) -> Result<Box<T>> {
+    let constructor = constructors.get(&spec.name).ok_or_else(|| {
+        let known: Vec<&str> = constructors.keys().map(String::as_str).collect();
+        Error::InvalidArgument(format!(
+            "unknown {kind} {:?}; known {kind}s: {}",
+            spec.name,
+            known.join(", ")
+        ))
+    })?;
+    constructor(spec).map_err(|err| Error::InvalidArgument(format!("{kind} {}: {err}", spec.name)))
+}
+
+/// Reads a spec's keyword arguments into `E`, a single positional
+/// argument bound to the field `first`.
+pub(crate) fn deserializing<E: DeserializeOwned>(
+    first: &str,
+) -> impl Fn(&EvaluatorSpec) -> std::result::Result<E, String> + Send + Sync + 'static {
+    let first = first.to_owned();
+    move |spec| {
+        let kwargs = spec_kwargs(spec, &first)?;
+        serde_json::from_value::<E>(Value::Object(kwargs)).map_err(|err| err.to_string())
     }
 }
 

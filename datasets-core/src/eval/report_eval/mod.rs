@@ -21,7 +21,7 @@ pub use builtin::{
 };
 
 use super::analysis::ReportAnalysis;
-use super::evaluator::{BoxError, spec_kwargs};
+use super::evaluator::{BoxError, build_from, deserializing};
 use super::report::{EvaluationReport, EvaluatorFailure};
 use crate::error::{Error, Result};
 use crate::wire::EvaluatorSpec;
@@ -159,12 +159,9 @@ impl<I, O, M> ReportEvaluatorRegistry<I, O, M> {
     where
         E: ReportEvaluator<I, O, M> + DeserializeOwned + 'static,
     {
-        let first = first.to_owned();
+        let read = deserializing::<E>(first);
         self.register(name, move |spec: &EvaluatorSpec| {
-            let kwargs = spec_kwargs(spec, &first)?;
-            serde_json::from_value::<E>(Value::Object(kwargs))
-                .map(|evaluator| Box::new(evaluator) as Box<dyn ReportEvaluator<I, O, M>>)
-                .map_err(|err| err.to_string())
+            read(spec).map(|evaluator| Box::new(evaluator) as Box<dyn ReportEvaluator<I, O, M>>)
         })
     }
 
@@ -181,16 +178,7 @@ impl<I, O, M> ReportEvaluatorRegistry<I, O, M> {
         O: 'static,
         M: 'static,
     {
-        let constructor = self.constructors.get(&spec.name).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "unknown report evaluator {:?}; known report evaluators: {}",
-                spec.name,
-                self.names().join(", ")
-            ))
-        })?;
-        let evaluator = constructor(spec).map_err(|err| {
-            Error::InvalidArgument(format!("report evaluator {}: {err}", spec.name))
-        })?;
+        let evaluator = build_from(&self.constructors, spec, "report evaluator")?;
         Ok(Box::new(WithSpec {
             inner: evaluator,
             spec: spec.clone(),

@@ -526,24 +526,14 @@ where
             .cloned()
             .collect();
         let evaluators = own.evaluators.iter().chain(&plan.every_case.evaluators);
-        let (scored, evaluator_failures) = score::score(evaluators, &ctx, known).await;
-        Outcome::Case(Box::new(ReportCase {
-            name: ctx.name,
+        let scored = score::score(evaluators, &ctx, known).await;
+        let task = score::TaskRun {
             source_case_name: run.source_case_name.clone(),
-            inputs: ctx.inputs,
-            metadata: ctx.metadata,
-            expected_output: ctx.expected_output,
-            output: ctx.output,
-            metrics: score::with_metrics(ctx.metrics, scored.metrics),
-            attributes: ctx.attributes,
-            scores: scored.scores,
-            labels: scored.labels,
-            assertions: scored.assertions,
             task_duration,
             total_duration: started.elapsed(),
             attempts,
-            evaluator_failures,
-        }))
+        };
+        Outcome::Case(Box::new(scored.into_case(ctx, task)))
     }
 
     /// One attempt of the task, with what it recorded.

@@ -213,25 +213,15 @@ async fn rescore_case<I: Clone, O: Clone, M: Clone>(
         metrics: case.metrics.clone(),
         attributes: case.attributes.clone(),
     };
-    let (scored, evaluator_failures) = score::score(evaluators.iter(), &ctx, known.to_vec()).await;
-    ReportCase {
-        name: ctx.name,
+    let scored = score::score(evaluators.iter(), &ctx, known.to_vec()).await;
+    let task = score::TaskRun {
         source_case_name: case.source_case_name.clone(),
-        inputs: ctx.inputs,
-        metadata: ctx.metadata,
-        expected_output: ctx.expected_output,
-        output: ctx.output,
-        metrics: score::with_metrics(ctx.metrics, scored.metrics),
-        attributes: ctx.attributes,
-        scores: scored.scores,
-        labels: scored.labels,
-        assertions: scored.assertions,
         task_duration: case.task_duration,
         // The task's time as it was, and this scoring's.
         total_duration: case.task_duration + started.elapsed(),
         attempts: case.attempts,
-        evaluator_failures,
-    }
+    };
+    scored.into_case(ctx, task)
 }
 
 impl<'r, I, O, M> IntoFuture for Rescore<'r, I, O, M>

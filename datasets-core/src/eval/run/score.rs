@@ -6,46 +6,79 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 
 use crate::eval::evaluator::{EvaluationValue, Evaluator, EvaluatorContext, EvaluatorOutput};
-use crate::eval::report::{EvaluationResult, EvaluatorFailure};
+use crate::eval::report::{EvaluationResult, EvaluatorFailure, ReportCase};
 use crate::wire::EvaluatorSpec;
 
 /// Runs `evaluators` on one run concurrently: its results, and its
 /// failures after those already known (`failures`).
-/// The case's metrics with those the evaluators added.
-pub(super) fn with_metrics(
-    mut metrics: BTreeMap<String, f64>,
-    added: BTreeMap<String, f64>,
-) -> BTreeMap<String, f64> {
-    for (name, value) in added {
-        *metrics.entry(name).or_default() += value;
-    }
-    metrics
-}
-
 pub(super) async fn score<'e, I, O, M>(
     evaluators: impl Iterator<Item = &'e Arc<dyn Evaluator<I, O, M>>>,
     ctx: &EvaluatorContext<I, O, M>,
-    mut failures: Vec<EvaluatorFailure>,
-) -> (Scored, Vec<EvaluatorFailure>)
+    failures: Vec<EvaluatorFailure>,
+) -> Scored
 where
     I: 'e,
     O: 'e,
     M: 'e,
 {
     let outcomes = join_all(evaluators.map(|evaluator| evaluate(evaluator.as_ref(), ctx))).await;
-    let mut scored = Scored::default();
+    let mut scored = Scored {
+        failures,
+        ..Scored::default()
+    };
     for outcome in outcomes {
         match outcome {
             Ok((output, spec)) => scored.add(output, spec),
-            Err(failure) => failures.push(failure),
+            Err(failure) => scored.failures.push(failure),
         }
     }
-    (scored, failures)
+    scored
+}
+
+/// How a run's task went, for its report case.
+pub(super) struct TaskRun {
+    pub(super) source_case_name: Option<String>,
+    pub(super) task_duration: Duration,
+    pub(super) total_duration: Duration,
+    pub(super) attempts: u32,
+}
+
+impl Scored {
+    /// The report case of the run `ctx` describes, with these results and
+    /// the metrics the evaluators added to the task's.
+    pub(super) fn into_case<I, O, M>(
+        self,
+        ctx: EvaluatorContext<I, O, M>,
+        task: TaskRun,
+    ) -> ReportCase<I, O, M> {
+        let mut metrics = ctx.metrics;
+        for (name, value) in self.metrics {
+            *metrics.entry(name).or_default() += value;
+        }
+        ReportCase {
+            name: ctx.name,
+            source_case_name: task.source_case_name,
+            inputs: ctx.inputs,
+            metadata: ctx.metadata,
+            expected_output: ctx.expected_output,
+            output: ctx.output,
+            metrics,
+            attributes: ctx.attributes,
+            scores: self.scores,
+            labels: self.labels,
+            assertions: self.assertions,
+            task_duration: task.task_duration,
+            total_duration: task.total_duration,
+            attempts: task.attempts,
+            evaluator_failures: self.failures,
+        }
+    }
 }
 
 pub(super) fn panic_message(panic: Box<dyn Any + Send>) -> String {
@@ -108,11 +141,13 @@ struct NamedOutput {
 #[derive(Default)]
 pub(super) struct Scored {
     seen: BTreeSet<String>,
-    pub(super) assertions: BTreeMap<String, EvaluationResult<bool>>,
-    pub(super) scores: BTreeMap<String, EvaluationResult<f64>>,
-    pub(super) labels: BTreeMap<String, EvaluationResult<String>>,
+    assertions: BTreeMap<String, EvaluationResult<bool>>,
+    scores: BTreeMap<String, EvaluationResult<f64>>,
+    labels: BTreeMap<String, EvaluationResult<String>>,
     /// Metrics the evaluators added to the case's.
-    pub(super) metrics: BTreeMap<String, f64>,
+    metrics: BTreeMap<String, f64>,
+    /// The evaluators that failed.
+    failures: Vec<EvaluatorFailure>,
 }
 
 /// One named result of an evaluator, from the spec that gave it.
