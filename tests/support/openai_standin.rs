@@ -108,7 +108,8 @@ impl StandIn {
 }
 
 /// The verdict the stand-in gives a prompt: a pass when the user prompt
-/// holds "Paris", a score from its length, a reason naming both.
+/// holds "Paris", a score from its length, a reason naming both. (A
+/// prompt holding "needs a retry" first gets a verdict without `pass`.)
 pub fn verdict(user: &str) -> Value {
     let pass = user.contains("Paris");
     let score = (user.chars().count() % 10) as f64 / 10.0;
@@ -180,7 +181,14 @@ async fn complete(
                 tokio::time::sleep(wait).await;
             }
             let user = body["messages"][1]["content"].as_str().unwrap_or("");
-            Json(answer(&body["model"], tool_call(verdict(user).to_string()))).into_response()
+            let first_try = body["messages"].as_array().is_some_and(|m| m.len() == 2);
+            let arguments = if user.contains("needs a retry") && first_try {
+                // A verdict without `pass`, the first time: sent back for another try.
+                json!({"reason": "forgot the verdict", "score": 0.5})
+            } else {
+                verdict(user)
+            };
+            Json(answer(&body["model"], tool_call(arguments.to_string()))).into_response()
         }
     };
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);

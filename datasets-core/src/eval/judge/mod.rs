@@ -4,6 +4,7 @@
 
 mod endpoint;
 mod prompt;
+mod verdict;
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -220,98 +221,37 @@ fn model_name(model: Option<&str>) -> std::result::Result<String, String> {
     }
 }
 
-/// The judge's verdict.
-#[derive(Debug, Clone, PartialEq)]
-struct Grading {
-    reason: Option<String>,
-    pass: bool,
-    score: f64,
-}
-
-/// The verdict in a chat completion: the `final_result` tool call's
-/// arguments or, from a model that answered in text, a JSON object in it
-/// (code fences allowed). `pass` may be a boolean or `"true"`/`"false"`;
-/// a missing score is 1 for a pass and 0 for a fail.
-fn grading_of(answer: &Value) -> std::result::Result<Grading, String> {
-    let message = &answer["choices"][0]["message"];
-    let text = message["tool_calls"]
-        .as_array()
-        .and_then(|calls| {
-            calls
-                .iter()
-                .find(|c| c["function"]["name"] == "final_result")
-                .or(calls.first())
-        })
-        .and_then(|call| call["function"]["arguments"].as_str())
-        .or_else(|| message["content"].as_str())
-        .ok_or_else(|| {
-            format!(
-                "the judge's answer holds no verdict: {}",
-                excerpt(&answer.to_string())
-            )
-        })?;
-    let trimmed = text.trim();
-    let body = trimmed
-        .strip_prefix("```json")
-        .or_else(|| trimmed.strip_prefix("```"))
-        .and_then(|rest| rest.strip_suffix("```"))
-        .unwrap_or(trimmed)
-        .trim();
-    let start = body.find('{');
-    let end = body.rfind('}');
-    let object: Value = match (start, end) {
-        (Some(start), Some(end)) if start < end => serde_json::from_str(&body[start..=end]).ok(),
-        _ => None,
-    }
-    .filter(Value::is_object)
-    .ok_or_else(|| {
-        format!(
-            "the judge's verdict is not a JSON object: {}",
-            excerpt(text)
-        )
-    })?;
-    let pass = match object.get("pass").or_else(|| object.get("pass_")) {
-        Some(Value::Bool(pass)) => *pass,
-        Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => true,
-        Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => false,
-        other => {
-            return Err(format!(
-                "the judge's verdict has no boolean \"pass\" (got {}): {}",
-                other.map_or_else(|| "nothing".to_owned(), Value::to_string),
-                excerpt(text)
-            ));
+/// Asks for a verdict; an invalid one is sent back with its validation
+/// errors once, as pydantic-ai does (its default of one output retry).
+/// The verdict and what it cost: requests, input and output tokens.
+async fn ask(
+    endpoint: &JudgeEndpoint,
+    mut body: Value,
+) -> std::result::Result<(verdict::Grading, (f64, f64, f64)), String> {
+    let mut usage = (0.0, 0.0, 0.0);
+    for attempt in 0..2 {
+        let answer = endpoint.complete(&body).await?;
+        let used = |key: &str| answer["usage"][key].as_u64().unwrap_or(0) as f64;
+        usage.0 += 1.0;
+        usage.1 += used("prompt_tokens");
+        usage.2 += used("completion_tokens");
+        match verdict::read(&answer) {
+            Ok(grading) => return Ok((grading, usage)),
+            Err(invalid) if attempt == 0 && !invalid.followup.is_empty() => {
+                if let Some(messages) = body["messages"].as_array_mut() {
+                    messages.extend(invalid.followup);
+                }
+            }
+            Err(invalid) => {
+                return Err(format!(
+                    "the judge's verdict is not valid{}: {}",
+                    if attempt == 0 { "" } else { " after a retry" },
+                    invalid.summary
+                ));
+            }
         }
-    };
-    let score = match object.get("score") {
-        None | Some(Value::Null) => f64::from(u8::from(pass)),
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(f64::NAN),
-        Some(other) => return Err(format!("the judge's score is not a number: {other}")),
-    };
-    if !score.is_finite() {
-        return Err(format!(
-            "the judge's score is not a number: {}",
-            excerpt(text)
-        ));
     }
-    let reason = object
-        .get("reason")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    Ok(Grading {
-        reason,
-        pass,
-        score,
-    })
-}
-
-fn excerpt(text: &str) -> String {
-    let cut: String = text.chars().take(200).collect();
-    if cut.len() < text.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    }
+    unreachable!("the loop returns")
 }
 
 impl<I, O, M> Evaluator<I, O, M> for LLMJudge
@@ -343,15 +283,13 @@ where
             let user =
                 prompt::user_prompt(&output, &self.rubric, inputs.as_ref(), expected.as_ref());
             let body = prompt::request_body(&model, &system, &user, &self.model_settings);
-            let answer = endpoint.complete(&body).await?;
-            let grading = grading_of(&answer)?;
-            let used = |key: &str| answer["usage"][key].as_u64().unwrap_or(0) as f64;
+            let (grading, usage) = ask(&endpoint, body).await?;
             let both = self.score.is_some() && self.assertion.is_some();
             // What judging cost, on the case (summed over its judges).
             let mut out = EvaluatorOutput::none()
-                .metric("judge_requests", 1.0)
-                .metric("judge_input_tokens", used("prompt_tokens"))
-                .metric("judge_output_tokens", used("completion_tokens"));
+                .metric("judge_requests", usage.0)
+                .metric("judge_input_tokens", usage.1)
+                .metric("judge_output_tokens", usage.2);
             for (config, suffix, value) in [
                 (&self.score, "score", EvaluationValue::Score(grading.score)),
                 (
@@ -399,45 +337,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn answer_with(arguments: &str) -> Value {
-        json!({"choices": [{"message": {"role": "assistant", "content": null,
-            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "final_result", "arguments": arguments}}]}}]})
-    }
-
-    #[test]
-    fn verdicts_are_read_leniently() {
-        let grading = grading_of(&answer_with(
-            r#"{"reason": "ok", "pass": true, "score": 0.5}"#,
-        ))
-        .unwrap();
-        assert_eq!(
-            grading,
-            Grading {
-                reason: Some("ok".into()),
-                pass: true,
-                score: 0.5
-            }
-        );
-        let text =
-            json!({"choices": [{"message": {"content": "```json\n{\"pass\": \"false\"}\n```"}}]});
-        assert_eq!(
-            grading_of(&text).unwrap(),
-            Grading {
-                reason: None,
-                pass: false,
-                score: 0.0
-            }
-        );
-        let err = grading_of(&answer_with("I think it passes")).unwrap_err();
-        assert!(
-            err.starts_with("the judge's verdict is not a JSON object: I think"),
-            "{err}"
-        );
-        let err = grading_of(&answer_with(r#"{"reason": "x", "score": 1}"#)).unwrap_err();
-        assert!(err.contains("no boolean \"pass\""), "{err}");
-        assert!(grading_of(&json!({"choices": []})).is_err());
-    }
 
     #[test]
     fn model_names_are_pydantic_evals() {
