@@ -135,7 +135,14 @@ fn write_atomically(
     let cannot = |err: &dyn std::fmt::Display| {
         Failure::failed(format!("cannot write {}: {err}", path.display()))
     };
-    let mut file = tempfile::NamedTempFile::new_in(folder).map_err(|err| cannot(&err))?;
+    // tempfile's own message names its temporary file, not the user's.
+    let mut file = tempfile::NamedTempFile::new_in(folder).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => cannot(&format!("no folder {}", folder.display())),
+        std::io::ErrorKind::PermissionDenied => {
+            cannot(&format!("no permission to write in {}", folder.display()))
+        }
+        kind => cannot(&kind),
+    })?;
     let count = {
         let mut out = std::io::BufWriter::new(file.as_file_mut());
         let count = write(&mut out)?;

@@ -475,4 +475,11 @@ fn export_then_import_round_trips_in_every_format() {
         .expect(0);
     assert_eq!(run.stdout, shell.read("first.jsonl"));
     shell.run(&["export", "source", "-o", "out.txt"]).expect(2);
+    let run = shell
+        .run(&["export", "source", "-o", "missing/out.csv"])
+        .expect(1);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: cannot write missing/out.csv: no folder missing"
+    );
 }
