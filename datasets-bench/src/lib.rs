@@ -46,6 +46,14 @@ pub fn release_binary(package: &str, bin: &str) -> PathBuf {
         .expect("cargo names the built binary")
 }
 
+/// The multi-threaded runtime a benchmark's `main` runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the runtime starts")
+}
+
 /// A process's peak resident memory so far (`VmHWM`), in MiB (Linux).
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

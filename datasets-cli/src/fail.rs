@@ -4,6 +4,7 @@
 use std::fmt;
 
 use datasets_core::Error;
+use datasets_core::wire::ValidationIssue;
 
 /// Exit code of a failure.
 pub(crate) const FAILURE: u8 = 1;
@@ -100,36 +101,33 @@ pub(crate) fn detail_text(detail: &serde_json::Value) -> String {
         serde_json::Value::String(text) => text.clone(),
         serde_json::Value::Array(items) => items
             .iter()
-            .map(|item| issue_text(item, 0))
+            .map(|item| match issue_of(item) {
+                Some(issue) => issue_text(&issue, 0),
+                None => item.to_string(),
+            })
             .collect::<Vec<_>>()
             .join("; "),
         other => other.to_string(),
     }
 }
 
-/// One issue `{"loc": [...], "msg": ...}` as `path: message`, leaving out
-/// the first `skip` segments of its location.
-pub(crate) fn issue_text(issue: &serde_json::Value, skip: usize) -> String {
-    let msg = issue
-        .get("msg")
-        .and_then(|m| m.as_str())
-        .map_or_else(|| issue.to_string(), str::to_owned);
+/// One `{"loc": [...], "msg": ..., "type": ...}` of a `detail` list.
+pub(crate) fn issue_of(item: &serde_json::Value) -> Option<ValidationIssue> {
+    serde_json::from_value(item.clone()).ok()
+}
+
+/// An issue as `path: message`, leaving out the first `skip` segments of
+/// its location (the client's `Display` also names the issue's type).
+pub(crate) fn issue_text(issue: &ValidationIssue, skip: usize) -> String {
     let loc: Vec<String> = issue
-        .get("loc")
-        .and_then(|l| l.as_array())
-        .map(|loc| {
-            loc.iter()
-                .skip(skip)
-                .map(|segment| match segment {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .loc
+        .iter()
+        .skip(skip)
+        .map(ToString::to_string)
+        .collect();
     if loc.is_empty() {
-        msg
+        issue.msg.clone()
     } else {
-        format!("{}: {msg}", loc.join("."))
+        format!("{}: {}", loc.join("."), issue.msg)
     }
 }

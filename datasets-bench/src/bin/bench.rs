@@ -83,10 +83,7 @@ const REQUEST_BYTES: usize = 8 * 1024 * 1024;
 fn main() {
     let args = Args::parse();
     let binary = server_binary();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the runtime starts");
+    let runtime = datasets_bench::runtime();
     let replicas = match (&args.db, &args.replicas) {
         (None, _) => vec![1],
         (Some(_), None) => vec![1, 3],

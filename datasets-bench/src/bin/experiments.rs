@@ -91,10 +91,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn main() {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the runtime starts");
+    let runtime = datasets_bench::runtime();
     let dataset = dataset(args.cases);
     let once = run_once(&runtime, &dataset);
     if args.once {

@@ -56,11 +56,7 @@ struct Tally {
 
 fn main() {
     let args = Args::parse();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the load test's runtime starts")
-        .block_on(run(args));
+    datasets_bench::runtime().block_on(run(args));
 }
 
 async fn run(args: Args) {

@@ -38,10 +38,7 @@ struct Args {
 fn main() {
     let args = Args::parse();
     let binary = server_binary();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the runtime starts");
+    let runtime = datasets_bench::runtime();
     runtime.block_on(run(&binary, &args));
 }
 

@@ -51,10 +51,7 @@ const REQUEST_BYTES: usize = 8 * 1024 * 1024;
 fn main() {
     let args = Args::parse();
     let binary = server_binary();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the runtime starts");
+    let runtime = datasets_bench::runtime();
     let store = if args.db.is_some() {
         "postgres"
     } else {

@@ -17,11 +17,11 @@ use std::sync::atomic::AtomicU64;
 
 use datasets_core::Error;
 use datasets_core::blocking::DatasetsClient;
-use datasets_core::wire::{NewCase, OnConflict};
+use datasets_core::wire::{LocSegment, NewCase, OnConflict};
 use serde_json::Value;
 
 use crate::cli::{FileFormat, ImportArgs, OnConflict as ConflictFlag};
-use crate::fail::{Failure, Outcome, issue_text};
+use crate::fail::{Failure, Outcome, issue_of, issue_text};
 use progress::Progress;
 pub(crate) use progress::thousands;
 use read::{Kind, Message, Row, Source, Where};
@@ -302,18 +302,20 @@ impl Import<'_> {
 /// with each.
 fn refused_rows(detail: &Value, rows: usize) -> BTreeMap<usize, String> {
     let mut refused: BTreeMap<usize, String> = BTreeMap::new();
-    for issue in detail.as_array().into_iter().flatten() {
-        let Some(loc) = issue.get("loc").and_then(Value::as_array) else {
+    for issue in detail.as_array().into_iter().flatten().filter_map(issue_of) {
+        let index = match issue.loc.as_slice() {
+            [
+                LocSegment::Key(body),
+                LocSegment::Key(cases),
+                LocSegment::Index(index),
+                ..,
+            ] if body == "body" && cases == "cases" => *index as usize,
+            _ => continue,
+        };
+        if index >= rows {
             continue;
-        };
-        let index = match loc.as_slice() {
-            [body, cases, index, ..] if body == "body" && cases == "cases" => index.as_u64(),
-            _ => None,
-        };
-        let Some(index) = index.map(|i| i as usize).filter(|i| *i < rows) else {
-            continue;
-        };
-        let text = issue_text(issue, 3);
+        }
+        let text = issue_text(&issue, 3);
         refused
             .entry(index)
             .and_modify(|all| {

@@ -240,7 +240,8 @@ fn case_of(value: Value, tags: &[String]) -> Result<NewCase, String> {
         ));
     }
     object.retain(|k, _| CASE_FIELDS.contains(&k.as_str()));
-    let mut case: NewCase = serde_path_error(Value::Object(object))?;
+    let mut case: NewCase =
+        serde_json::from_value(Value::Object(object)).map_err(|err| err.to_string())?;
     if !tags.is_empty() {
         let own = case.tags.get_or_insert_with(Vec::new);
         for tag in tags {
@@ -250,10 +251,6 @@ fn case_of(value: Value, tags: &[String]) -> Result<NewCase, String> {
         }
     }
     Ok(case)
-}
-
-fn serde_path_error(value: Value) -> Result<NewCase, String> {
-    serde_json::from_value(value).map_err(|err| err.to_string())
 }
 
 fn kind_of(value: &Value) -> &'static str {

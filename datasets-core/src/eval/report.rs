@@ -90,6 +90,21 @@ pub struct EvaluatorFailure {
     pub source: Option<EvaluatorSpec>,
 }
 
+impl EvaluatorFailure {
+    /// The failure of an evaluator that could not be built from `spec`.
+    #[cfg(feature = "eval")]
+    pub(crate) fn of_spec(spec: &EvaluatorSpec, err: crate::Error) -> Self {
+        Self {
+            name: spec.name.clone(),
+            error_message: match err {
+                crate::Error::InvalidArgument(message) => message,
+                other => other.to_string(),
+            },
+            source: Some(spec.clone()),
+        }
+    }
+}
+
 /// A run of one case whose task succeeded, with every evaluator's results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportCase<I = Value, O = Value, M = Value> {

@@ -256,6 +256,8 @@ pub(crate) async fn run_report_evaluators<I, O, M>(
     report: &mut EvaluationReport<I, O, M>,
     evaluators: &[Arc<dyn ReportEvaluator<I, O, M>>],
 ) {
+    use std::panic::AssertUnwindSafe;
+
     use futures_util::FutureExt;
 
     let mut analyses = Vec::new();
@@ -267,16 +269,19 @@ pub(crate) async fn run_report_evaluators<I, O, M>(
             experiment_metadata: report.experiment_metadata.as_ref(),
         };
         for evaluator in evaluators {
-            let outcome = std::panic::AssertUnwindSafe(evaluator.evaluate(&ctx))
-                .catch_unwind()
-                .await;
+            // A panic while making the future, or while it runs.
+            let outcome =
+                match std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(&ctx))) {
+                    Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
             let error_message = match outcome {
                 Ok(Ok(found)) => {
                     analyses.extend(found);
                     continue;
                 }
                 Ok(Err(err)) => err.to_string(),
-                Err(panic) => format!("panicked: {}", panic_text(&panic)),
+                Err(panic) => format!("panicked: {}", super::run::panic_message(&*panic)),
             };
             failures.push(EvaluatorFailure {
                 name: evaluator.name().into_owned(),
@@ -297,24 +302,8 @@ pub(crate) async fn run_report_evaluators<I, O, M>(
     );
 }
 
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
-}
-
 /// A failure to build a report evaluator from its spec, as a failure in
 /// the report.
 pub(crate) fn build_failure(spec: &EvaluatorSpec, err: Error) -> Value {
-    let failure = EvaluatorFailure {
-        name: spec.name.clone(),
-        error_message: match err {
-            Error::InvalidArgument(message) => message,
-            other => other.to_string(),
-        },
-        source: Some(spec.clone()),
-    };
-    serde_json::to_value(failure).unwrap_or(Value::Null)
+    serde_json::to_value(EvaluatorFailure::of_spec(spec, err)).unwrap_or(Value::Null)
 }

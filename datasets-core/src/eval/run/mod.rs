@@ -30,7 +30,7 @@ mod spans;
 mod task;
 
 pub use rescore::Rescore;
-use score::panic_message;
+pub(crate) use score::panic_message;
 pub use task::{
     Fallible, Infallible, TaskOutput, TaskRetry, increment_metric, set_attribute, set_metric,
 };
@@ -314,14 +314,7 @@ where
             for spec in specs {
                 match registry.build(spec) {
                     Ok(evaluator) => built.push(Arc::from(evaluator)),
-                    Err(err) => failures.push(EvaluatorFailure {
-                        name: spec.name.clone(),
-                        error_message: match err {
-                            Error::InvalidArgument(message) => message,
-                            other => other.to_string(),
-                        },
-                        source: Some(spec.clone()),
-                    }),
+                    Err(err) => failures.push(EvaluatorFailure::of_spec(spec, err)),
                 }
             }
             Built {
@@ -543,7 +536,7 @@ where
         let attempt = match std::panic::catch_unwind(AssertUnwindSafe(|| {
             (self.task)(inputs.clone())
         })) {
-            Err(panic) => Attempt::Failed(FailureKind::Panic, panic_message(panic)),
+            Err(panic) => Attempt::Failed(FailureKind::Panic, panic_message(&*panic)),
             Ok(future) => {
                 let guarded = RECORD.scope(record.clone(), AssertUnwindSafe(future).catch_unwind());
                 let finished = match self.timeout {
@@ -555,7 +548,7 @@ where
                         Ok(output) => Attempt::Output(output),
                         Err(message) => Attempt::Failed(FailureKind::Error, message),
                     },
-                    Some(Err(panic)) => Attempt::Failed(FailureKind::Panic, panic_message(panic)),
+                    Some(Err(panic)) => Attempt::Failed(FailureKind::Panic, panic_message(&*panic)),
                     None => Attempt::Failed(
                         FailureKind::Timeout,
                         format!(

@@ -104,14 +104,7 @@ impl<'r, I, O, M> Rescore<'r, I, O, M> {
         for spec in specs {
             match registry.build(spec) {
                 Ok(evaluator) => self.evaluators.push(Arc::from(evaluator)),
-                Err(err) => self.failures.push(EvaluatorFailure {
-                    name: spec.name.clone(),
-                    error_message: match err {
-                        Error::InvalidArgument(message) => message,
-                        other => other.to_string(),
-                    },
-                    source: Some(spec.clone()),
-                }),
+                Err(err) => self.failures.push(EvaluatorFailure::of_spec(spec, err)),
             }
         }
         self

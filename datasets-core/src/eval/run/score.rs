@@ -81,7 +81,8 @@ impl Scored {
     }
 }
 
-pub(super) fn panic_message(panic: Box<dyn Any + Send>) -> String {
+/// What a panic said, for a failure.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     let message = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -104,7 +105,7 @@ async fn evaluate<I, O, M>(
         source: spec.clone(),
     };
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(ctx))) {
-        Err(panic) => return Err(failure(format!("panicked: {}", panic_message(panic)))),
+        Err(panic) => return Err(failure(format!("panicked: {}", panic_message(&*panic)))),
         Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
     };
     match outcome {
@@ -127,7 +128,7 @@ async fn evaluate<I, O, M>(
             ))
         }
         Ok(Err(err)) => Err(failure(err.to_string())),
-        Err(panic) => Err(failure(format!("panicked: {}", panic_message(panic)))),
+        Err(panic) => Err(failure(format!("panicked: {}", panic_message(&*panic)))),
     }
 }
 
