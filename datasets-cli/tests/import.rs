@@ -345,6 +345,12 @@ fn taken_names_fail_unless_updated() {
     );
     // A missing dataset and a missing file: failures, nothing else.
     shell.run(&["import", "nope", "a.jsonl"]).expect(1);
+    shell.file("empty.csv", "");
+    let run = shell.run(&["import", "qa", "empty.csv"]).expect(1);
+    assert_eq!(
+        run.stderr,
+        "error: the CSV file is empty: it needs a header row\n"
+    );
     let run = shell.run(&["import", "qa", "missing.jsonl"]).expect(1);
     assert!(
         run.stderr.contains("cannot open missing.jsonl"),

@@ -275,6 +275,10 @@ impl Import<'_> {
     /// The failure, with a second line saying exactly what landed.
     fn stopped(&mut self, failure: Failure, chunk: Option<&[(usize, Row)]>) -> Failure {
         self.progress.finish();
+        // A file that could not be read at all: nothing to account for.
+        if chunk.is_none() && self.last_landed.is_none() {
+            return failure;
+        }
         let landed = match self.last_landed {
             Some(at) => format!(
                 "{} row(s) were imported, up to {at}",
