@@ -211,6 +211,32 @@ pub fn check_new_case(
     }
 }
 
+/// Refuses a case whose name an earlier case of the same list has, at
+/// `[..base, i, "name"]` for the later case `i`, naming the earlier one:
+/// one request never writes two cases of one name (pydantic-evals refuses
+/// such a file as well), whether it creates or upserts.
+pub fn check_unique_names<'a>(
+    names: impl IntoIterator<Item = Option<&'a str>>,
+    base: &[LocSegment],
+    issues: &mut Vec<ValidationIssue>,
+) {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (index, name) in names.into_iter().enumerate() {
+        let Some(name) = name else { continue };
+        if let Some(first) = seen.get(name) {
+            let mut loc = base.to_vec();
+            loc.extend([LocSegment::from(index), LocSegment::from("name")]);
+            issues.push(ValidationIssue::new(
+                loc,
+                format!("the name {name:?} is already the name of case {first} of this request"),
+                "duplicate_name",
+            ));
+        } else {
+            seen.insert(name, index);
+        }
+    }
+}
+
 /// As [`check_new_case`], for the fields a case update sets.
 pub fn check_case_update(update: &CaseUpdate, issues: &mut Vec<ValidationIssue>) {
     let base = [LocSegment::from("body")];

@@ -642,7 +642,8 @@ pub struct CaseDiff {
     /// How it differs.
     pub change: CaseChange,
     /// For a changed case, the fields that differ, of `name`, `inputs`,
-    /// `expected_output`, `metadata`, `evaluators` and `tags`; empty otherwise.
+    /// `expected_output`, `metadata`, `evaluators`, `source_trace_id`,
+    /// `source_span_id` and `tags`; empty otherwise.
     #[serde(default)]
     pub fields: Vec<String>,
 }

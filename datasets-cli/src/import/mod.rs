@@ -10,7 +10,7 @@ mod progress;
 mod read;
 mod rejects;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -73,6 +73,7 @@ pub(crate) fn run(client: &DatasetsClient, args: &ImportArgs) -> Outcome {
         landed: 0,
         last_landed: None,
         refused: 0,
+        names: HashMap::new(),
         progress: Progress::new(args.quiet, total, read),
     };
     let result = messages.into_iter().try_for_each(|message| match message {
@@ -152,6 +153,8 @@ struct Import<'a> {
     last_landed: Option<Where>,
     /// Rows refused so far (with `--skip-invalid`).
     refused: usize,
+    /// The names of the file's rows so far, with where each first was.
+    names: HashMap<Box<str>, Where>,
     progress: Progress,
 }
 
@@ -159,18 +162,41 @@ impl Import<'_> {
     /// Sends one chunk; with `--skip-invalid`, refused rows go to the
     /// rejects file (in file order) and the rest is sent again.
     fn chunk(&mut self, rows: Vec<Row>) -> Outcome {
-        // Rows that made no case at all.
-        let unreadable: BTreeMap<usize, String> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| row.case.as_ref().err().map(|why| (i, why.clone())))
-            .collect();
+        // Rows that made no case at all, and rows whose name an earlier row
+        // of the file has: the later one is refused, as pydantic-evals
+        // refuses a file with two cases of one name, whatever `--on-conflict`.
+        let mut unreadable: BTreeMap<usize, String> = BTreeMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            match &row.case {
+                Err(why) => {
+                    unreadable.insert(i, why.clone());
+                }
+                Ok(NewCase {
+                    name: Some(name), ..
+                }) => {
+                    if let Some(first) = self.names.get(name.as_str()) {
+                        unreadable.insert(
+                            i,
+                            format!("name: the name {name:?} is already the name of {first}"),
+                        );
+                    } else {
+                        self.names.insert(name.as_str().into(), row.at);
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
         let mut rows: Vec<(usize, Row)> = rows.into_iter().enumerate().collect();
         let mut refused = Vec::new();
         if !unreadable.is_empty() {
             rows = self.refuse(rows, &unreadable, &mut refused)?;
         }
         while !rows.is_empty() {
+            // To name the row of a taken name after the cases have gone.
+            let names: Vec<Option<String>> = rows
+                .iter()
+                .map(|(_, row)| row.case.as_ref().ok().and_then(|case| case.name.clone()))
+                .collect();
             // Kept for a resend only when refused rows may be taken out;
             // otherwise a refusal ends the import.
             let cases: Vec<NewCase> = if self.rejects.is_some() {
@@ -212,6 +238,22 @@ impl Import<'_> {
                 Err(err @ Error::Api { status: 409, .. })
                     if self.on_conflict == OnConflict::Error =>
                 {
+                    // The row whose name is taken, refused like any other.
+                    let message = err.to_string();
+                    let taken = names.iter().enumerate().find_map(|(position, name)| {
+                        name.as_ref()
+                            .filter(|name| message.contains(&format!("{name:?} already exists")))
+                            .map(|name| (position, name))
+                    });
+                    if let Some((position, name)) = taken {
+                        let why = format!(
+                            "name: a case named {name:?} already exists in this dataset (pass \
+                             --on-conflict update to update such cases)"
+                        );
+                        rows =
+                            self.refuse(rows, &BTreeMap::from([(position, why)]), &mut refused)?;
+                        continue;
+                    }
                     let failure = Failure::from(err).context(
                         "a case's name is taken (pass --on-conflict update to update such cases)",
                     );

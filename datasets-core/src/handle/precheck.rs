@@ -84,6 +84,13 @@ pub(super) fn cases<D: DatasetSchema>(
                 );
             }
         }
+        if listed {
+            rules::check_unique_names(
+                cases.iter().map(|case| case.name.as_deref()),
+                &["body".into(), "cases".into()],
+                &mut issues,
+            );
+        }
         return refuse(issues);
     }
     Ok(())

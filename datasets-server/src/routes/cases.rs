@@ -138,6 +138,13 @@ pub(crate) fn incoming(body: Bytes, listed: bool) -> Result<IncomingCases, ApiEr
         };
         validation::check_new_case(labels, &base, &mut issues);
     }
+    if listed {
+        validation::check_unique_names(
+            cases.iter().map(|case| case.name.as_deref()),
+            &["body".into(), "cases".into()],
+            &mut issues,
+        );
+    }
     if !issues.is_empty() {
         return Err(ApiError::Invalid(validation::cap_issues(issues)));
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::json_guard::minify;
+use crate::store::versions::{CaseContent, changed_fields};
 use crate::store::{CaseRecord, IncomingCase, IncomingCases, StoreError};
 use crate::validation::{CompiledSchemas, SchemaKind};
 
@@ -44,6 +45,30 @@ impl EncodedCase {
 }
 
 impl EncodedCase {
+    /// Whether an upsert of this case over `current` (of its name) would
+    /// change it: the pydantic-evals fields are replaced, links and tags
+    /// only when given. An upsert that changes nothing leaves the case as
+    /// it is, with no new case version.
+    pub(crate) fn changes(&self, current: &CaseRecord) -> bool {
+        let after = CaseContent {
+            name: current.name.as_deref(),
+            inputs: &self.inputs,
+            expected_output: self.expected_output.as_deref(),
+            metadata: self.metadata.as_deref(),
+            evaluators: self.evaluators.as_deref(),
+            source_trace_id: self
+                .source_trace_id
+                .as_deref()
+                .or(current.source_trace_id.as_deref()),
+            source_span_id: self
+                .source_span_id
+                .as_deref()
+                .or(current.source_span_id.as_deref()),
+            tags: self.tags.as_deref().unwrap_or(&current.tags),
+        };
+        !changed_fields(&current.content(), &after).is_empty()
+    }
+
     /// The case as stored by a write at `at` of `actor`: version 1.
     pub(crate) fn into_record(self, dataset_id: Uuid, at: Timestamp, actor: Uuid) -> CaseRecord {
         CaseRecord {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::cases::dedup_tags;
 use super::json_text;
+use crate::store::versions::{CaseContent, changed_fields};
 use crate::store::{CaseRecord, StoreError};
 use crate::validation::{CompiledSchemas, SchemaKind};
 
@@ -25,6 +26,28 @@ pub(crate) struct MergedCase {
     pub(crate) tags_changed: bool,
     /// Whether the name changed, so the store checks it is free.
     pub(crate) renamed: bool,
+}
+
+impl MergedCase {
+    /// What the case would hold, for [`changed_fields`].
+    pub(crate) fn content(&self) -> CaseContent<'_> {
+        CaseContent {
+            name: self.name.as_deref(),
+            inputs: &self.inputs,
+            expected_output: self.expected_output.as_deref(),
+            metadata: self.metadata.as_deref(),
+            evaluators: self.evaluators.as_deref(),
+            source_trace_id: self.source_trace_id.as_deref(),
+            source_span_id: self.source_span_id.as_deref(),
+            tags: &self.tags,
+        }
+    }
+
+    /// Whether writing it would change `current`: an update that leaves the
+    /// case equal is answered with the case as it is, and makes no version.
+    pub(crate) fn changes(&self, current: &CaseRecord) -> bool {
+        !changed_fields(&current.content(), &self.content()).is_empty()
+    }
 }
 
 /// Merges `update` into `current`, refusing new values that do not fit

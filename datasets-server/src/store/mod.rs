@@ -11,6 +11,12 @@
 //!   same transaction that writes it, so a concurrent schema change can never
 //!   let an invalid case in;
 //! - a multi-case write is one transaction: all or nothing;
+//! - a write that leaves a case equal ([`versions::changed_fields`] finds
+//!   nothing: the diff's own definition) does not touch it: no new case
+//!   version, no new `updated_at`; a request that changes nothing at all
+//!   makes no dataset version, and every version records what its diff
+//!   shows; a version that changes cases also moves the dataset's
+//!   `updated_at`;
 //! - a write that returned `Ok` is durable;
 //! - a POST with an [`Idempotency`] key is applied at most once: its answer
 //!   is stored in the same transaction, and a repeat gets it back;
@@ -32,7 +38,7 @@ pub mod experiments;
 mod issue;
 mod postgres;
 mod sqlite;
-mod versions;
+pub(crate) mod versions;
 
 use std::ops::Range;
 

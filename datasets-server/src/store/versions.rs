@@ -195,36 +195,10 @@ pub(crate) fn case_diff(from: Option<&CaseRecord>, to: Option<&CaseRecord>) -> O
             fields: Vec::new(),
         }),
         (Some(before), Some(after)) => {
-            let mut fields = Vec::new();
-            if before.name != after.name {
-                fields.push("name".to_owned());
-            }
-            let values = [
-                ("inputs", Some(&before.inputs), Some(&after.inputs)),
-                (
-                    "expected_output",
-                    before.expected_output.as_ref(),
-                    after.expected_output.as_ref(),
-                ),
-                (
-                    "metadata",
-                    before.metadata.as_ref(),
-                    after.metadata.as_ref(),
-                ),
-                (
-                    "evaluators",
-                    before.evaluators.as_ref(),
-                    after.evaluators.as_ref(),
-                ),
-            ];
-            for (field, a, b) in values {
-                if !same_json(a.map(String::as_str), b.map(String::as_str)) {
-                    fields.push(field.to_owned());
-                }
-            }
-            if before.tags != after.tags {
-                fields.push("tags".to_owned());
-            }
+            let fields: Vec<String> = changed_fields(&before.content(), &after.content())
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
             (!fields.is_empty()).then(|| CaseDiff {
                 case_id: after.id,
                 name: after.name.clone(),
@@ -233,6 +207,76 @@ pub(crate) fn case_diff(from: Option<&CaseRecord>, to: Option<&CaseRecord>) -> O
             })
         }
     }
+}
+
+/// What a case holds, borrowed, as far as a change is concerned: the one
+/// definition of "changed" that the diff and every write share, so that a
+/// write which leaves a case equal makes no case version and the counts of
+/// a version always agree with its diff.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CaseContent<'a> {
+    pub(crate) name: Option<&'a str>,
+    pub(crate) inputs: &'a str,
+    pub(crate) expected_output: Option<&'a str>,
+    pub(crate) metadata: Option<&'a str>,
+    pub(crate) evaluators: Option<&'a str>,
+    pub(crate) source_trace_id: Option<&'a str>,
+    pub(crate) source_span_id: Option<&'a str>,
+    pub(crate) tags: &'a [String],
+}
+
+impl CaseRecord {
+    /// What the case holds, for [`changed_fields`].
+    pub(crate) fn content(&self) -> CaseContent<'_> {
+        CaseContent {
+            name: self.name.as_deref(),
+            inputs: &self.inputs,
+            expected_output: self.expected_output.as_deref(),
+            metadata: self.metadata.as_deref(),
+            evaluators: self.evaluators.as_deref(),
+            source_trace_id: self.source_trace_id.as_deref(),
+            source_span_id: self.source_span_id.as_deref(),
+            tags: &self.tags,
+        }
+    }
+}
+
+/// The fields in which two states of a case differ, in the wire's order:
+/// values compare as JSON (key order and `null` against absent are no
+/// change), names, links and tags (in order) as text.
+pub(crate) fn changed_fields(
+    before: &CaseContent<'_>,
+    after: &CaseContent<'_>,
+) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    if before.name != after.name {
+        fields.push("name");
+    }
+    let values = [
+        ("inputs", Some(before.inputs), Some(after.inputs)),
+        (
+            "expected_output",
+            before.expected_output,
+            after.expected_output,
+        ),
+        ("metadata", before.metadata, after.metadata),
+        ("evaluators", before.evaluators, after.evaluators),
+    ];
+    for (field, a, b) in values {
+        if !same_json(a, b) {
+            fields.push(field);
+        }
+    }
+    if before.source_trace_id != after.source_trace_id {
+        fields.push("source_trace_id");
+    }
+    if before.source_span_id != after.source_span_id {
+        fields.push("source_span_id");
+    }
+    if before.tags != after.tags {
+        fields.push("tags");
+    }
+    fields
 }
 
 /// Whether two stored JSON texts hold the same value (`null` and absent

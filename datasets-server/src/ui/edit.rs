@@ -15,7 +15,9 @@ use maud::{Markup, html};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::forms::{Layout, PARTS, Posted, by_field, described, errors, part_fields, tags_of};
+use super::forms::{
+    Layout, PARTS, PartValue, Posted, by_field, described, errors, part_fields, tags_of,
+};
 use super::pages::{crumbs, forbidden, layout, page, store_error};
 use super::{UiSession, token_matches};
 use crate::error::ApiError;
@@ -36,11 +38,35 @@ pub(super) fn allowed(session: &UiSession, posted: &Posted) -> Result<(), Box<Re
     Ok(())
 }
 
-fn layouts(detail: &DatasetDetail) -> Vec<(&'static str, Layout)> {
+/// A stored case's three values (`None` for a new case or an absent part).
+type Stored = [Option<Value>; 3];
+
+fn stored_of(case: Option<&CaseRecord>) -> Stored {
+    let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
+    match case {
+        None => [None, None, None],
+        Some(case) => [
+            parse(Some(&case.inputs)),
+            parse(case.expected_output.as_deref()),
+            parse(case.metadata.as_deref()),
+        ],
+    }
+}
+
+fn layouts(detail: &DatasetDetail, stored: &Stored) -> Vec<(&'static str, Layout)> {
     vec![
-        ("inputs", Layout::of(detail.input_schema.as_ref())),
-        ("expected_output", Layout::of(detail.output_schema.as_ref())),
-        ("metadata", Layout::of(detail.metadata_schema.as_ref())),
+        (
+            "inputs",
+            Layout::of(detail.input_schema.as_ref(), stored[0].as_ref()),
+        ),
+        (
+            "expected_output",
+            Layout::of(detail.output_schema.as_ref(), stored[1].as_ref()),
+        ),
+        (
+            "metadata",
+            Layout::of(detail.metadata_schema.as_ref(), stored[2].as_ref()),
+        ),
     ]
 }
 
@@ -69,7 +95,8 @@ fn case_form(
     issues: &[ValidationIssue],
     notice: Option<&str>,
 ) -> Markup {
-    let layouts = layouts(detail);
+    let stored = stored_of(case);
+    let layouts = layouts(detail, &stored);
     let placed = by_field(issues, &layouts);
     let base = format!("/ui/datasets/{}/", detail.id);
     let (title, action) = match case {
@@ -89,7 +116,7 @@ fn case_form(
             p.error role="alert" { "The case was not saved: see the fields marked below." }
         }
         (errors("", &placed))
-        form.case method="post" action=(action) {
+        form.case method="post" action=(action) accept-charset="utf-8" {
             input type="hidden" name="csrf" value=(session.csrf);
             @if let Some(case) = case {
                 input type="hidden" name="version" value=(posted.get("version").parse::<i64>().unwrap_or(case.version));
@@ -102,8 +129,8 @@ fn case_form(
             input #tags type="text" name="tags" value=(posted.get("tags"))
                 aria-describedby=[described("tags", &placed)];
             (errors("tags", &placed))
-            @for ((part, title), (_, layout)) in PARTS.iter().zip(&layouts) {
-                (part_fields(part, title, layout, posted, &placed))
+            @for (((part, title), (_, layout)), stored) in PARTS.iter().zip(&layouts).zip(&stored) {
+                (part_fields(part, title, layout, stored.as_ref(), posted, &placed))
             }
             button type="submit" { "Save" }
         }
@@ -111,23 +138,40 @@ fn case_form(
     layout(&title, Some(session), body)
 }
 
-/// The case a form describes, or the issues of its raw JSON fields.
-fn new_case_of(posted: &Posted, detail: &DatasetDetail) -> Result<NewCase, Vec<ValidationIssue>> {
+/// The three parts a form describes, read against the stored values (an
+/// edit) or none (a new case), or the issues of controls that do not read.
+fn parts_of(
+    posted: &Posted,
+    detail: &DatasetDetail,
+    case: Option<&CaseRecord>,
+) -> Result<Vec<PartValue>, Vec<ValidationIssue>> {
+    let stored = stored_of(case);
     let mut issues = Vec::new();
-    let mut parts: Vec<Option<Value>> = Vec::new();
-    for (part, layout) in layouts(detail) {
-        match posted.value(part, &layout) {
+    let mut parts = Vec::new();
+    for ((part, layout), stored) in layouts(detail, &stored).iter().zip(&stored) {
+        match posted.value(part, layout, stored.as_ref(), case.is_some()) {
             Ok(value) => parts.push(value),
             Err(issue) => {
                 issues.push(issue);
-                parts.push(None);
+                parts.push(PartValue::Set(None));
             }
         }
     }
-    if !issues.is_empty() {
-        return Err(issues);
+    if issues.is_empty() {
+        Ok(parts)
+    } else {
+        Err(issues)
     }
-    let mut parts = parts.into_iter();
+}
+
+/// The case a new-case form describes.
+fn new_case_of(posted: &Posted, detail: &DatasetDetail) -> Result<NewCase, Vec<ValidationIssue>> {
+    let mut parts = parts_of(posted, detail, None)?
+        .into_iter()
+        .map(|part| match part {
+            PartValue::Set(value) => value,
+            PartValue::Untouched => None,
+        });
     let inputs = parts.next().flatten().unwrap_or(Value::Null);
     let name = posted.get("name").trim();
     Ok(NewCase {
@@ -136,6 +180,50 @@ fn new_case_of(posted: &Posted, detail: &DatasetDetail) -> Result<NewCase, Vec<V
         metadata: parts.next().flatten(),
         tags: Some(tags_of(posted.get("tags"))),
         ..NewCase::new(inputs)
+    })
+}
+
+/// The update an edit form describes: what the user left as it was is
+/// kept as stored (never re-encoded), so saving a change of tags alone
+/// changes the tags alone.
+fn update_of(
+    posted: &Posted,
+    detail: &DatasetDetail,
+    case: &CaseRecord,
+) -> Result<CaseUpdate, Vec<ValidationIssue>> {
+    let mut parts = parts_of(posted, detail, Some(case))?.into_iter();
+    let mut next = || parts.next().unwrap_or(PartValue::Untouched);
+    let patch = |part: PartValue| match part {
+        PartValue::Untouched => Patch::Keep,
+        PartValue::Set(None) => Patch::Clear,
+        PartValue::Set(Some(value)) => Patch::Set(value),
+    };
+    let inputs = match next() {
+        PartValue::Untouched => None,
+        PartValue::Set(value) => Some(value.unwrap_or(Value::Null)),
+    };
+    let (expected_output, metadata) = (patch(next()), patch(next()));
+    let name = posted.get("name").trim();
+    let name = if Some(name) == case.name.as_deref() || (name.is_empty() && case.name.is_none()) {
+        Patch::Keep
+    } else if name.is_empty() {
+        Patch::Clear
+    } else {
+        Patch::Set(name.to_owned())
+    };
+    let tags = tags_of(posted.get("tags"));
+    let tags = if tags == case.tags {
+        Patch::Keep
+    } else {
+        Patch::Set(tags)
+    };
+    Ok(CaseUpdate {
+        name,
+        inputs,
+        expected_output,
+        metadata,
+        tags,
+        ..CaseUpdate::default()
     })
 }
 
@@ -248,13 +336,8 @@ fn posted_of(case: &CaseRecord, detail: &DatasetDetail) -> Posted {
         .insert("name".into(), case.name.clone().unwrap_or_default());
     posted.0.insert("tags".into(), case.tags.join(", "));
     posted.0.insert("version".into(), case.version.to_string());
-    let values = [
-        Some(case.inputs.as_str()),
-        case.expected_output.as_deref(),
-        case.metadata.as_deref(),
-    ];
-    for ((part, layout), text) in layouts(detail).iter().zip(values) {
-        let value = text.and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let stored = stored_of(Some(case));
+    for ((part, layout), value) in layouts(detail, &stored).iter().zip(&stored) {
         posted.fill(part, layout, value.as_ref());
     }
     posted
@@ -315,17 +398,9 @@ pub(super) async fn edit_case(
             case_form(&session, &detail, Some(&case), &posted, &issues, notice),
         )
     };
-    let new = match new_case_of(&posted, &detail) {
-        Ok(new) => new,
+    let update = match update_of(&posted, &detail, &case) {
+        Ok(update) => update,
         Err(issues) => return refused(issues, None, StatusCode::UNPROCESSABLE_ENTITY),
-    };
-    let update = CaseUpdate {
-        name: new.name.map_or(Patch::Clear, Patch::Set),
-        inputs: Some(new.inputs),
-        expected_output: new.expected_output.map_or(Patch::Clear, Patch::Set),
-        metadata: new.metadata.map_or(Patch::Clear, Patch::Set),
-        tags: Patch::Set(new.tags.unwrap_or_default()),
-        ..CaseUpdate::default()
     };
     let mut issues = Vec::new();
     crate::validation::check_case_update(&update, &mut issues);

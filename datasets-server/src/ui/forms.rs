@@ -1,8 +1,11 @@
 //! Forms of the UI: a case's three values as fields generated from the
 //! dataset's JSON Schema when it describes an object of simple fields
-//! (text, numbers, whole numbers, yes/no), else as raw JSON; reading them
-//! back; and the server's 422 issues placed next to the field their `loc`
-//! names, linked with `aria-describedby`.
+//! (text, numbers, whole numbers, yes/no) or a string, or from the stored
+//! value when there is no schema, else as raw JSON; reading them back so
+//! that what the user did not touch stays byte for byte as stored, and text
+//! comes back exactly as typed (line ends included); and the server's 422
+//! issues placed next to the field their `loc` names, linked with
+//! `aria-describedby`.
 
 use std::collections::BTreeMap;
 
@@ -19,21 +22,64 @@ pub(super) enum Simple {
     Boolean,
 }
 
-/// How one part of a case (inputs, expected output, metadata) is edited.
+/// One field of a part laid out as fields.
+#[derive(Debug, Clone)]
+pub(super) struct Field {
+    pub(super) name: String,
+    pub(super) kind: Simple,
+    pub(super) required: bool,
+}
+
+/// How one part of a case (inputs, expected output, metadata) is edited:
+/// chosen by its schema, and by its stored value where there is no schema.
 #[derive(Debug, Clone)]
 pub(super) enum Layout {
-    /// One field per property, in the schema's order.
-    Fields(Vec<(String, Simple, bool)>),
+    /// One field per property, in the schema's (or the value's) order.
+    Fields(Vec<Field>),
+    /// The whole value is a string, edited as text.
+    Text,
     /// The whole value as JSON text.
     Raw,
 }
 
+/// The simple kind a property's schema names: `"string"`, or
+/// `["string", "null"]` as schemars writes an `Option<String>`.
+fn simple_of(schema: &Value) -> Option<Simple> {
+    let kind = match schema.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(Value::Array(kinds)) => {
+            let named: Vec<&str> = kinds
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|kind| *kind != "null")
+                .collect();
+            match named.as_slice() {
+                [one] if named.len() + 1 >= kinds.len() => *one,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    match kind {
+        "string" => Some(Simple::Text),
+        "number" => Some(Simple::Number),
+        "integer" => Some(Simple::Integer),
+        "boolean" => Some(Simple::Boolean),
+        _ => None,
+    }
+}
+
 impl Layout {
-    /// Fields for an object schema whose properties are all simple, else raw.
-    pub(super) fn of(schema: Option<&Value>) -> Self {
+    /// Fields for an object schema whose properties are all simple, text
+    /// for a string schema, else raw JSON; without a schema, fields for a
+    /// stored object of simple values and text for a stored string.
+    pub(super) fn of(schema: Option<&Value>, stored: Option<&Value>) -> Self {
         let Some(schema) = schema else {
-            return Layout::Raw;
+            return Self::by_value(stored);
         };
+        if simple_of(schema) == Some(Simple::Text) {
+            return Layout::Text;
+        }
         if schema.get("type").and_then(Value::as_str) != Some("object") {
             return Layout::Raw;
         }
@@ -47,19 +93,107 @@ impl Layout {
             .unwrap_or_default();
         let mut fields = Vec::new();
         for (name, property) in properties {
-            let simple = match property.get("type").and_then(Value::as_str) {
-                Some("string") => Simple::Text,
-                Some("number") => Simple::Number,
-                Some("integer") => Simple::Integer,
-                Some("boolean") => Simple::Boolean,
-                _ => return Layout::Raw,
+            let Some(kind) = simple_of(property) else {
+                return Layout::Raw;
             };
-            fields.push((name.clone(), simple, required.contains(&name.as_str())));
+            fields.push(Field {
+                name: name.clone(),
+                kind,
+                required: required.contains(&name.as_str()),
+            });
+        }
+        // A stored key the schema does not name would have no field.
+        if let Some(Value::Object(stored)) = stored
+            && stored.keys().any(|key| !properties.contains_key(key))
+        {
+            return Layout::Raw;
         }
         if fields.is_empty() {
             Layout::Raw
         } else {
             Layout::Fields(fields)
+        }
+    }
+
+    /// The layout a stored value suggests when the dataset has no schema.
+    fn by_value(stored: Option<&Value>) -> Self {
+        match stored {
+            Some(Value::String(_)) => Layout::Text,
+            Some(Value::Object(object)) if !object.is_empty() => {
+                let mut fields = Vec::new();
+                for (name, value) in object {
+                    let kind = match value {
+                        Value::String(_) | Value::Null => Simple::Text,
+                        Value::Bool(_) => Simple::Boolean,
+                        Value::Number(number) if number.is_f64() => Simple::Number,
+                        Value::Number(_) => Simple::Integer,
+                        Value::Array(_) | Value::Object(_) => return Layout::Raw,
+                    };
+                    fields.push(Field {
+                        name: name.clone(),
+                        kind,
+                        required: false,
+                    });
+                }
+                Layout::Fields(fields)
+            }
+            _ => Layout::Raw,
+        }
+    }
+}
+
+/// How a text is put in a textarea and read back. A textarea holds any
+/// text but a carriage return (HTML reads CR LF and a lone CR as LF, and a
+/// browser sends every line break as CR LF) and NUL (read as U+FFFD): a
+/// text of CR LF lines is shown with LF and its CRs put back on reading,
+/// and one a textarea cannot hold (a lone CR, mixed line ends, NUL) is
+/// edited as a JSON string, so that no text changes on its way through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextMode {
+    /// Lines end in LF (or there is one line).
+    Lf,
+    /// Every line ends in CR LF.
+    Crlf,
+    /// Edited as a JSON string literal.
+    Json,
+}
+
+impl TextMode {
+    /// The mode for a stored value (a new text is `Lf`).
+    pub(super) fn of(stored: Option<&Value>) -> Self {
+        let Some(Value::String(text)) = stored else {
+            return TextMode::Lf;
+        };
+        let bytes = text.as_bytes();
+        let crlf = text.matches("\r\n").count();
+        let lf = text.matches('\n').count();
+        let cr = text.matches('\r').count();
+        if bytes.contains(&0) || cr != crlf || (crlf > 0 && crlf != lf) {
+            TextMode::Json
+        } else if crlf > 0 {
+            TextMode::Crlf
+        } else {
+            TextMode::Lf
+        }
+    }
+
+    /// The text as the control shows it.
+    pub(super) fn show(self, text: &str) -> String {
+        match self {
+            TextMode::Lf => text.to_owned(),
+            TextMode::Crlf => text.replace("\r\n", "\n"),
+            TextMode::Json => serde_json::to_string(text).unwrap_or_default(),
+        }
+    }
+
+    /// The text a control sent, or what is wrong with it.
+    pub(super) fn read(self, sent: &str) -> Result<String, String> {
+        let text = sent.replace("\r\n", "\n");
+        match self {
+            TextMode::Lf => Ok(text),
+            TextMode::Crlf => Ok(text.replace('\n', "\r\n")),
+            TextMode::Json => serde_json::from_str::<String>(text.trim())
+                .map_err(|err| format!("this is not a JSON string: {err}")),
         }
     }
 }
@@ -71,9 +205,42 @@ pub(super) const PARTS: [(&str, &str); 3] = [
     ("metadata", "Metadata"),
 ];
 
+/// What the form read for one part of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum PartValue {
+    /// Nothing in it differs from the stored value: the stored JSON is kept
+    /// as it is, byte for byte.
+    Untouched,
+    /// A value (`None`: left empty).
+    Set(Option<Value>),
+}
+
 /// A case form's values as typed, kept to show again after an error.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Posted(pub(super) BTreeMap<String, String>);
+
+/// A field's value as its control shows it (`None`: an empty control).
+fn shown(kind: Simple, mode: TextMode, value: Option<&Value>) -> Option<String> {
+    match (kind, value) {
+        (_, None | Some(Value::Null)) => None,
+        (Simple::Boolean, Some(Value::Bool(true))) => Some("on".to_owned()),
+        (Simple::Boolean, Some(_)) => None,
+        (_, Some(Value::String(text))) => Some(mode.show(text)),
+        (_, Some(other)) => Some(other.to_string()),
+    }
+}
+
+/// Line ends as a browser sends them are no change.
+fn same_text(a: &str, b: &str) -> bool {
+    a == b || a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
+}
+
+/// A part's raw JSON as the form shows it.
+fn raw_text(value: Option<&Value>) -> String {
+    value
+        .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+        .unwrap_or_default()
+}
 
 impl Posted {
     pub(super) fn parse(body: &[u8]) -> Self {
@@ -94,72 +261,133 @@ impl Posted {
     pub(super) fn fill(&mut self, part: &str, layout: &Layout, value: Option<&Value>) {
         match layout {
             Layout::Raw => {
-                let text = value
-                    .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
-                    .unwrap_or_default();
-                self.0.insert(part.to_owned(), text);
+                self.0.insert(part.to_owned(), raw_text(value));
+            }
+            Layout::Text => {
+                if let Some(text) = shown(Simple::Text, TextMode::of(value), value) {
+                    self.0.insert(part.to_owned(), text);
+                }
             }
             Layout::Fields(fields) => {
-                for (name, simple, _) in fields {
-                    let field = value.and_then(|v| v.get(name));
-                    let text = match (simple, field) {
-                        (_, None | Some(Value::Null)) => continue,
-                        (Simple::Boolean, Some(Value::Bool(true))) => "on".to_owned(),
-                        (Simple::Boolean, Some(_)) => continue,
-                        (_, Some(Value::String(text))) => text.clone(),
-                        (_, Some(other)) => other.to_string(),
-                    };
-                    self.0.insert(format!("{part}.{name}"), text);
+                for field in fields {
+                    let stored = value.and_then(|v| v.get(&field.name));
+                    if let Some(text) = shown(field.kind, TextMode::of(stored), stored) {
+                        self.0.insert(format!("{part}.{}", field.name), text);
+                    }
                 }
             }
         }
     }
 
-    /// A part's value from the form: `Ok(None)` when left empty, or the
-    /// issue for a raw JSON text that does not parse.
+    /// A field's value as sent, `stored` its value before: `Ok(None)` for
+    /// an empty control.
+    fn field_value(
+        &self,
+        form_name: &str,
+        kind: Simple,
+        stored: Option<&Value>,
+        loc: impl Fn() -> Vec<LocSegment>,
+    ) -> Result<Option<Value>, ValidationIssue> {
+        let text = self.get(form_name);
+        Ok(Some(match kind {
+            Simple::Boolean => Value::Bool(text == "on"),
+            _ if text.is_empty() => return Ok(None),
+            Simple::Text => Value::String(
+                TextMode::of(stored)
+                    .read(text)
+                    .map_err(|msg| ValidationIssue::new(loc(), msg, "json_invalid"))?,
+            ),
+            // A number that does not read is sent as text, so the schema's
+            // own message says what is wrong.
+            Simple::Integer | Simple::Number => {
+                serde_json::from_str::<serde_json::Number>(text.trim())
+                    .map_or_else(|_| Value::String(text.to_owned()), Value::Number)
+            }
+        }))
+    }
+
+    /// Whether a field's control still shows `stored`.
+    fn field_untouched(&self, form_name: &str, kind: Simple, stored: Option<&Value>) -> bool {
+        let sent = self.get(form_name);
+        let before = shown(kind, TextMode::of(stored), stored).unwrap_or_default();
+        if same_text(sent, &before) {
+            return true;
+        }
+        kind == Simple::Text
+            && matches!((TextMode::of(stored).read(sent), stored),
+                (Ok(text), Some(Value::String(was))) if &text == was)
+    }
+
+    /// A part's value from the form, `stored` its value before (`None` for
+    /// a new case): untouched when nothing in it differs from `stored`,
+    /// else the new value; or the issue of a control that does not read.
     pub(super) fn value(
         &self,
         part: &str,
         layout: &Layout,
-    ) -> Result<Option<Value>, ValidationIssue> {
+        stored: Option<&Value>,
+        editing: bool,
+    ) -> Result<PartValue, ValidationIssue> {
+        let loc = |field: Option<&str>| {
+            let mut loc: Vec<LocSegment> = vec!["body".into(), part.into()];
+            loc.extend(field.map(LocSegment::from));
+            loc
+        };
         match layout {
             Layout::Raw => {
-                let text = self.get(part).trim();
-                if text.is_empty() {
-                    return Ok(None);
+                let text = self.get(part);
+                if editing && same_text(text.trim(), raw_text(stored).trim()) {
+                    return Ok(PartValue::Untouched);
                 }
-                serde_json::from_str(text).map(Some).map_err(|err| {
+                let text = text.trim();
+                if text.is_empty() {
+                    return Ok(PartValue::Set(None));
+                }
+                let value: Value = serde_json::from_str(text).map_err(|err| {
                     ValidationIssue::new(
-                        vec!["body".into(), part.into()],
+                        loc(None),
                         format!("this is not JSON: {err}"),
                         "json_invalid",
                     )
-                })
+                })?;
+                if editing && stored == Some(&value) {
+                    return Ok(PartValue::Untouched);
+                }
+                Ok(PartValue::Set(Some(value)))
+            }
+            Layout::Text => {
+                if editing && self.field_untouched(part, Simple::Text, stored) {
+                    return Ok(PartValue::Untouched);
+                }
+                self.field_value(part, Simple::Text, stored, || loc(None))
+                    .map(PartValue::Set)
             }
             Layout::Fields(fields) => {
-                let mut object = Map::new();
-                for (name, simple, _) in fields {
-                    let text = self.get(&format!("{part}.{name}"));
-                    let value = match simple {
-                        Simple::Boolean => Value::Bool(text == "on"),
-                        _ if text.is_empty() => continue,
-                        Simple::Text => Value::String(text.to_owned()),
-                        // A number that does not read is sent as text, so
-                        // the schema's own message says what is wrong.
-                        Simple::Integer => text
-                            .trim()
-                            .parse::<i64>()
-                            .map_or_else(|_| Value::String(text.to_owned()), Value::from),
-                        Simple::Number => text
-                            .trim()
-                            .parse::<f64>()
-                            .ok()
-                            .and_then(serde_json::Number::from_f64)
-                            .map_or_else(|| Value::String(text.to_owned()), Value::Number),
+                // Edits start from the stored object, so a key no field
+                // shows and a field left as it was are kept as they are.
+                let mut object = match stored {
+                    Some(Value::Object(object)) if editing => object.clone(),
+                    _ => Map::new(),
+                };
+                let mut touched = !editing;
+                for field in fields {
+                    let form_name = format!("{part}.{}", field.name);
+                    let before = stored.and_then(|v| v.get(&field.name));
+                    if editing && self.field_untouched(&form_name, field.kind, before) {
+                        continue;
+                    }
+                    touched = true;
+                    match self
+                        .field_value(&form_name, field.kind, before, || loc(Some(&field.name)))?
+                    {
+                        Some(value) => object.insert(field.name.clone(), value),
+                        None => object.remove(&field.name),
                     };
-                    object.insert(name.clone(), value);
                 }
-                Ok(Some(Value::Object(object)))
+                if !touched {
+                    return Ok(PartValue::Untouched);
+                }
+                Ok(PartValue::Set(Some(Value::Object(object))))
             }
         }
     }
@@ -176,7 +404,7 @@ pub(super) fn field_of(loc: &[LocSegment], layouts: &[(&str, Layout)]) -> Option
     let part = key(1)?;
     if let Some((_, layout)) = layouts.iter().find(|(name, _)| *name == part) {
         if let (Layout::Fields(fields), Some(property)) = (layout, key(2))
-            && fields.iter().any(|(name, _, _)| name == property)
+            && fields.iter().any(|field| field.name == property)
         {
             return Some(field_id(part, property));
         }
@@ -237,11 +465,44 @@ pub(super) fn described(id: &str, placed: &BTreeMap<String, Vec<String>>) -> Opt
     placed.contains_key(id).then(|| format!("{id}-error"))
 }
 
-/// The fields of one part.
+/// A textarea for text: as tall as its lines (up to a screenful; CSS
+/// grows it as it is typed in), monospace where the text looks like code,
+/// and holding the text exactly (HTML drops one newline right after
+/// `<textarea>`, so one is written there).
+fn text_area(
+    id: &str,
+    form_name: &str,
+    text: &str,
+    mode: TextMode,
+    describedby: Option<String>,
+) -> Markup {
+    let lines = text.lines().count().max(1) + usize::from(text.ends_with('\n'));
+    let code = mode == TextMode::Json || text.contains('\n') || text.contains('\t');
+    html! {
+        textarea.text.code[code] id=(id) name=(form_name) rows=(lines.clamp(1, 30))
+            spellcheck="false" autocapitalize="off"
+            aria-describedby=[describedby.clone()]
+            aria-invalid=[describedby.as_ref().map(|_| "true")] {
+            "\n" (text)
+        }
+    }
+}
+
+/// What a text field's label adds for its mode.
+fn mode_note(mode: TextMode) -> &'static str {
+    match mode {
+        TextMode::Json => " (a JSON string: it holds characters a text box cannot)",
+        TextMode::Crlf => " (lines end in CR LF, and are kept so)",
+        TextMode::Lf => "",
+    }
+}
+
+/// The fields of one part; `stored` is its value before the edit.
 pub(super) fn part_fields(
     part: &str,
     title: &str,
     layout: &Layout,
+    stored: Option<&Value>,
     posted: &Posted,
     placed: &BTreeMap<String, Vec<String>>,
 ) -> Markup {
@@ -254,29 +515,44 @@ pub(super) fn part_fields(
                     textarea id=(part) name=(part) rows="6" spellcheck="false"
                         aria-describedby=[described(part, placed)]
                         aria-invalid=[described(part, placed).map(|_| "true")] {
-                        (posted.get(part))
+                        "\n" (posted.get(part))
                     }
                     (errors(part, placed))
                 }
+                Layout::Text => {
+                    @let mode = TextMode::of(stored);
+                    label for=(part) { (title) " (text)" (mode_note(mode)) }
+                    (text_area(part, part, posted.get(part), mode, described(part, placed)))
+                    (errors(part, placed))
+                }
                 Layout::Fields(fields) => {
-                    @for (name, simple, required) in fields {
-                        @let id = field_id(part, name);
-                        @let form_name = format!("{part}.{name}");
+                    @for field in fields {
+                        @let id = field_id(part, &field.name);
+                        @let form_name = format!("{part}.{}", field.name);
                         @let describedby = described(&id, placed);
-                        @if *simple == Simple::Boolean {
-                            label.check for=(id) {
-                                input id=(id) type="checkbox" name=(form_name)
-                                    checked[posted.get(&form_name) == "on"]
-                                    aria-describedby=[describedby.clone()];
-                                " " (name)
+                        @let before = stored.and_then(|v| v.get(&field.name));
+                        @match field.kind {
+                            Simple::Boolean => {
+                                label.check for=(id) {
+                                    input id=(id) type="checkbox" name=(form_name)
+                                        checked[posted.get(&form_name) == "on"]
+                                        aria-describedby=[describedby.clone()];
+                                    " " (field.name)
+                                }
                             }
-                        } @else {
-                            label for=(id) { (name) @if *required && part == "inputs" { " *" } }
-                            input id=(id) name=(form_name) type="text"
-                                inputmode=[match simple { Simple::Integer => Some("numeric"), Simple::Number => Some("decimal"), _ => None }]
-                                value=(posted.get(&form_name))
-                                aria-describedby=[describedby.clone()]
-                                aria-invalid=[describedby.as_ref().map(|_| "true")];
+                            Simple::Text => {
+                                @let mode = TextMode::of(before);
+                                label for=(id) { (field.name) @if field.required && part == "inputs" { " *" } (mode_note(mode)) }
+                                (text_area(&id, &form_name, posted.get(&form_name), mode, describedby.clone()))
+                            }
+                            Simple::Number | Simple::Integer => {
+                                label for=(id) { (field.name) @if field.required && part == "inputs" { " *" } }
+                                input id=(id) name=(form_name) type="text"
+                                    inputmode=(if field.kind == Simple::Integer { "numeric" } else { "decimal" })
+                                    value=(posted.get(&form_name))
+                                    aria-describedby=[describedby.clone()]
+                                    aria-invalid=[describedby.as_ref().map(|_| "true")];
+                            }
                         }
                         (errors(&id, placed))
                     }

@@ -7,13 +7,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use datasets_core::eval::{CaseSide, ReportComparison};
-use datasets_core::wire::CaseChange;
+use datasets_core::wire::{CaseChange, CaseDiff};
 use maud::{Markup, html};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::edit::dataset_of;
 use super::forms::Posted;
 use super::pages::{crumbs, error_page, forbidden, layout, page, store_error};
+use super::values;
 use super::{UiSession, token_matches};
 use crate::extract::query_pairs;
 use crate::state::AppState;
@@ -143,18 +145,97 @@ pub(super) async fn tag(
     }
 }
 
-fn side(case: Option<&CaseRecord>) -> Markup {
+/// A case's parts as values, by the names the diff gives its fields.
+fn parts(case: &CaseRecord) -> Vec<(&'static str, Option<Value>)> {
+    let json = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let text = |text: Option<&str>| text.map(|t| Value::String(t.to_owned()));
+    vec![
+        ("name", text(case.name.as_deref())),
+        ("inputs", json(Some(&case.inputs))),
+        ("expected_output", json(case.expected_output.as_deref())),
+        ("metadata", json(case.metadata.as_deref())),
+        ("evaluators", json(case.evaluators.as_deref())),
+        ("source_trace_id", text(case.source_trace_id.as_deref())),
+        ("source_span_id", text(case.source_span_id.as_deref())),
+        (
+            "tags",
+            Some(Value::Array(
+                case.tags.iter().cloned().map(Value::String).collect(),
+            )),
+        ),
+    ]
+}
+
+/// A case's title for a field name.
+fn title(field: &str) -> &'static str {
+    match field {
+        "name" => "Name",
+        "inputs" => "Inputs",
+        "expected_output" => "Expected output",
+        "metadata" => "Metadata",
+        "evaluators" => "Evaluators",
+        "source_trace_id" => "Source trace",
+        "source_span_id" => "Source span",
+        _ => "Tags",
+    }
+}
+
+/// One case of a diff: each field that changed with both sides and the
+/// change inside marked; an added or removed case whole, on its side.
+fn case_change(
+    item: &CaseDiff,
+    before: Option<&CaseRecord>,
+    after: Option<&CaseRecord>,
+    from: u64,
+    to: u64,
+) -> Markup {
+    let (a, b) = (before.map(parts), after.map(parts));
+    let field = |side: &Option<Vec<(&'static str, Option<Value>)>>, name: &str| {
+        side.as_ref()
+            .and_then(|parts| parts.iter().find(|(n, _)| *n == name))
+            .and_then(|(_, value)| value.clone())
+    };
+    let shown: Vec<&'static str> = match item.change {
+        CaseChange::Changed => parts_names()
+            .into_iter()
+            .filter(|name| item.fields.iter().any(|f| f == name))
+            .collect(),
+        _ => parts_names()
+            .into_iter()
+            .filter(|name| field(&a, name).is_some() || field(&b, name).is_some())
+            .collect(),
+    };
     html! {
-        @match case {
-            None => p.muted { "(not in this version)" },
-            Some(case) => {
-                p { strong { (case.name.as_deref().unwrap_or("(unnamed)")) }
-                    " " @for tag in &case.tags { span.tag { (tag) } " " } }
-                pre { (super::pages::pretty(Some(&case.inputs))) }
-                @if let Some(expected) = &case.expected_output { pre { (super::pages::pretty(Some(expected))) } }
+        div.sides.labels {
+            div { h3 { "Before: version " (from) } }
+            div { h3 { "After: version " (to) } }
+        }
+        @for name in shown {
+            @let (left, right) = values::pair(field(&a, name).as_ref(), field(&b, name).as_ref());
+            h4 { (title(name)) }
+            div.sides {
+                div aria-label={ (title(name)) " in version " (from) } {
+                    @if before.is_none() { p.muted { "(not in this version)" } } @else { (left) }
+                }
+                div aria-label={ (title(name)) " in version " (to) } {
+                    @if after.is_none() { p.muted { "(not in this version)" } } @else { (right) }
+                }
             }
         }
     }
+}
+
+fn parts_names() -> [&'static str; 8] {
+    [
+        "name",
+        "inputs",
+        "expected_output",
+        "metadata",
+        "evaluators",
+        "source_trace_id",
+        "source_span_id",
+        "tags",
+    ]
 }
 
 pub(super) async fn diff(
@@ -229,10 +310,7 @@ pub(super) async fn diff(
                     " " (item.name.as_deref().unwrap_or("(unnamed)"))
                 }
                 @if !item.fields.is_empty() { p.muted { "Changed: " (item.fields.join(", ")) } }
-                div.sides {
-                    div { h3 { "Version " (diff.from) } (side(before.as_ref())) }
-                    div { h3 { "Version " (diff.to) } (side(after.as_ref())) }
-                }
+                (case_change(item, before.as_ref(), after.as_ref(), diff.from, diff.to))
             }
         }
         @if diff.next.is_some() { p.muted { "The first " (DIFF_PAGE) " changed cases are shown." } }
@@ -360,15 +438,15 @@ pub(super) async fn experiment(
             dt { "Assertions passed" } dd { (percent(sides.current.assertions)) }
         }
         div.scroll {
-            table {
+            table.stack {
                 thead { tr { th scope="col" { "Case" } th scope="col" { "Output" } th scope="col" { "Results" } } }
                 tbody {
                     @for case in &sides.cases {
                         @if let Some(current) = &case.current {
                             tr {
-                                td { (case.name) }
-                                td { code { (current.output.as_ref().map(|o| super::pages::excerpt(&o.to_string())).unwrap_or_default()) } }
-                                td { (results(current)) }
+                                td { strong { (case.name) } }
+                                td data-label="Output" { @if let Some(output) = &current.output { (values::cell_value(output)) } }
+                                td data-label="Results" { (results(current)) }
                             }
                         }
                     }
@@ -390,7 +468,7 @@ fn comparison(report: &ReportComparison) -> Markup {
             dd { (percent(report.baseline.assertions)) " → " (percent(report.current.assertions)) }
         }
         div.scroll {
-            table {
+            table.stack {
                 thead { tr { th scope="col" { "Case" } th scope="col" { "Before" } th scope="col" { "After" } th scope="col" { "Changes" } } }
                 tbody {
                     @for case in &report.cases {
@@ -398,10 +476,10 @@ fn comparison(report: &ReportComparison) -> Markup {
                         @let worse = changed.iter().any(|(_, before, now)| *before == Some(true) && *now != Some(true));
                         @let better = changed.iter().any(|(_, before, now)| *before != Some(true) && *now == Some(true));
                         tr class=[if worse { Some("worse") } else if better { Some("better") } else { None }] {
-                            td { (case.name) }
-                            td { @if let Some(side) = &case.baseline { (results(side)) } @else { "(not run)" } }
-                            td { @if let Some(side) = &case.current { (results(side)) } @else { "(not run)" } }
-                            td {
+                            td { strong { (case.name) } }
+                            td data-label={ "Before: " (report.baseline_name) } { @if let Some(side) = &case.baseline { (results(side)) } @else { "(not run)" } }
+                            td data-label={ "After: " (report.name) } { @if let Some(side) = &case.current { (results(side)) } @else { "(not run)" } }
+                            td data-label="Changes" {
                                 @for (name, before, now) in &changed {
                                     span class={ "result " (if *now == Some(true) { "pass" } else { "fail" }) } {
                                         (name) ": " (mark(*before)) " → " (mark(*now))

@@ -17,6 +17,7 @@ mod edit;
 mod forms;
 mod history;
 mod pages;
+mod values;
 
 use std::sync::OnceLock;
 

@@ -186,14 +186,6 @@ pub(super) fn pretty(text: Option<&str>) -> String {
     }
 }
 
-pub(super) fn excerpt(text: &str) -> String {
-    let mut out: String = text.chars().take(80).collect();
-    if out.len() < text.len() {
-        out.push('…');
-    }
-    out
-}
-
 pub(super) async fn dataset(
     State(state): State<AppState>,
     session: UiSession,
@@ -351,7 +343,7 @@ fn case_row(base: &str, case: &CaseRecord) -> Markup {
     html! {
         tr {
             td { a href={ (base) "cases/" (case.id) "/" } { (case.name.as_deref().unwrap_or("(unnamed)")) } }
-            td { code { (excerpt(&case.inputs)) } }
+            td { (super::values::cell(&case.inputs)) }
             td { @for tag in &case.tags { span.tag { (tag) } " " } }
             td.wide { (when(case.updated_at)) }
         }
@@ -398,9 +390,22 @@ pub(super) async fn case(
             dt { "Version" } dd { (case.version) }
             dt { "Updated" } dd { (when(case.updated_at)) }
         }
-        h2 { "Inputs" } pre { (pretty(Some(&case.inputs))) }
-        h2 { "Expected output" } pre { (pretty(case.expected_output.as_deref())) }
-        h2 { "Metadata" } pre { (pretty(case.metadata.as_deref())) }
+        h2 { "Inputs" } (super::values::stored(Some(&case.inputs)))
+        h2 { "Expected output" } (super::values::stored(case.expected_output.as_deref()))
+        h2 { "Metadata" } (super::values::stored(case.metadata.as_deref()))
+        @if case.source_trace_id.is_some() || case.source_span_id.is_some() {
+            h2 { "Source" }
+            dl.facts {
+                dt { "Trace" } dd { code { (case.source_trace_id.as_deref().unwrap_or("—")) } }
+                dt { "Span" } dd { code { (case.source_span_id.as_deref().unwrap_or("—")) } }
+            }
+        }
+        details {
+            summary { "As stored (JSON)" }
+            h3 { "Inputs" } pre { (pretty(Some(&case.inputs))) }
+            h3 { "Expected output" } pre { (pretty(case.expected_output.as_deref())) }
+            h3 { "Metadata" } pre { (pretty(case.metadata.as_deref())) }
+        }
     };
     page(StatusCode::OK, layout(&title, Some(&session), body))
 }

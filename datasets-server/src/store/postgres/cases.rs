@@ -295,6 +295,60 @@ async fn upsert_round(
     round: Vec<EncodedCase>,
     records: &mut Vec<CaseRecord>,
 ) -> Result<i64, StoreError> {
+    // Cases the upsert would leave equal are not written: no new case
+    // version, and they count as no change. The dataset's row is locked by
+    // the version this write makes, so they cannot change meanwhile.
+    let mut unchanged: HashMap<String, CaseRecord> = HashMap::new();
+    let named: Vec<&str> = round
+        .iter()
+        .filter_map(|case| case.name.as_deref())
+        .collect();
+    if !named.is_empty() {
+        let by_name: HashMap<&str, &EncodedCase> = round
+            .iter()
+            .filter_map(|case| case.name.as_deref().map(|name| (name, case)))
+            .collect();
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = $1 AND c.name = ANY($2::text[])"
+        );
+        let statement = tx.prepare_cached(&sql).await.map_err(pg)?;
+        for row in tx
+            .query(&statement, &[&dataset.pk, &named])
+            .await
+            .map_err(pg)?
+        {
+            let (_, current) = case_from_row(&row, dataset.detail.id)?;
+            if let Some(name) = current.name.clone()
+                && by_name
+                    .get(name.as_str())
+                    .is_some_and(|case| !case.changes(&current))
+            {
+                unchanged.insert(name, current);
+            }
+        }
+    }
+    // The answer keeps the request's order, written and unchanged alike.
+    let order: Vec<(Option<String>, Uuid)> = round
+        .iter()
+        .map(|case| (case.name.clone(), case.id))
+        .collect();
+    let round: Vec<EncodedCase> = round
+        .into_iter()
+        .filter(|case| {
+            !case
+                .name
+                .as_ref()
+                .is_some_and(|name| unchanged.contains_key(name))
+        })
+        .collect();
+    if round.is_empty() {
+        records.extend(
+            order
+                .iter()
+                .filter_map(|(name, _)| name.as_ref().and_then(|name| unchanged.remove(name))),
+        );
+        return Ok(0);
+    }
     let gives_tags = round.first().is_some_and(|case| case.tags.is_some());
     let tags_update = if gives_tags {
         "EXCLUDED.tags"
@@ -374,10 +428,10 @@ async fn upsert_round(
             None => by_id.insert(record.id, record),
         };
     }
-    for case in round {
-        let found = match &case.name {
-            Some(name) => by_name.remove(name),
-            None => by_id.remove(&case.id),
+    for (name, id) in order {
+        let found = match &name {
+            Some(name) => unchanged.remove(name).or_else(|| by_name.remove(name)),
+            None => by_id.remove(&id),
         };
         records.push(
             found.ok_or_else(|| {
@@ -406,6 +460,9 @@ pub(super) async fn update_case(
     // Stored values satisfy the current schemas, so only new values need checking.
     let schemas = compiled(store, &dataset)?;
     let merged = merge_update(&current, update, &schemas)?;
+    if !merged.changes(&current) {
+        return Ok(current);
+    }
     let mut version = NewVersion::start(&tx, dataset.pk).await?;
     version.changed = version.archive(&tx, "c.pk = $3", &[&pk]).await?;
     let at = now();

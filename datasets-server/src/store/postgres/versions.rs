@@ -60,6 +60,12 @@ impl NewVersion {
         }
     }
 
+    /// Whether the write changed nothing: no case added, changed or
+    /// removed, and no new definition.
+    fn is_empty(&self) -> bool {
+        self.added == 0 && self.changed == 0 && self.removed == 0 && self.definition.is_none()
+    }
+
     /// This version sets the schemas and evaluators `detail` holds.
     pub(super) fn with_definition(mut self, detail: &DatasetDetail) -> Self {
         self.definition = Some(Definition::of(detail).to_text());
@@ -102,6 +108,26 @@ impl NewVersion {
         at: Timestamp,
         actor: Uuid,
     ) -> Result<(), StoreError> {
+        if self.is_empty() {
+            // Nothing changed: the number taken by `start` is given back
+            // (the dataset's row is locked to the commit), so versions stay
+            // gapless and each one records a change.
+            let statement = tx
+                .prepare_cached("UPDATE datasets SET version = version - 1 WHERE pk = $1")
+                .await
+                .map_err(pg)?;
+            tx.execute(&statement, &[&self.dataset_pk])
+                .await
+                .map_err(pg)?;
+            return Ok(());
+        }
+        let statement = tx
+            .prepare_cached("UPDATE datasets SET updated_at = $2, updated_by = $3 WHERE pk = $1")
+            .await
+            .map_err(pg)?;
+        tx.execute(&statement, &[&self.dataset_pk, &at, &actor])
+            .await
+            .map_err(pg)?;
         let statement = tx
             .prepare_cached(
                 "INSERT INTO dataset_versions (dataset_pk, version, created_at, created_by, added,

@@ -447,11 +447,13 @@ pub(super) async fn insert_cases(
                 // Only an upsert looks names up; otherwise a taken name fails
                 // the insert on the unique index, which is cheaper than asking.
                 let existing = match &case.name {
-                    Some(name) if upsert => case_pk_by_name(tx, dataset.pk, name)?,
+                    Some(name) if upsert => case_by_name(tx, &dataset, name)?,
                     _ => None,
                 };
                 let (pk, record) = match existing {
-                    Some(pk) => (
+                    // An upsert that changes nothing leaves the case alone.
+                    Some((pk, current)) if !case.changes(&current) => (pk, current),
+                    Some((pk, _)) => (
                         pk,
                         overwrite_case(tx, &dataset, pk, &stamp, &mut version, case)?,
                     ),
@@ -498,6 +500,9 @@ pub(super) async fn update_case(
             // need checking.
             let schemas = inner.compiled(&dataset)?;
             let merged = merge_update(&current, update, &schemas)?;
+            if !merged.changes(&current) {
+                return Ok(current);
+            }
             if merged.renamed
                 && let Some(name) = &merged.name
                 && case_pk_by_name(tx, dataset.pk, name)?.is_some()

@@ -164,6 +164,23 @@ pub(super) fn load_case(
         .ok_or(StoreError::CaseNotFound)
 }
 
+/// The case of a name, if the dataset has one.
+pub(super) fn case_by_name(
+    conn: &Connection,
+    dataset: &DatasetRow,
+    name: &str,
+) -> Result<Option<(i64, CaseRecord)>, StoreError> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.dataset_pk = ?1 AND c.name = ?2");
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![dataset.pk, name], |row| {
+                case_from_row(row, dataset.detail.id)
+            })
+            .optional()
+        })
+        .map_err(backend)
+}
+
 pub(super) fn case_pk_by_name(
     conn: &Connection,
     dataset_pk: i64,

@@ -47,6 +47,12 @@ impl NewVersion {
         }
     }
 
+    /// Whether the write changed nothing: no case added, changed or
+    /// removed, and no new definition.
+    fn is_empty(&self) -> bool {
+        self.added == 0 && self.changed == 0 && self.removed == 0 && self.definition.is_none()
+    }
+
     /// This version sets the schemas and evaluators `detail` holds.
     pub(super) fn with_definition(mut self, detail: &DatasetDetail) -> Self {
         self.definition = Some(Definition::of(detail).to_text());
@@ -91,6 +97,19 @@ impl NewVersion {
         at: Timestamp,
         actor: Uuid,
     ) -> Result<(), StoreError> {
+        if self.is_empty() {
+            // Nothing changed: the number taken by `start` is given back,
+            // so versions stay gapless and each one records a change.
+            tx.prepare_cached("UPDATE datasets SET version = version - 1 WHERE pk = ?1")
+                .and_then(|mut stmt| stmt.execute([self.dataset_pk]))
+                .map_err(backend)?;
+            return Ok(());
+        }
+        tx.prepare_cached("UPDATE datasets SET updated_at = ?2, updated_by = ?3 WHERE pk = ?1")
+            .and_then(|mut stmt| {
+                stmt.execute(params![self.dataset_pk, format_ts(at), actor.to_string()])
+            })
+            .map_err(backend)?;
         tx.prepare_cached(
             "INSERT INTO dataset_versions (dataset_pk, version, created_us, created_at,
                  created_by, added, changed, removed, case_count, definition)
