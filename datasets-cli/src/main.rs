@@ -12,6 +12,7 @@ mod export;
 mod fail;
 mod import;
 mod info;
+mod mapping;
 mod output;
 mod push;
 

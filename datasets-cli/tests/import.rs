@@ -489,3 +489,176 @@ fn export_then_import_round_trips_in_every_format() {
         "error: cannot write missing/out.csv: no folder missing"
     );
 }
+
+/// HumanEval's shape, as its JSONL ships: flat keys, multi-line code.
+const HUMANEVAL: &str = include_str!("../../tests/fixtures/humaneval_shaped.jsonl");
+
+const HUMANEVAL_FLAGS: [&str; 8] = [
+    "--inputs",
+    "prompt,entry_point",
+    "--expected",
+    "canonical_solution,test",
+    "--metadata",
+    "task_id",
+    "--name-column",
+    "task_id",
+];
+
+#[test]
+fn flat_jsonl_and_json_arrays_take_the_mapping_flags_and_round_trip_every_format() {
+    let shell = Shell::new();
+    let rows: Vec<Value> = HUMANEVAL
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    shell.file("humaneval.jsonl", HUMANEVAL);
+    shell.file("humaneval.json", Value::Array(rows.clone()).to_string());
+    for (dataset, file) in [
+        ("he-jsonl", "humaneval.jsonl"),
+        ("he-json", "humaneval.json"),
+    ] {
+        shell.run(&["create", dataset]).expect(0);
+        let mut args = vec!["import", dataset, file];
+        args.extend(HUMANEVAL_FLAGS);
+        shell.run(&args).expect(0);
+        let cases = shell.cases(dataset);
+        assert_eq!(cases.len(), rows.len());
+        for (case, row) in cases.iter().zip(&rows) {
+            assert_eq!(case.name.as_deref(), row["task_id"].as_str());
+            assert_eq!(
+                case.inputs,
+                json!({"prompt": row["prompt"], "entry_point": row["entry_point"]})
+            );
+            assert_eq!(
+                case.expected_output,
+                Some(json!({"canonical_solution": row["canonical_solution"], "test": row["test"]}))
+            );
+            assert_eq!(case.metadata, Some(json!({"task_id": row["task_id"]})));
+        }
+    }
+    // Every export format reads back the same cases, code and CR LF included.
+    let source = shell.cases("he-jsonl");
+    let key = |c: &datasets_core::wire::CaseDetail| {
+        (
+            c.name.clone(),
+            c.inputs.clone(),
+            c.expected_output.clone(),
+            c.metadata.clone(),
+        )
+    };
+    for extension in ["yaml", "json", "jsonl", "csv"] {
+        let target = format!("he-{extension}-copy");
+        shell.run(&["create", &target]).expect(0);
+        let file = format!("he.{extension}");
+        shell.run(&["export", "he-jsonl", "-o", &file]).expect(0);
+        shell.run(&["import", &target, &file]).expect(0);
+        assert_eq!(
+            shell.cases(&target).iter().map(key).collect::<Vec<_>>(),
+            source.iter().map(key).collect::<Vec<_>>(),
+            "{extension}"
+        );
+    }
+    // The same file again with --on-conflict update changes nothing: no version.
+    let versions = |dataset: &str| shell.client().list_versions(dataset).send().unwrap().len();
+    let before = versions("he-jsonl");
+    let mut args = vec![
+        "import",
+        "he-jsonl",
+        "humaneval.jsonl",
+        "--on-conflict",
+        "update",
+    ];
+    args.extend(HUMANEVAL_FLAGS);
+    shell.run(&args).expect(0);
+    assert_eq!(
+        versions("he-jsonl"),
+        before,
+        "an unchanged re-import made a version"
+    );
+    assert!(shell.cases("he-jsonl").iter().all(|case| case.version == 1));
+}
+
+#[test]
+fn mapping_flags_that_cannot_apply_are_usage_errors() {
+    let shell = Shell::new();
+    shell.run(&["create", "d"]).expect(0);
+    shell.file("evals.yaml", "cases:\n- name: a\n  inputs: 1\n");
+    shell.file("evals.json", r#"{"cases": [{"name": "a", "inputs": 1}]}"#);
+    for file in ["evals.yaml", "evals.json"] {
+        let run = shell.run(&["import", "d", file, "--inputs", "x"]).expect(2);
+        assert!(
+            run.stderr
+                .contains("the mapping flags apply to CSV, JSONL and JSON arrays"),
+            "{}",
+            run.stderr
+        );
+    }
+    shell.file("rows.jsonl", "{\"a\": 1}\n");
+    let run = shell
+        .run(&["import", "d", "rows.jsonl", "--name-column", "a"])
+        .expect(2);
+    assert!(run.stderr.contains("needs --inputs"), "{}", run.stderr);
+    assert!(shell.cases("d").is_empty());
+}
+
+#[test]
+fn a_name_repeated_in_one_file_refuses_the_later_row_naming_both_lines() {
+    let shell = Shell::new();
+    shell.run(&["create", "d"]).expect(0);
+    shell.file(
+        "dup.jsonl",
+        "{\"name\": \"a\", \"inputs\": 1}\n{\"name\": \"b\", \"inputs\": 2}\n\n{\"name\": \"a\", \"inputs\": 3}\n",
+    );
+    for conflict in ["error", "update"] {
+        let run = shell
+            .run(&["import", "d", "dup.jsonl", "--on-conflict", conflict])
+            .expect(1);
+        assert!(
+            run.stderr
+                .contains("line 4: name: the name \"a\" is already the name of line 1"),
+            "{}",
+            run.stderr
+        );
+        assert!(shell.cases("d").is_empty(), "nothing of the chunk landed");
+    }
+    // With --skip-invalid the later row goes to the rejects file, as it was.
+    let run = shell
+        .run(&[
+            "import",
+            "d",
+            "dup.jsonl",
+            "--skip-invalid",
+            "--chunk-size",
+            "1",
+        ])
+        .expect(0);
+    assert!(
+        run.stderr.contains("line 4: refused: name:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        shell.read("d.rejects.jsonl"),
+        "{\"name\": \"a\", \"inputs\": 3}\n"
+    );
+    let cases = shell.cases("d");
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[0].inputs, json!(1));
+    // A name the dataset already has is a refused row with its line too.
+    shell.file(
+        "again.jsonl",
+        "{\"name\": \"c\", \"inputs\": 5}\n{\"name\": \"b\", \"inputs\": 9}\n",
+    );
+    let run = shell.run(&["import", "d", "again.jsonl"]).expect(1);
+    assert!(
+        run.stderr
+            .contains("line 2: name: a case named \"b\" already exists"),
+        "{}",
+        run.stderr
+    );
+    let run = shell
+        .run(&["import", "d", "again.jsonl", "--skip-invalid"])
+        .expect(0);
+    assert!(run.stderr.contains("line 2: refused"), "{}", run.stderr);
+    assert_eq!(shell.cases("d").len(), 3);
+}

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::cli::{FileFormat, ImportArgs, OnConflict as ConflictFlag};
 use crate::fail::{Failure, Outcome, issue_of, issue_text};
+use crate::mapping::KeyMap;
 use progress::Progress;
 pub(crate) use progress::thousands;
 use read::{Kind, Message, Row, Source, Where};
@@ -47,6 +48,17 @@ pub(crate) fn run(client: &DatasetsClient, args: &ImportArgs) -> Outcome {
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
     };
+    // The mapping flags are checked before anything is read.
+    let keys = match kind {
+        Kind::Yaml if args.columns.any() => {
+            return Err(Failure::usage(
+                "the mapping flags apply to CSV, JSONL and JSON arrays of objects; a YAML file is \
+                 a pydantic-evals dataset, whose cases name their parts",
+            ));
+        }
+        Kind::Jsonl | Kind::Json => KeyMap::new(&args.columns, &dataset)?,
+        Kind::Csv | Kind::Yaml => None,
+    };
     let read = Arc::new(AtomicU64::new(0));
     let messages = read::spawn(
         Source {
@@ -57,6 +69,7 @@ pub(crate) fn run(client: &DatasetsClient, args: &ImportArgs) -> Outcome {
             chunk_bytes: CHUNK_BYTES,
             dataset,
             columns: args.columns.clone(),
+            keys,
         },
         Arc::clone(&read),
     );

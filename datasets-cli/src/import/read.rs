@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::cli::ColumnArgs;
 use crate::columns::Plan;
 use crate::fail::Failure;
+use crate::mapping::{KeyMap, json_kind};
 
 /// What an import file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,8 @@ pub(crate) struct Source {
     pub(crate) chunk_bytes: usize,
     pub(crate) dataset: DatasetDetail,
     pub(crate) columns: ColumnArgs,
+    /// The mapping flags on JSON rows (JSONL, a JSON array).
+    pub(crate) keys: Option<KeyMap>,
 }
 
 /// Bytes read so far, shared with the progress line.
@@ -110,7 +113,12 @@ pub(crate) fn spawn(source: Source, counter: Counter) -> Receiver<Message> {
             chunk_bytes,
             dataset,
             columns,
+            keys,
         } = source;
+        let rows = Rows {
+            tags: &tags,
+            keys: keys.as_ref(),
+        };
         let mut batch = Batch {
             tx,
             rows: Vec::new(),
@@ -126,8 +134,8 @@ pub(crate) fn spawn(source: Source, counter: Counter) -> Receiver<Message> {
             },
         );
         let result = match kind {
-            Kind::Jsonl => read_jsonl(input, &tags, &mut batch),
-            Kind::Json => read_json(input, &tags, &mut batch),
+            Kind::Jsonl => read_jsonl(input, rows, &mut batch),
+            Kind::Json => read_json(input, rows, &mut batch),
             Kind::Yaml => read_evals(input, Format::Yaml, &tags, &mut batch),
             Kind::Csv => read_csv(
                 input,
@@ -222,12 +230,29 @@ const LISTED_FIELDS: &[&str] = &[
     "updated_by",
 ];
 
+/// How a JSON row becomes a case: as a case's own JSON, or under the
+/// mapping flags; `tags` are added to its own.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    tags: &'a [String],
+    keys: Option<&'a KeyMap>,
+}
+
+impl Rows<'_> {
+    fn case(&self, value: Value) -> Result<NewCase, String> {
+        match self.keys {
+            Some(keys) => keys.case(&value, self.tags),
+            None => case_of(value, self.tags),
+        }
+    }
+}
+
 /// A case from its JSON, with `tags` added; or why it is not one.
 fn case_of(value: Value, tags: &[String]) -> Result<NewCase, String> {
     let Value::Object(mut object) = value else {
         return Err(format!(
             "a case is a JSON object with \"inputs\", not {}",
-            kind_of(&value)
+            json_kind(&value)
         ));
     };
     if let Some(key) = object
@@ -253,22 +278,11 @@ fn case_of(value: Value, tags: &[String]) -> Result<NewCase, String> {
     Ok(case)
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn io_failure(err: std::io::Error) -> Failure {
     Failure::failed(format!("cannot read the file: {err}"))
 }
 
-fn read_jsonl(mut input: impl BufRead, tags: &[String], batch: &mut Batch) -> Result<(), Failure> {
+fn read_jsonl(mut input: impl BufRead, rows: Rows<'_>, batch: &mut Batch) -> Result<(), Failure> {
     let mut line = String::new();
     let mut number = 0u64;
     loop {
@@ -288,7 +302,7 @@ fn read_jsonl(mut input: impl BufRead, tags: &[String], batch: &mut Batch) -> Re
             continue;
         }
         let case = match serde_json::from_str::<Value>(text) {
-            Ok(value) => case_of(value, tags),
+            Ok(value) => rows.case(value),
             Err(err) => Err(format!("not JSON: {err}")),
         };
         let row = Row {
@@ -304,7 +318,7 @@ fn read_jsonl(mut input: impl BufRead, tags: &[String], batch: &mut Batch) -> Re
 
 /// A `.json` file: an array streamed element by element, or a
 /// pydantic-evals file (an object) read whole.
-fn read_json(mut input: impl BufRead, tags: &[String], batch: &mut Batch) -> Result<(), Failure> {
+fn read_json(mut input: impl BufRead, rows: Rows<'_>, batch: &mut Batch) -> Result<(), Failure> {
     let first = loop {
         let buffer = input.fill_buf().map_err(io_failure)?;
         let Some(&byte) = buffer.first() else {
@@ -319,12 +333,16 @@ fn read_json(mut input: impl BufRead, tags: &[String], batch: &mut Batch) -> Res
         }
     };
     match first {
-        b'{' => read_evals(input, Format::Json, tags, batch),
+        b'{' if rows.keys.is_some() => Err(Failure::usage(
+            "the mapping flags apply to CSV, JSONL and JSON arrays of objects; this .json file is \
+             a pydantic-evals dataset (an object with \"cases\"), whose cases name their parts",
+        )),
+        b'{' => read_evals(input, Format::Json, rows.tags, batch),
         b'[' => {
             let mut reader = serde_json::Deserializer::from_reader(input);
             let mut gone = false;
             let visitor = Elements {
-                tags,
+                rows,
                 batch,
                 index: 0,
                 gone: &mut gone,
@@ -352,7 +370,7 @@ fn json_failure(err: &serde_json::Error) -> Failure {
 
 /// Visits a JSON array's elements one at a time.
 struct Elements<'a> {
-    tags: &'a [String],
+    rows: Rows<'a>,
     batch: &'a mut Batch,
     index: usize,
     /// Set when the sending side has gone.
@@ -371,7 +389,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
             let text = value.to_string();
             let row = Row {
                 at: Where::Element(self.index),
-                case: case_of(value, self.tags),
+                case: self.rows.case(value),
                 raw: Raw::Text(text.clone()),
             };
             self.index += 1;
