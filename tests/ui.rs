@@ -761,7 +761,7 @@ fn versions_a_diff_and_an_experiment_comparison() {
         "{text}"
     );
     assert!(
-        text.contains("changed <b>here</b>") && text.contains("\"q7\""),
+        text.contains("changed <b>here</b>") && text.contains("q7") && !text.contains("\"q7\""),
         "{text}"
     );
     assert_inert(&browser);

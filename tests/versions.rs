@@ -261,3 +261,146 @@ fn versions_are_refused_before_sending_to_logfire() {
         }
     });
 }
+
+/// A write that leaves a case equal makes no case version and no dataset
+/// version; a change moves the case's and the dataset's `updated_at`; the
+/// counts of every version agree with its diff (on both stores: the
+/// PostgreSQL leg runs this file again).
+#[tokio::test]
+async fn writes_that_change_nothing_make_no_version_and_counts_match_diffs() {
+    use datasets::Patch;
+    use datasets::wire::{CaseUpdate, OnConflict};
+
+    let server = EmbeddedServer::start().unwrap();
+    let client = client(&server);
+    client.create_dataset("he").await.unwrap();
+    let code = "def f():\r\n\treturn 1  \n\n";
+    let cases = vec![
+        NewCase {
+            tags: Some(vec!["x".into()]),
+            ..named("a", code, "1")
+        },
+        named("b", "λ", "2"),
+    ];
+    let made = client.add_cases("he", cases.clone()).await.unwrap();
+    let dataset = client.get_dataset("he").await.unwrap();
+    assert_eq!(dataset.version, Some(2));
+    assert!(
+        dataset.updated_at > dataset.created_at,
+        "the dataset moves with its cases"
+    );
+
+    // The same tags, the same values: nothing changes.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let same = client
+        .update_case("he", made[0].id)
+        .tags(["x"])
+        .expected_output(json!("1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (same.version, same.updated_at),
+        (made[0].version, made[0].updated_at)
+    );
+    let reimported = client
+        .import_cases("he", cases.clone())
+        .on_conflict(OnConflict::Update)
+        .await
+        .unwrap();
+    assert_eq!(reimported.len(), 2);
+    assert!(reimported.iter().all(|case| case.version == 1));
+    let versions = client.list_versions("he").await.unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(
+        client.get_dataset("he").await.unwrap().updated_at,
+        dataset.updated_at
+    );
+
+    // One of two changed: one case version, one dataset version, counted once.
+    let mut changed = cases.clone();
+    changed[1].expected_output = Some(json!("two"));
+    client
+        .import_cases("he", changed)
+        .on_conflict(OnConflict::Update)
+        .await
+        .unwrap();
+    let after = client.get_case("he", made[1].id).await.unwrap();
+    assert_eq!(after.version, 2);
+    assert!(
+        after.updated_at > after.created_at,
+        "updated_at moves with an edit"
+    );
+    assert_eq!(client.get_case("he", made[0].id).await.unwrap().version, 1);
+    let versions = client.list_versions("he").await.unwrap();
+    assert_eq!((versions[0].version, versions[0].changed), (3, 1));
+    let diff = client.diff("he", 2, 3).await.unwrap();
+    assert_eq!(diff.len(), 1);
+    assert_eq!(diff[0].fields, ["expected_output"]);
+    assert!(client.get_dataset("he").await.unwrap().updated_at >= after.updated_at);
+
+    // A link is content: setting it is a change the diff names.
+    client
+        .update_case("he", made[0].id)
+        .body(CaseUpdate {
+            source_trace_id: Patch::Set("0af7651916cd43dd8448eb211c80319c".into()),
+            ..CaseUpdate::default()
+        })
+        .await
+        .unwrap();
+    let diff = client.diff("he", 3, 4).await.unwrap();
+    assert_eq!(diff[0].fields, ["source_trace_id"]);
+    // Deleting ids that name no case changes nothing either.
+    let deleted = client
+        .delete_cases("he")
+        .ids([uuid::Uuid::now_v7()])
+        .await
+        .unwrap();
+    assert_eq!(deleted, 0);
+    assert_eq!(client.list_versions("he").await.unwrap().len(), 4);
+}
+
+/// Two cases of one name in one request are refused, the later one named
+/// at its index, whether the request creates or upserts; nothing lands.
+#[tokio::test]
+async fn one_request_never_holds_two_cases_of_one_name() {
+    use datasets::wire::{LocSegment, OnConflict};
+
+    let server = EmbeddedServer::start().unwrap();
+    let client = client(&server);
+    client.create_dataset("he").await.unwrap();
+    let cases = vec![
+        named("a", "1", "1"),
+        named("b", "2", "2"),
+        named("a", "3", "3"),
+    ];
+    for upsert in [false, true] {
+        let err = if upsert {
+            client
+                .import_cases("he", cases.clone())
+                .on_conflict(OnConflict::Update)
+                .await
+                .unwrap_err()
+        } else {
+            client.add_cases("he", cases.clone()).await.unwrap_err()
+        };
+        let issues = err.issues();
+        assert_eq!(err.status(), Some(422), "{err}");
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(
+            issues[0].loc,
+            [
+                LocSegment::from("body"),
+                "cases".into(),
+                2usize.into(),
+                "name".into()
+            ]
+        );
+        assert!(
+            issues[0].msg.contains("case 0 of this request"),
+            "{}",
+            issues[0].msg
+        );
+    }
+    assert!(client.list_cases("he").await.unwrap().is_empty());
+    assert_eq!(client.list_versions("he").await.unwrap().len(), 1);
+}

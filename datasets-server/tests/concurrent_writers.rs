@@ -154,7 +154,9 @@ async fn racing_conditional_updates_let_exactly_one_writer_win() {
                     reqwest::Method::PATCH,
                     &path,
                     &[("if-match", "\"1\"")],
-                    Some(json!({"inputs": {"n": writer}})),
+                    // Each writer changes the value (a write of the value it
+                    // holds would change nothing, and so make no version).
+                    Some(json!({"inputs": {"n": writer + 1}})),
                 )
                 .await;
             (status, writer, body)
@@ -171,7 +173,7 @@ async fn racing_conditional_updates_let_exactly_one_writer_win() {
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
     let (_, now) = api.send(reqwest::Method::GET, &path, &[], None).await;
-    assert_eq!(now["inputs"]["n"], winners[0]);
+    assert_eq!(now["inputs"]["n"], winners[0] + 1);
     assert_eq!(now["version"], 2);
 }
 

@@ -833,14 +833,18 @@ async fn bulk_is_all_or_nothing_and_names_every_invalid_case() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("c2"));
-    // So does a name repeated within the batch.
-    let (status, _) = app
+    // A name repeated within the batch is refused at the later case.
+    let (status, body) = app
         .post(
             "/v1/datasets/qa/cases/bulk/",
             json!({"cases": [qa_case("dup"), qa_case("dup")]}),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["detail"][0]["loc"],
+        json!(["body", "cases", 1, "name"])
+    );
     assert_eq!(app.case_count("qa").await, 5);
     let (status, _) = app.post("/v1/datasets/qa/cases/", qa_case("c0")).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -1267,7 +1271,7 @@ async fn every_path_works_with_and_without_its_trailing_slash() {
 }
 
 #[tokio::test]
-async fn one_upserting_import_may_name_a_case_twice_and_mix_given_and_absent_tags() {
+async fn one_upserting_import_refuses_a_name_twice_and_mixes_given_and_absent_tags() {
     let app = TestApp::new().await;
     app.create_dataset(qa_dataset("qa")).await;
     let first = qa_case("r");
@@ -1276,35 +1280,49 @@ async fn one_upserting_import_may_name_a_case_twice_and_mix_given_and_absent_tag
     again.as_object_mut().unwrap().remove("tags");
     let mut tagged = qa_case("s");
     tagged["tags"] = json!(["x", "y", "x"]);
+    // One request never names a case twice: the later one is refused,
+    // naming the earlier, and nothing lands.
     let (status, answer) = app
         .post(
             "/v1/datasets/qa/import/?on_conflict=update",
-            json!({"cases": [first, again, tagged, {"inputs": {"question": "unnamed"}}]}),
+            json!({"cases": [first.clone(), again.clone()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(
+        answer["detail"][0]["loc"],
+        json!(["body", "cases", 1, "name"])
+    );
+    assert_eq!(answer["detail"][0]["type"], "duplicate_name");
+    assert_eq!(app.case_count("qa").await, 0);
+    let (status, answer) = app
+        .post(
+            "/v1/datasets/qa/import/?on_conflict=update",
+            json!({"cases": [first, tagged, {"inputs": {"question": "unnamed"}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = app
+        .post(
+            "/v1/datasets/qa/import/?on_conflict=update",
+            json!({"cases": [again]}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let answer = answer.as_array().unwrap();
-    assert_eq!(answer.len(), 4);
+    assert_eq!(answer[0]["version"].as_i64(), Some(2));
+    assert_eq!(answer[0]["inputs"]["question"], "second");
     assert_eq!(
-        answer[0]["id"], answer[1]["id"],
-        "the second names the first"
-    );
-    assert_eq!(
-        (answer[0]["version"].as_i64(), answer[1]["version"].as_i64()),
-        (Some(1), Some(2))
-    );
-    assert_eq!(answer[1]["inputs"]["question"], "second");
-    assert_eq!(
-        answer[1]["tags"],
+        answer[0]["tags"],
         json!(["geography"]),
         "absent tags are kept"
     );
-    assert_eq!(answer[2]["tags"], json!(["x", "y"]));
-    assert_eq!(answer[3]["name"], Value::Null);
     assert_eq!(app.case_count("qa").await, 3);
     let (_, listed) = app.get("/v1/datasets/qa/cases/").await;
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 3);
     assert_eq!(listed[0]["inputs"]["question"], "second");
     assert_eq!(listed[0]["version"], 2);
+    assert_eq!(listed[1]["tags"], json!(["x", "y"]));
+    assert_eq!(listed[2]["name"], Value::Null);
 }

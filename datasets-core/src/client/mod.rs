@@ -90,6 +90,22 @@ impl ServerKind {
     }
 }
 
+/// A base URL as requests are built on it: without a trailing `/` and
+/// without a final `/v1` (every path starts with `/v1/`, so a URL copied
+/// with it works); one without a scheme is refused, saying to add it.
+fn normalize_base_url(url: &str) -> Result<String> {
+    let trimmed = url.trim();
+    if !trimmed.contains("://") {
+        return Err(Error::InvalidArgument(format!(
+            "base URL {url:?} has no scheme: add http:// or https:// (for example \
+             \"http://{trimmed}\")"
+        )));
+    }
+    let trimmed = trimmed.trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
+    Ok(trimmed.trim_end_matches('/').to_owned())
+}
+
 fn is_logfire_host(url: &reqwest::Url) -> bool {
     url.host_str()
         .is_some_and(|host| host == "pydantic.dev" || host.ends_with(".pydantic.dev"))
@@ -287,6 +303,7 @@ impl<M: Mode> ClientBuilder<M> {
                 })?
                 .to_owned(),
         };
+        let base_url = normalize_base_url(&base_url)?;
         let parsed = reqwest::Url::parse(&base_url).map_err(|err| {
             Error::InvalidArgument(format!("base URL {base_url:?} is not a URL: {err}"))
         })?;
@@ -338,7 +355,7 @@ impl<M: Mode> ClientBuilder<M> {
         Ok(M::client(DatasetsClient {
             inner: Arc::new(Inner {
                 http,
-                base_url: base_url.trim_end_matches('/').to_owned(),
+                base_url,
                 kind,
                 validate_cases: self.validate_cases.unwrap_or(true),
                 auth,
@@ -486,6 +503,34 @@ impl<M: Mode> DatasetsClient<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_url_may_end_in_v1_and_must_have_a_scheme() {
+        let base = |url: &str| {
+            DatasetsClient::builder()
+                .api_key("k")
+                .base_url(url)
+                .build()
+                .map(|client| client.base_url().to_owned())
+        };
+        assert_eq!(
+            base("http://127.0.0.1:8000/v1").unwrap(),
+            "http://127.0.0.1:8000"
+        );
+        assert_eq!(
+            base("https://h.example/api/v1/").unwrap(),
+            "https://h.example/api"
+        );
+        assert_eq!(
+            base("http://h.example/v10").unwrap(),
+            "http://h.example/v10"
+        );
+        let err = base("localhost:8000").unwrap_err().to_string();
+        assert!(
+            err.contains("add http:// or https://") && err.contains("\"http://localhost:8000\""),
+            "{err}"
+        );
+    }
 
     #[test]
     fn base_urls_follow_the_key_unless_given() {
