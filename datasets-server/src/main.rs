@@ -99,8 +99,14 @@ enum KeysCommand {
         /// The project the key belongs to (created if absent).
         #[arg(long, default_value = "default")]
         project: String,
-        /// Comma-separated scopes: read, write.
-        #[arg(long, default_value = "read,write")]
+        /// Comma-separated scopes, as `keys list` shows them or short:
+        /// `project:read_datasets` (or `read`) and `project:write_datasets`
+        /// (or `write`).
+        #[arg(
+            long,
+            default_value = "project:read_datasets,project:write_datasets",
+            value_name = "SCOPES"
+        )]
         scopes: String,
         /// A label for people.
         #[arg(long)]
@@ -108,7 +114,7 @@ enum KeysCommand {
         #[command(flatten)]
         db: DbArg,
     },
-    /// List keys (never their secrets).
+    /// List keys by id and label (no part of a secret).
     List {
         #[command(flatten)]
         db: DbArg,
@@ -199,6 +205,11 @@ async fn open(db: &DbArg) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> 
 }
 
 async fn serve(args: ServeArgs) -> CliResult {
+    // The address first: a server that cannot listen creates no database
+    // and prints no key.
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let store = open(&args.db).await?;
     let state = AppState::with_store(
         store,
@@ -215,9 +226,6 @@ async fn serve(args: ServeArgs) -> CliResult {
         println!("Created project `default` and its first API key (shown only this once):");
         println!("{key}");
     }
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let addr = listener.local_addr()?;
     let db = if datasets_server::store::is_postgres_url(&args.db.db) {
         datasets_server::store::redact_url(&args.db.db)
@@ -273,16 +281,17 @@ async fn keys(command: KeysCommand) -> CliResult {
         }
         KeysCommand::List { db } => {
             let keys = open(&db).await?.list_keys().await?;
+            // No part of a secret is printed: a key is known by its id and
+            // its label.
             println!(
-                "{:<36}  {:<16}  {:<14}  {:<44}  {:<11}  name",
-                "id", "project", "key", "scopes", "status"
+                "{:<36}  {:<16}  {:<44}  {:<11}  name",
+                "id", "project", "scopes", "status"
             );
             for key in keys {
                 println!(
-                    "{:<36}  {:<16}  {:<14}  {:<44}  {:<11}  {}",
+                    "{:<36}  {:<16}  {:<44}  {:<11}  {}",
                     key.id,
                     key.project_name,
-                    format!("{}…", key.prefix),
                     key.scopes.to_string(),
                     if key.revoked { "revoked" } else { "active" },
                     key.name.unwrap_or_default()
