@@ -204,7 +204,12 @@ fn versions_tag_and_diff() {
     let run = shell.run(&["diff", "qa", "2", "99"]).expect(1);
     assert_eq!(
         run.stderr.trim(),
-        "error: version 2 or 99 of dataset `qa` not found (Version not found)"
+        "error: version 99 of dataset `qa` not found (Version 99 not found)"
+    );
+    let run = shell.run(&["diff", "qa", "nope", "2"]).expect(1);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: version tagged \"nope\" of dataset `qa` not found (Version tagged \"nope\" not found)"
     );
 }
 

@@ -30,6 +30,10 @@ pub enum ApiError {
     /// version pruned by the retention.
     #[error("Version not found")]
     VersionNotFound,
+    /// 404 `Version N not found`, where a request names two versions (a
+    /// diff) and the answer says which is missing.
+    #[error("Version {0} not found")]
+    VersionNamedNotFound(String),
     /// 404 `Tag not found`: the version has no such tag.
     #[error("Tag not found")]
     TagNotFound,
@@ -101,6 +105,7 @@ impl ApiError {
             ApiError::DatasetNotFound
             | ApiError::CaseNotFound
             | ApiError::VersionNotFound
+            | ApiError::VersionNamedNotFound(_)
             | ApiError::TagNotFound
             | ApiError::ExperimentNotFound
             | ApiError::RouteNotFound => StatusCode::NOT_FOUND,

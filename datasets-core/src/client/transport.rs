@@ -340,7 +340,10 @@ fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
             };
         }
         let (dataset, case) = path_names(&call.path);
-        if text == "Version not found" {
+        let names_version = text
+            .strip_prefix("Version ")
+            .is_some_and(|rest| rest.ends_with(" not found"));
+        if names_version {
             let in_path = call
                 .path
                 .split_once("/versions/")
@@ -352,7 +355,12 @@ fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
                 });
             // A diff names two versions, and the answer does not say which
             // one is missing.
-            let version = in_path.or_else(|| {
+            // The server names it where it can: `Version 99 not found`.
+            let named = text
+                .strip_prefix("Version ")
+                .and_then(|rest| rest.strip_suffix(" not found"))
+                .map(str::to_owned);
+            let version = named.or(in_path).or_else(|| {
                 let named: Vec<&str> = call
                     .query
                     .iter()

@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Segments, query_pairs};
 use crate::state::AppState;
-use crate::store::{CasePosition, VersionRef, check_version_tag};
+use crate::store::{CasePosition, StoreError, VersionRef, check_version_tag};
 
 /// The header naming the dataset version an answer holds.
 pub(crate) const DATASET_VERSION: HeaderName = HeaderName::from_static("dataset-version");
@@ -303,7 +303,13 @@ async fn diff(
                 None,
                 DEFAULT_DIFF,
             )
-            .await?;
+            .await;
+        let first = match first {
+            Err(StoreError::VersionNotFound) => {
+                return Err(missing_version(&state, project, &dataset, &from, &to).await);
+            }
+            other => other?,
+        };
         let (from, to) = (VersionRef::Number(first.from), VersionRef::Number(first.to));
         let store = state.store.clone();
         let stream = futures_util::stream::unfold(
@@ -352,12 +358,18 @@ async fn diff(
         .diff_versions(
             project,
             &dataset,
-            from,
-            to,
+            from.clone(),
+            to.clone(),
             cursor.map(|c| c.position),
             limit.unwrap_or(DEFAULT_DIFF),
         )
-        .await?;
+        .await;
+    let page = match page {
+        Err(StoreError::VersionNotFound) => {
+            return Err(missing_version(&state, project, &dataset, &from, &to).await);
+        }
+        other => other?,
+    };
     let bound = listing_hash(&format!("diff:{}:{}", page.from, page.to));
     if let Some(cursor) = cursor
         && (cursor.dataset != page.dataset_id || cursor.filter != bound)
@@ -383,6 +395,32 @@ async fn diff(
     )
         .into_response();
     Ok(with_next(response, next))
+}
+
+/// The 404 of a diff one of whose versions is missing, naming it (the
+/// first, when both are): `Version 99 not found`.
+async fn missing_version(
+    state: &AppState,
+    project: uuid::Uuid,
+    dataset: &str,
+    from: &VersionRef,
+    to: &VersionRef,
+) -> ApiError {
+    let name = |at: &VersionRef| match at {
+        VersionRef::Number(number) => number.to_string(),
+        VersionRef::Tag(tag) => format!("tagged {tag:?}"),
+        VersionRef::AsOf(at) => format!("as of {at}"),
+    };
+    for at in [from, to] {
+        match state.store.get_version(project, dataset, at.clone()).await {
+            Err(StoreError::VersionNotFound) => {
+                return ApiError::VersionNamedNotFound(name(at));
+            }
+            Err(err) => return err.into(),
+            Ok(_) => {}
+        }
+    }
+    ApiError::VersionNotFound
 }
 
 /// Items of a JSON list, comma-separated (after earlier ones when `after`).
