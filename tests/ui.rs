@@ -476,7 +476,11 @@ fn a_user_creates_a_dataset_adds_edits_and_deletes_a_case() {
     browser.click(&browser.find("main form button[type=submit]"));
     let error = browser.wait_for("#input_schema-error");
     assert!(
-        browser.text(&error).contains("not a valid JSON Schema"),
+        browser.text(&error).contains("not a valid JSON Schema")
+            && browser
+                .text(&error)
+                .contains("\"objekt\" at /type is not a JSON type; expected one of")
+            && browser.text(&error).contains("did you mean \"object\"?"),
         "{}",
         browser.text(&error)
     );

@@ -11,6 +11,8 @@
 //! References are resolved within the schema only; a remote `$ref` is an
 //! error, never fetched.
 
+mod explain;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -345,6 +347,9 @@ pub fn compile_schema(schema: &Value) -> Result<Validator, String> {
     }
     check_schema_size(schema)?;
     if let Err(err) = jsonschema::meta::validate(schema) {
+        if let Some(words) = explain::explain(schema) {
+            return Err(format!("not a valid JSON Schema: {}", truncate(&words)));
+        }
         return Err(format!(
             "not a valid JSON Schema: {} at {}",
             truncate(&err.masked().to_string()),

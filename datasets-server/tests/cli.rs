@@ -374,7 +374,10 @@ fn a_server_that_cannot_listen_creates_no_database_and_prints_no_key() {
     let addr = taken.local_addr().unwrap().to_string();
     let (ok, stdout, stderr) = run(&["serve", "--addr", &addr], &db);
     assert!(!ok);
-    assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
     assert!(!stdout.contains("dsk_"), "a key was printed: {stdout}");
     assert!(!db.exists(), "a database was created at {}", db.display());
 }
