@@ -462,6 +462,27 @@ pub(crate) fn flatten(part: &str, value: &Value, out: &mut Vec<(String, String)>
     }
 }
 
+/// The columns [`flatten`] would write from a value that is not text (a
+/// number, a boolean, a list, an empty object): a CSV cell does not say
+/// its type, so without a schema to type it an import reads it as text.
+pub(crate) fn untyped_columns(
+    part: &str,
+    value: &Value,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        Value::Object(object) if !object.is_empty() => {
+            for (key, value) in object {
+                untyped_columns(&format!("{part}.{key}"), value, out);
+            }
+        }
+        Value::Null | Value::String(_) => {}
+        _ => {
+            out.insert(part.to_owned());
+        }
+    }
+}
+
 /// A value as a CSV cell.
 fn cell_text(value: &Value) -> String {
     match value {

@@ -2,7 +2,7 @@
 //! CSV with flattened columns, chosen by the extension. The file appears
 //! whole or not at all: it is written beside its path and renamed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use datasets_core::wire::CaseDetail;
 use serde_json::{Map, Value};
 
 use crate::cli::{ExportArgs, FileFormat};
-use crate::columns::{PARTS, flatten};
+use crate::columns::{PARTS, flatten, untyped_columns};
 use crate::fail::{Failure, Outcome};
 use crate::import::thousands;
 use crate::output::version_ref;
@@ -37,13 +37,34 @@ pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
                 request = request.version(version_ref(version));
             }
             let cases = request.iter();
-            write_atomically(&args.output, stdout, |out| {
+            // A part without a schema has nothing to type its CSV cells by.
+            let schemaless = if format == FileFormat::Csv {
+                let detail = client.get_dataset(&args.name).send()?;
+                [
+                    detail.input_schema.is_none(),
+                    detail.output_schema.is_none(),
+                    detail.metadata_schema.is_none(),
+                ]
+            } else {
+                [false; 3]
+            };
+            let mut as_text = BTreeSet::new();
+            let count = write_atomically(&args.output, stdout, |out| {
                 if format == FileFormat::Jsonl {
                     jsonl(cases, out)
                 } else {
-                    csv(cases, out)
+                    csv(cases, out, schemaless, &mut as_text)
                 }
-            })?
+            })?;
+            if !as_text.is_empty() {
+                eprintln!(
+                    "note: {} held numbers, booleans or lists, written as text: the dataset has \
+                     no schema to type them by, so importing this CSV reads them as text (.jsonl \
+                     and .json keep every type)",
+                    as_text.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            count
         }
     };
     let message = format!(
@@ -136,13 +157,20 @@ fn write_atomically(
         Failure::failed(format!("cannot write {}: {err}", path.display()))
     };
     // tempfile's own message names its temporary file, not the user's.
-    let mut file = tempfile::NamedTempFile::new_in(folder).map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => cannot(&format!("no folder {}", folder.display())),
-        std::io::ErrorKind::PermissionDenied => {
-            cannot(&format!("no permission to write in {}", folder.display()))
-        }
-        kind => cannot(&kind),
-    })?;
+    // Created as any new file is, 0666 less the user's umask (a temporary
+    // file would otherwise keep its private 0600 through the rename).
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder
+        .tempfile_in(folder)
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::NotFound => cannot(&format!("no folder {}", folder.display())),
+            std::io::ErrorKind::PermissionDenied => {
+                cannot(&format!("no permission to write in {}", folder.display()))
+            }
+            kind => cannot(&kind),
+        })?;
     let count = {
         let mut out = std::io::BufWriter::new(file.as_file_mut());
         let count = write(&mut out)?;
@@ -237,9 +265,13 @@ fn cells(case: &Map<String, Value>) -> [Vec<(String, String)>; 3] {
 
 /// CSV in two passes over a spool file: the columns are known only once
 /// every case has been seen, and the cases are never held together.
+/// `schemaless` tells the parts without a schema; the columns of theirs
+/// that held other values than text go to `as_text`.
 fn csv(
     cases: impl Iterator<Item = datasets_core::Result<CaseDetail>>,
     out: &mut dyn Write,
+    schemaless: [bool; 3],
+    as_text: &mut BTreeSet<String>,
 ) -> Outcome<u64> {
     let mut spool = tempfile::tempfile()?;
     let mut columns = Columns::default();
@@ -248,6 +280,11 @@ fn csv(
         let mut writer = std::io::BufWriter::new(&mut spool);
         for case in cases {
             let line = case_line(case?);
+            for (part, name) in PARTS.iter().enumerate() {
+                if let (true, Some(value)) = (schemaless[part], line.get(*name)) {
+                    untyped_columns(name, value, as_text);
+                }
+            }
             for (part, cells) in cells(&line).iter().enumerate() {
                 for (column, _) in cells {
                     columns.add(part, column);

@@ -662,3 +662,66 @@ fn a_name_repeated_in_one_file_refuses_the_later_row_naming_both_lines() {
     assert!(run.stderr.contains("line 2: refused"), "{}", run.stderr);
     assert_eq!(shell.cases("d").len(), 3);
 }
+
+/// An exported file is created as any new file is: 0666 less the umask.
+#[cfg(unix)]
+#[test]
+fn exported_files_get_the_users_umask() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let shell = Shell::new();
+    shell.run(&["create", "d"]).expect(0);
+    shell.file("one.jsonl", "{\"inputs\": 1}\n");
+    shell.run(&["import", "d", "one.jsonl"]).expect(0);
+    for (umask, mode) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        let file = format!("out-{umask}.jsonl");
+        let command = shell.command();
+        let program = command.get_program().to_owned();
+        let mut wrapped = std::process::Command::new("sh");
+        wrapped
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" export d -o {file}"))
+            .arg(program)
+            .current_dir(command.get_current_dir().unwrap());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        support::run(&mut wrapped).expect(0);
+        let found = std::fs::metadata(shell.path(&file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(found, mode, "umask {umask}");
+    }
+}
+
+/// A CSV export of a dataset without schemas says which columns it wrote
+/// as text (a CSV cell carries no type); with a schema, it says nothing.
+#[test]
+fn a_csv_export_without_schemas_names_the_columns_it_wrote_as_text() {
+    let shell = Shell::new();
+    shell.run(&["create", "d"]).expect(0);
+    shell.file(
+        "typed.jsonl",
+        "{\"name\": \"a\", \"inputs\": {\"n\": 3, \"ok\": true, \"l\": [1, 2], \"s\": \"x\"}, \"metadata\": {\"k\": 1.5}}\n",
+    );
+    shell.run(&["import", "d", "typed.jsonl"]).expect(0);
+    let run = shell.run(&["export", "d", "-o", "d.csv"]).expect(0);
+    assert!(
+        run.stderr.contains("inputs.l, inputs.n, inputs.ok, metadata.k held numbers, booleans or lists, written as text"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("inputs.s"), "{}", run.stderr);
+    let run = shell.run(&["export", "d", "-o", "d.jsonl"]).expect(0);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    shell.create("typed", typed_schema(), json!({"type": "string"}));
+    shell.file("q.jsonl", "{\"inputs\": {\"question\": \"q\", \"context\": {\"level\": 2}}, \"expected_output\": \"a\"}\n");
+    shell.run(&["import", "typed", "q.jsonl"]).expect(0);
+    let run = shell.run(&["export", "typed", "-o", "t.csv"]).expect(0);
+    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+}
