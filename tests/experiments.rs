@@ -849,3 +849,48 @@ fn the_blocking_client_records_lists_compares_and_deletes() {
         Error::ExperimentNotFound { .. }
     ));
 }
+
+/// The README's example body of `POST /v1/experiments/`, posted as it is
+/// written there, is stored and read back with its cases and failure.
+#[tokio::test]
+async fn the_readmes_experiment_body_is_accepted_as_written() {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("tests/experiments.rs` posts this block")
+        .expect("the README's experiment example");
+    let block = &readme[start..];
+    let open = block.find("```json\n").unwrap() + "```json\n".len();
+    let body: String = block[open..open + block[open..].find("```").unwrap()]
+        .lines()
+        .map(|line| line.strip_prefix("  ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let server = datasets::EmbeddedServer::start().unwrap();
+    let client = support::client(&server);
+    client.create_dataset("qa-golden-set").await.unwrap();
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/v1/experiments/", server.base_url()))
+        .bearer_auth(server.api_key())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let stored: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "{stored}");
+    let id = stored["id"].as_str().unwrap();
+    let read: serde_json::Value = http
+        .get(format!("{}/v1/experiments/{id}/", server.base_url()))
+        .bearer_auth(server.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((read["case_count"].as_u64(), read["failure_count"].as_u64()), (Some(1), Some(1)), "{read}");
+    assert_eq!(read["cases"][0]["output"], body["cases"][0]["output"]);
+    assert_eq!(read["failures"][0]["kind"], "timeout");
+}
