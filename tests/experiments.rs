@@ -890,7 +890,11 @@ async fn the_readmes_experiment_body_is_accepted_as_written() {
         .json()
         .await
         .unwrap();
-    assert_eq!((read["case_count"].as_u64(), read["failure_count"].as_u64()), (Some(1), Some(1)), "{read}");
+    assert_eq!(
+        (read["case_count"].as_u64(), read["failure_count"].as_u64()),
+        (Some(1), Some(1)),
+        "{read}"
+    );
     assert_eq!(read["cases"][0]["output"], body["cases"][0]["output"]);
     assert_eq!(read["failures"][0]["kind"], "timeout");
 }

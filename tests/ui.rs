@@ -787,6 +787,23 @@ fn versions_a_diff_and_an_experiment_comparison() {
     assert!(browser.text(&worse).contains("broken"));
     let better = browser.find("tr.better");
     assert!(browser.text(&better).contains("fixed"));
+    // At phone width the comparison stacks: nothing to scroll sideways,
+    // each result labelled with its run.
+    let compare_url = browser.url();
+    browser.resize(390, 844);
+    browser.goto(&compare_url);
+    let overflow = browser.script(
+        "const s = document.querySelector('main .scroll'); return s.scrollWidth - s.clientWidth",
+    );
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the table scrolls sideways by {overflow}"
+    );
+    let label = browser.script(
+        "return getComputedStyle(document.querySelector('table.stack td[data-label]'), '::before').content",
+    );
+    assert!(label.as_str().unwrap().contains("Before: v1"), "{label}");
+    browser.resize(1280, 900);
     browser.goto(&format!("{base}/ui/experiments/{}/", second.id));
     let text = browser.body_text();
     assert!(text.contains("Run v2") && text.contains("50.0%"), "{text}");
