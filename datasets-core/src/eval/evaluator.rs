@@ -1,6 +1,7 @@
 //! Evaluators: what scores a task's output, and the registry that builds
 //! them from the specs in dataset files.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -510,4 +511,15 @@ pub fn spec_kwargs(
             "expected keyword arguments or one positional argument, got {other}"
         )),
     }
+}
+
+/// What a panic said, for a failure.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    // The failure's kind already says it was a panic: `panic: boom`.
+    message
 }

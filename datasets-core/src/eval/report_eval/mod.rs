@@ -281,7 +281,7 @@ pub(crate) async fn run_report_evaluators<I, O, M>(
                     continue;
                 }
                 Ok(Err(err)) => err.to_string(),
-                Err(panic) => format!("panicked: {}", super::run::panic_message(&*panic)),
+                Err(panic) => format!("panicked: {}", super::evaluator::panic_message(&*panic)),
             };
             failures.push(EvaluatorFailure {
                 name: evaluator.name().into_owned(),

@@ -29,8 +29,8 @@ mod score;
 mod spans;
 mod task;
 
+use crate::eval::evaluator::panic_message;
 pub use rescore::Rescore;
-pub(crate) use score::panic_message;
 pub use task::{
     Fallible, Infallible, TaskOutput, TaskRetry, increment_metric, set_attribute, set_metric,
 };

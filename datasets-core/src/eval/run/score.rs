@@ -2,7 +2,7 @@
 //! becoming its failure), results named as pydantic-evals names them. The
 //! harness and re-scoring share it.
 
-use std::any::Any;
+use crate::eval::evaluator::panic_message;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -79,17 +79,6 @@ impl Scored {
             evaluator_failures: self.failures,
         }
     }
-}
-
-/// What a panic said, for a failure.
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned());
-    // The failure's kind already says it was a panic: `panic: boom`.
-    message
 }
 
 /// Runs one evaluator, turning an error or a panic into its failure.

@@ -150,27 +150,6 @@ pub(super) fn insert_case(
     Ok((pk, record))
 }
 
-/// Cases by position, in the order given; positions no longer there are skipped.
-pub(super) fn load_cases_by_pk(
-    conn: &Connection,
-    dataset: &DatasetRow,
-    pks: &[i64],
-) -> Result<Vec<CaseRecord>, StoreError> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.pk = ?1 AND c.dataset_pk = ?2");
-    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    let mut cases = Vec::with_capacity(pks.len());
-    for pk in pks {
-        let found = stmt
-            .query_row(params![pk, dataset.pk], |row| {
-                case_from_row(row, dataset.detail.id)
-            })
-            .optional()
-            .map_err(backend)?;
-        cases.extend(found.map(|(_, case)| case));
-    }
-    Ok(cases)
-}
-
 /// Replaces the content of an existing case with an imported one. The
 /// pydantic-evals fields (inputs, expected output, metadata, evaluators) are
 /// replaced wholesale, as a push makes the hosted case match the local one;

@@ -164,6 +164,27 @@ pub(super) fn load_case(
         .ok_or(StoreError::CaseNotFound)
 }
 
+/// Cases by position, in the order given; positions no longer there are skipped.
+pub(super) fn load_cases_by_pk(
+    conn: &Connection,
+    dataset: &DatasetRow,
+    pks: &[i64],
+) -> Result<Vec<CaseRecord>, StoreError> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.pk = ?1 AND c.dataset_pk = ?2");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let mut cases = Vec::with_capacity(pks.len());
+    for pk in pks {
+        let found = stmt
+            .query_row(params![pk, dataset.pk], |row| {
+                case_from_row(row, dataset.detail.id)
+            })
+            .optional()
+            .map_err(backend)?;
+        cases.extend(found.map(|(_, case)| case));
+    }
+    Ok(cases)
+}
+
 /// The case of a name, if the dataset has one.
 pub(super) fn case_by_name(
     conn: &Connection,
