@@ -340,9 +340,10 @@ fn error_from_answer(status: StatusCode, body: &[u8], call: &Call) -> Error {
             };
         }
         let (dataset, case) = path_names(&call.path);
-        let names_version = text
-            .strip_prefix("Version ")
-            .is_some_and(|rest| rest.ends_with(" not found"));
+        let names_version = text == "Version not found"
+            || text
+                .strip_prefix("Version ")
+                .is_some_and(|rest| rest.ends_with(" not found"));
         if names_version {
             let in_path = call
                 .path
