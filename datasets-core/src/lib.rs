@@ -20,6 +20,7 @@ mod error;
 pub mod eval;
 #[cfg(feature = "client")]
 pub mod handle;
+pub mod json_guard;
 pub mod names;
 mod patch;
 #[cfg(any(feature = "client", feature = "eval"))]

@@ -23,7 +23,7 @@ mod conn;
 mod embedded;
 pub mod error;
 mod extract;
-pub mod json_guard;
+pub use datasets_core::json_guard;
 pub mod keys;
 pub mod otlp;
 mod routes;

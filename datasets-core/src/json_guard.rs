@@ -3,7 +3,9 @@
 //! limit, an object with the same key twice (parsers keep the last, so what
 //! is stored is not what a reader of the body sees), integers beyond 64
 //! bits (parsers round them to the nearest double, changing the value),
-//! numbers beyond a double's range, and strings holding a lone UTF-16
+//! numbers beyond a double's range, decimals a double cannot hold as
+//! written (`3.14159265358979323846`, `1e-400`: stored, they would read
+//! back as another number), and strings holding a lone UTF-16
 //! surrogate escape (`"\ud800"`: no Unicode text, so a value kept as sent
 //! could never be read back as a string).
 //!
@@ -15,7 +17,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use datasets_core::wire::LocSegment;
+use crate::wire::LocSegment;
 
 /// Deepest nesting of arrays and objects accepted in a request body.
 pub const MAX_DEPTH: usize = 64;
@@ -29,7 +31,7 @@ pub struct Rejection {
     pub message: String,
     /// What is wrong, for programs: `json_too_deep`, `json_duplicate_key`,
     /// `json_integer_too_large`, `json_number_out_of_range`,
-    /// `json_invalid_unicode`, `json_invalid_utf8`.
+    /// `json_number_inexact`, `json_invalid_unicode`, `json_invalid_utf8`.
     pub kind: &'static str,
 }
 
@@ -83,14 +85,29 @@ struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
     stack: Vec<Frame<'a>>,
+    /// Only numbers are checked (see [`check_numbers`]).
+    only_numbers: bool,
 }
 
 /// Scans `body`; `Ok` also when it is not JSON at all (the parser says why).
 pub fn check(body: &[u8]) -> Result<(), Rejection> {
+    scan(body, false)
+}
+
+/// Scans `body` for numbers only: integers beyond 64 bits, numbers out of
+/// a double's range and decimals a double cannot hold as written, which a
+/// JSON parser would silently turn into other numbers. For answers read
+/// from a server that may keep them (PostgreSQL's `jsonb` does).
+pub fn check_numbers(body: &[u8]) -> Result<(), Rejection> {
+    scan(body, true)
+}
+
+fn scan(body: &[u8], only_numbers: bool) -> Result<(), Rejection> {
     let mut scanner = Scanner {
         bytes: body,
         at: 0,
         stack: Vec::new(),
+        only_numbers,
     };
     match scanner.value() {
         Ok(()) | Err(Stop::Syntax) => Ok(()),
@@ -159,7 +176,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn enter(&mut self, frame: Frame<'a>) -> Result<(), Stop> {
-        if self.stack.len() >= MAX_DEPTH {
+        if self.stack.len() >= MAX_DEPTH && !self.only_numbers {
             return Err(self.reject(
                 format!("JSON nested deeper than {MAX_DEPTH} levels"),
                 "json_too_deep",
@@ -186,7 +203,7 @@ impl<'a> Scanner<'a> {
             }
             let key = self.string()?;
             let duplicate = match self.stack.last() {
-                Some(Frame::Object { keys, .. }) => keys.contains(&key),
+                Some(Frame::Object { keys, .. }) if !self.only_numbers => keys.contains(&key),
                 _ => false,
             };
             if let Some(Frame::Object { current, .. }) = self.stack.last_mut() {
@@ -202,6 +219,7 @@ impl<'a> Scanner<'a> {
             self.value()?;
             if let Some(Frame::Object { keys, current }) = self.stack.last_mut()
                 && let Some(key) = current.take()
+                && !self.only_numbers
             {
                 keys.insert(key);
             }
@@ -270,7 +288,7 @@ impl<'a> Scanner<'a> {
         let bytes: &'a [u8] = self.bytes;
         // Checked here too, not only by the parser: the parser skips the
         // strings of fields it ignores without checking them.
-        if std::str::from_utf8(&bytes[start..end]).is_err() {
+        if !self.only_numbers && std::str::from_utf8(&bytes[start..end]).is_err() {
             return Err(self.reject(
                 "the string is not valid UTF-8".to_owned(),
                 "json_invalid_utf8",
@@ -310,7 +328,7 @@ impl<'a> Scanner<'a> {
             0xDC00..=0xDFFF => true,
             _ => false,
         };
-        if lone {
+        if lone && !self.only_numbers {
             return Err(self.reject(
                 format!(
                     "the string holds the escape \\u{unit:04x}, half of a UTF-16 surrogate \
@@ -353,6 +371,15 @@ impl<'a> Scanner<'a> {
                 "json_number_out_of_range",
             ));
         }
+        if !integer
+            && let Ok(double) = text.parse::<f64>()
+            && let Some(problem) = decimal_problem(text, double)
+        {
+            return Err(self.reject(
+                format!("{problem}; send it as a string"),
+                "json_number_inexact",
+            ));
+        }
         if integer && text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
             let digits = text.trim_start_matches('-').len();
             if digits > 0 && text.bytes().skip(1).all(|b| b.is_ascii_digit()) {
@@ -368,6 +395,66 @@ impl<'a> Scanner<'a> {
         }
         Ok(())
     }
+}
+
+/// A decimal's significant digits (no leading or trailing zeros) and the
+/// power of ten that puts the point before the first of them; `None` for
+/// zero, whatever its sign or exponent.
+fn significant(text: &str) -> Option<(bool, String, i64)> {
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, "0"),
+    };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    // Saturating: an exponent past i64 is out of any double's range anyway.
+    let exponent: i64 = exponent.parse().unwrap_or(if exponent.starts_with('-') {
+        i64::MIN / 2
+    } else {
+        i64::MAX / 2
+    });
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut point = whole.len() as i64 + exponent;
+    let mut digits: String = whole.chars().chain(fraction.chars()).collect();
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    point -= leading as i64;
+    digits.drain(..leading);
+    digits.truncate(digits.trim_end_matches('0').len());
+    (!digits.is_empty()).then_some((negative, digits, point))
+}
+
+/// What is wrong with storing the decimal `text` as `double`, the double
+/// nearest it, when that is another number: `None` when the double prints
+/// back as the number written. `text` is a decimal literal as JSON or
+/// Rust's `f64` parser reads it (`-1.5e3`, `+.5`).
+pub fn decimal_problem(text: &str, double: f64) -> Option<String> {
+    (double.is_finite() && !keeps_decimal(text, double)).then(|| {
+        format!(
+            "the number {} cannot be held exactly by a 64-bit float (it would be stored as \
+             {double:?})",
+            shorten(text)
+        )
+    })
+}
+
+/// Whether the double nearest the decimal `text` is that decimal as
+/// written: it prints back (shortest round-trip form) as the same number.
+fn keeps_decimal(text: &str, double: f64) -> bool {
+    let written = significant(text);
+    // Any decimal of 15 significant digits or fewer survives a normal
+    // double (DBL_DIG); only longer ones and subnormals need printing.
+    if written
+        .as_ref()
+        .is_none_or(|(_, digits, _)| digits.len() <= 15)
+        && (double == 0.0) == written.is_none()
+        && (double == 0.0 || double.abs() >= f64::MIN_POSITIVE)
+    {
+        return true;
+    }
+    written == significant(&format!("{double:e}"))
 }
 
 /// JSON text without the whitespace between tokens, borrowed when it has
@@ -516,6 +603,36 @@ mod tests {
     }
 
     #[test]
+    fn decimals_a_double_cannot_hold_are_refused_where_they_are() {
+        for exact in [
+            "0.1",
+            "-0.0",
+            "0e7",
+            "5e-324",
+            "1e300",
+            "-1.7976931348623157e308",
+            "2.2250738585072014e-308",
+            "0.30000000000000004",
+            "1.50E+3",
+            "123456789012345.0",
+        ] {
+            assert_eq!(check(exact.as_bytes()), Ok(()), "{exact}");
+        }
+        let r = rejected(r#"{"cases": [{"inputs": {"pi": 3.14159265358979323846}}]}"#);
+        assert_eq!(r.kind, "json_number_inexact");
+        assert_eq!(path(&r), "cases.0.inputs.pi");
+        assert!(r.message.contains("3.141592653589793)"), "{}", r.message);
+        for inexact in [
+            "1e-400",
+            "1.00000000000000001",
+            "4.1234567e-320",
+            "9007199254740993.0",
+        ] {
+            assert_eq!(rejected(inexact).kind, "json_number_inexact", "{inexact}");
+        }
+    }
+
+    #[test]
     fn rejects_duplicate_keys_where_they_are() {
         let r = rejected(r#"{"cases": [{"inputs": {"a": 1, "b": 2, "a": 3}}]}"#);
         assert_eq!(
@@ -632,8 +749,13 @@ mod tests {
             rejected("[-18446744073709551616]").path,
             [LocSegment::Index(0)]
         );
-        // Floats may be large, but not past what a double holds.
-        assert_eq!(check(b"[1e300, 123456789012345678901234567890.5]"), Ok(()));
+        // Floats may be large, but not past what a double holds, nor with
+        // more digits than it keeps.
+        assert_eq!(check(b"[1e300, 1.2345678901234568e29]"), Ok(()));
+        assert_eq!(
+            rejected("[1, 123456789012345678901234567890.5]").kind,
+            "json_number_inexact"
+        );
         assert_eq!(rejected("[1, -1e400]").kind, "json_number_out_of_range");
     }
 }
