@@ -456,3 +456,51 @@ fn the_case_page_and_the_diff_show_text_as_text() {
         std::fs::write(dir.join("real-data-edit.png"), browser.screenshot()).unwrap();
     }
 }
+
+/// A number typed into a form is never rounded: one that no 64-bit
+/// integer or float holds as typed is refused where it was typed, and
+/// nothing is stored.
+#[test]
+fn a_number_the_store_cannot_hold_is_refused_not_rounded() {
+    let Some((chromium, driver)) = webdriver::browser() else {
+        return;
+    };
+    let fixture = Fixture::new();
+    fixture
+        .client
+        .create_dataset("ids")
+        .input_schema(json!({"type": "object", "properties": {"id": {"type": "integer"}}}))
+        .send()
+        .unwrap();
+    let browser = Browser::start(chromium, driver, 1280, 900);
+    sign_in(&browser, &fixture.server);
+    let new_case = format!("{}/ui/datasets/ids/cases/new", fixture.server.base_url());
+    browser.goto(&new_case);
+    browser.type_into(
+        &browser.find("#inputs-id"),
+        "123456789012345678901234567890",
+    );
+    browser.follow(&browser.find("main form button[type=submit]"));
+    let page = browser.script("return document.body.innerText");
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("the integer 123456789012345678901234567890 does not fit in 64 bits"),
+        "{page}"
+    );
+    browser.goto(&new_case);
+    browser.type_into(&browser.find("#inputs-id"), "7");
+    browser.type_into(
+        &browser.find("#expected_output"),
+        r#"{"pi": 3.14159265358979323846}"#,
+    );
+    browser.follow(&browser.find("main form button[type=submit]"));
+    let page = browser.script("return document.body.innerText");
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("cannot be held exactly by a 64-bit float"),
+        "{page}"
+    );
+    assert!(fixture.cases("ids").is_empty(), "nothing was stored");
+}

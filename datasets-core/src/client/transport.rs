@@ -264,6 +264,17 @@ impl From<Error> for Failure {
 
 /// Decodes a JSON body, naming the path that failed.
 pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
+    // A number `serde_json::Value` cannot hold would be rounded silently.
+    if let Err(problem) = crate::json_guard::check_numbers(body) {
+        let path: Vec<String> = problem.path.iter().map(ToString::to_string).collect();
+        return Err(Error::Decode {
+            what: what.to_owned(),
+            case_id: None,
+            path: Some(path.join(".")),
+            message: problem.message,
+            excerpt: String::new(),
+        });
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(crate::strict::Strict(&mut *deserializer))
         .map_err(|err| Error::decode(what, err, body))?;
@@ -591,5 +602,26 @@ mod tests {
         assert!(
             matches!(&html, Error::Api { status: 502, detail } if detail == "<html>bad gateway</html>")
         );
+    }
+
+    /// A server that keeps arbitrary-precision numbers (Logfire's
+    /// PostgreSQL `jsonb` does) may answer with one `serde_json::Value`
+    /// cannot hold: the client refuses it, naming where, instead of
+    /// rounding it.
+    #[test]
+    fn numbers_a_value_would_round_are_refused_where_they_are() {
+        let body =
+            br#"[{"inputs": {"ok": 9223372036854775807, "id": 123456789012345678901234567890}}]"#;
+        let err = decode::<serde_json::Value>("cases", body).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot decode cases at `0.inputs.id`: the integer 123456789012345678901234567890 \
+             does not fit in 64 bits and would lose precision; send it as a string"
+        );
+        let err =
+            decode::<serde_json::Value>("case", br#"{"pi": 3.14159265358979323846}"#).unwrap_err();
+        assert!(err.to_string().contains("at `pi`"), "{err}");
+        let fine = br#"{"a": [5e-324, -0.0, 1e300, 18446744073709551615]}"#;
+        assert!(decode::<serde_json::Value>("case", fine).is_ok());
     }
 }

@@ -300,6 +300,11 @@ impl Posted {
             // A number that does not read is sent as text, so the schema's
             // own message says what is wrong.
             Simple::Integer | Simple::Number => {
+                // Never rounded: a number no 64-bit integer or float holds
+                // as typed is refused, not stored as another.
+                if let Err(problem) = crate::json_guard::check(text.trim().as_bytes()) {
+                    return Err(ValidationIssue::new(loc(), problem.message, problem.kind));
+                }
                 serde_json::from_str::<serde_json::Number>(text.trim())
                     .map_or_else(|_| Value::String(text.to_owned()), Value::Number)
             }
@@ -342,6 +347,11 @@ impl Posted {
                 let text = text.trim();
                 if text.is_empty() {
                     return Ok(PartValue::Set(None));
+                }
+                if let Err(problem) = crate::json_guard::check(text.as_bytes()) {
+                    let mut at = loc(None);
+                    at.extend(problem.path);
+                    return Err(ValidationIssue::new(at, problem.message, problem.kind));
                 }
                 let value: Value = serde_json::from_str(text).map_err(|err| {
                     ValidationIssue::new(
