@@ -2,7 +2,6 @@
 //! CSV with flattened columns, chosen by the extension. The file appears
 //! whole or not at all: it is written beside its path and renamed.
 
-use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
@@ -12,7 +11,7 @@ use datasets_core::wire::CaseDetail;
 use serde_json::{Map, Value};
 
 use crate::cli::{ExportArgs, FileFormat};
-use crate::columns::{PARTS, flatten, untyped_columns};
+use crate::columns::layout::Layout;
 use crate::fail::{Failure, Outcome};
 use crate::import::thousands;
 use crate::output::version_ref;
@@ -37,33 +36,18 @@ pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
                 request = request.version(version_ref(version));
             }
             let cases = request.iter();
-            // A part without a schema has nothing to type its CSV cells by.
-            let schemaless = if format == FileFormat::Csv {
-                let detail = client.get_dataset(&args.name).send()?;
-                [
-                    detail.input_schema.is_none(),
-                    detail.output_schema.is_none(),
-                    detail.metadata_schema.is_none(),
-                ]
+            let count = if format == FileFormat::Jsonl {
+                write_atomically(&args.output, stdout, |out| jsonl(cases, out))?
             } else {
-                [false; 3]
+                // The schemas say which text a cell would read back as another type.
+                let detail = client.get_dataset(&args.name).send()?;
+                let layout = Layout::new([
+                    detail.input_schema,
+                    detail.output_schema,
+                    detail.metadata_schema,
+                ]);
+                write_atomically(&args.output, stdout, |out| csv(cases, out, layout))?
             };
-            let mut as_text = BTreeSet::new();
-            let count = write_atomically(&args.output, stdout, |out| {
-                if format == FileFormat::Jsonl {
-                    jsonl(cases, out)
-                } else {
-                    csv(cases, out, schemaless, &mut as_text)
-                }
-            })?;
-            if !as_text.is_empty() {
-                eprintln!(
-                    "note: {} held numbers, booleans or lists, written as text: the dataset has \
-                     no schema to type them by, so importing this CSV reads them as text (.jsonl \
-                     and .json keep every type)",
-                    as_text.into_iter().collect::<Vec<_>>().join(", ")
-                );
-            }
             count
         }
     };
@@ -121,6 +105,7 @@ fn evals_file(
         Format::Json
     };
     let count = dataset.cases.len() as u64;
+    left_out_note(client, args)?;
     if args.with_schema {
         let options = FileOptions {
             format: Some(format),
@@ -134,6 +119,39 @@ fn evals_file(
         out.write_all(text.as_bytes())?;
         Ok(count)
     })
+}
+
+/// Says on stderr what a pydantic-evals file cannot hold of the cases
+/// exported (their tags and trace links) and how many cases it concerns.
+fn left_out_note(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
+    let mut request = client.list_cases(&args.name);
+    if let Some(version) = &args.version {
+        request = request.version(version_ref(version));
+    }
+    let (mut tagged, mut linked) = (0u64, 0u64);
+    for case in request.iter() {
+        let case = case?;
+        tagged += u64::from(!case.tags.is_empty());
+        linked += u64::from(case.source_trace_id.is_some() || case.source_span_id.is_some());
+    }
+    let mut left = Vec::new();
+    if tagged > 0 {
+        left.push(format!("the tags of {} case(s)", thousands(tagged)));
+    }
+    if linked > 0 {
+        left.push(format!(
+            "the trace links (source_trace_id, source_span_id) of {} case(s)",
+            thousands(linked)
+        ));
+    }
+    if !left.is_empty() {
+        eprintln!(
+            "note: a pydantic-evals file has no place for tags or trace links, so it leaves out \
+             {}; export to .jsonl or .csv to keep them",
+            left.join(" and ")
+        );
+    }
+    Ok(())
 }
 
 /// Writes through `write` to a new file beside `path`, then renames it to
@@ -229,67 +247,20 @@ fn jsonl(
     Ok(count)
 }
 
-/// The columns of a CSV export, in the order first seen: `name`, `tags`,
-/// then each part's leaves.
-#[derive(Default)]
-struct Columns {
-    parts: [Vec<String>; 3],
-    seen: HashSet<String>,
-}
-
-impl Columns {
-    fn add(&mut self, part: usize, column: &str) {
-        if !self.seen.contains(column) {
-            self.seen.insert(column.to_owned());
-            self.parts[part].push(column.to_owned());
-        }
-    }
-
-    fn header(&self) -> Vec<&str> {
-        let mut header = vec!["name", "tags"];
-        header.extend(self.parts.iter().flatten().map(String::as_str));
-        header
-    }
-}
-
-/// Each part's `(column, cell)` pairs of a case.
-fn cells(case: &Map<String, Value>) -> [Vec<(String, String)>; 3] {
-    PARTS.map(|part| {
-        let mut cells = Vec::new();
-        if let Some(value) = case.get(part) {
-            flatten(part, value, &mut cells);
-        }
-        cells
-    })
-}
-
 /// CSV in two passes over a spool file: the columns are known only once
 /// every case has been seen, and the cases are never held together.
-/// `schemaless` tells the parts without a schema; the columns of theirs
-/// that held other values than text go to `as_text`.
 fn csv(
     cases: impl Iterator<Item = datasets_core::Result<CaseDetail>>,
     out: &mut dyn Write,
-    schemaless: [bool; 3],
-    as_text: &mut BTreeSet<String>,
+    mut layout: Layout,
 ) -> Outcome<u64> {
     let mut spool = tempfile::tempfile()?;
-    let mut columns = Columns::default();
     let mut count = 0;
     {
         let mut writer = std::io::BufWriter::new(&mut spool);
         for case in cases {
             let line = case_line(case?);
-            for (part, name) in PARTS.iter().enumerate() {
-                if let (true, Some(value)) = (schemaless[part], line.get(*name)) {
-                    untyped_columns(name, value, as_text);
-                }
-            }
-            for (part, cells) in cells(&line).iter().enumerate() {
-                for (column, _) in cells {
-                    columns.add(part, column);
-                }
-            }
+            layout.observe(&line);
             serde_json::to_writer(&mut writer, &line).map_err(std::io::Error::from)?;
             writer.write_all(b"\n")?;
             count += 1;
@@ -297,30 +268,18 @@ fn csv(
         writer.flush()?;
     }
     spool.rewind()?;
-    let header = columns.header();
-    let position: std::collections::HashMap<&str, usize> =
-        header.iter().enumerate().map(|(i, c)| (*c, i)).collect();
     let mut writer = csv::Writer::from_writer(out);
     let csv_failure = |err: csv::Error| Failure::failed(format!("cannot write the CSV: {err}"));
-    writer.write_record(&header).map_err(csv_failure)?;
-    let mut row = vec![String::new(); header.len()];
+    let width = {
+        let header = layout.header();
+        writer.write_record(header).map_err(csv_failure)?;
+        header.len()
+    };
+    let mut row = vec![String::new(); width];
     for line in BufReader::new(spool).lines() {
         let case: Map<String, Value> =
             serde_json::from_str(&line?).map_err(std::io::Error::from)?;
-        row.iter_mut().for_each(String::clear);
-        if let Some(Value::String(name)) = case.get("name") {
-            row[0].clone_from(name);
-        }
-        if let Some(Value::Array(tags)) = case.get("tags") {
-            row[1] = tags
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(",");
-        }
-        for (column, cell) in cells(&case).into_iter().flatten() {
-            row[position[column.as_str()]] = cell;
-        }
+        layout.row(&case, &mut row);
         writer.write_record(&row).map_err(csv_failure)?;
     }
     writer.flush()?;

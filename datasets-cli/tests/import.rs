@@ -698,30 +698,3 @@ fn exported_files_get_the_users_umask() {
         assert_eq!(found, mode, "umask {umask}");
     }
 }
-
-/// A CSV export of a dataset without schemas says which columns it wrote
-/// as text (a CSV cell carries no type); with a schema, it says nothing.
-#[test]
-fn a_csv_export_without_schemas_names_the_columns_it_wrote_as_text() {
-    let shell = Shell::new();
-    shell.run(&["create", "d"]).expect(0);
-    shell.file(
-        "typed.jsonl",
-        "{\"name\": \"a\", \"inputs\": {\"n\": 3, \"ok\": true, \"l\": [1, 2], \"s\": \"x\"}, \"metadata\": {\"k\": 1.5}}\n",
-    );
-    shell.run(&["import", "d", "typed.jsonl"]).expect(0);
-    let run = shell.run(&["export", "d", "-o", "d.csv"]).expect(0);
-    assert!(
-        run.stderr.contains("inputs.l, inputs.n, inputs.ok, metadata.k held numbers, booleans or lists, written as text"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("inputs.s"), "{}", run.stderr);
-    let run = shell.run(&["export", "d", "-o", "d.jsonl"]).expect(0);
-    assert!(run.stderr.is_empty(), "{}", run.stderr);
-    shell.create("typed", typed_schema(), json!({"type": "string"}));
-    shell.file("q.jsonl", "{\"inputs\": {\"question\": \"q\", \"context\": {\"level\": 2}}, \"expected_output\": \"a\"}\n");
-    shell.run(&["import", "typed", "q.jsonl"]).expect(0);
-    let run = shell.run(&["export", "typed", "-o", "t.csv"]).expect(0);
-    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
-}

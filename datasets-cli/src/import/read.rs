@@ -301,10 +301,7 @@ fn read_jsonl(mut input: impl BufRead, rows: Rows<'_>, batch: &mut Batch) -> Res
         if text.trim().is_empty() {
             continue;
         }
-        let case = match serde_json::from_str::<Value>(text) {
-            Ok(value) => rows.case(value),
-            Err(err) => Err(format!("not JSON: {err}")),
-        };
+        let case = parse_row(text).and_then(|value| rows.case(value));
         let row = Row {
             at: Where::Line(number),
             case,
@@ -314,6 +311,21 @@ fn read_jsonl(mut input: impl BufRead, rows: Rows<'_>, batch: &mut Batch) -> Res
             return Ok(());
         }
     }
+}
+
+/// A row's JSON; an error for text that is not JSON and for what the
+/// server would refuse in it (a number no 64-bit integer or float holds
+/// as written, a key twice in one object), named by its path in the row.
+fn parse_row(text: &str) -> Result<Value, String> {
+    if let Err(problem) = datasets_core::json_guard::check(text.as_bytes()) {
+        let path: Vec<String> = problem.path.iter().map(ToString::to_string).collect();
+        return Err(if path.is_empty() {
+            problem.message
+        } else {
+            format!("{}: {}", path.join("."), problem.message)
+        });
+    }
+    serde_json::from_str::<Value>(text).map_err(|err| format!("not JSON: {err}"))
 }
 
 /// A `.json` file: an array streamed element by element, or a
@@ -385,11 +397,11 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
-            let text = value.to_string();
+        while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+            let text = raw.get().to_owned();
             let row = Row {
                 at: Where::Element(self.index),
-                case: self.rows.case(value),
+                case: parse_row(&text).and_then(|value| self.rows.case(value)),
                 raw: Raw::Text(text.clone()),
             };
             self.index += 1;
@@ -411,6 +423,16 @@ fn read_evals(
 ) -> Result<(), Failure> {
     let mut text = String::new();
     input.read_to_string(&mut text).map_err(io_failure)?;
+    if format == Format::Json
+        && let Err(problem) = datasets_core::json_guard::check(text.as_bytes())
+    {
+        let path: Vec<String> = problem.path.iter().map(ToString::to_string).collect();
+        return Err(Failure::failed(format!(
+            "{}: {}",
+            path.join("."),
+            problem.message
+        )));
+    }
     let dataset = Dataset::<Value, Value, Value>::from_text(&text, format)
         .map_err(|err| Failure::failed(crate::fail::describe(&err)))?;
     for (index, case) in dataset.cases.iter().enumerate() {
@@ -505,5 +527,5 @@ fn row_case(plan: &Plan, record: &csv::ByteRecord, tags: &[String]) -> Result<Ne
             std::str::from_utf8(field).map_err(|_| format!("column {} is not UTF-8", index + 1))?,
         );
     }
-    Ok(plan.case(&cells, tags))
+    plan.case(&cells, tags)
 }
