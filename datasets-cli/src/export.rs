@@ -36,7 +36,7 @@ pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
                 request = request.version(version_ref(version));
             }
             let cases = request.iter();
-            let count = if format == FileFormat::Jsonl {
+            if format == FileFormat::Jsonl {
                 write_atomically(&args.output, stdout, |out| jsonl(cases, out))?
             } else {
                 // The schemas say which text a cell would read back as another type.
@@ -47,8 +47,7 @@ pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
                     detail.metadata_schema,
                 ]);
                 write_atomically(&args.output, stdout, |out| csv(cases, out, layout))?
-            };
-            count
+            }
         }
     };
     let message = format!(
