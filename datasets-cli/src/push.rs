@@ -11,7 +11,23 @@ use crate::cli::PushArgs;
 use crate::fail::{Failure, Outcome, describe};
 
 pub(crate) fn run(client: &DatasetsClient, args: &PushArgs) -> Outcome {
-    Format::from_path(&args.file).map_err(|err| Failure::usage(describe(&err)))?;
+    let format = Format::from_path(&args.file).map_err(|err| Failure::usage(describe(&err)))?;
+    if format == Format::Json {
+        // Numbers are never rounded: one a 64-bit value cannot hold is
+        // refused at its path, as the server would refuse it.
+        let text = std::fs::read(&args.file).map_err(|err| {
+            Failure::failed(format!("cannot read {}: {err}", args.file.display()))
+        })?;
+        if let Err(problem) = datasets_core::json_guard::check_numbers(&text) {
+            let path: Vec<String> = problem.path.iter().map(ToString::to_string).collect();
+            return Err(Failure::failed(format!(
+                "{}: {}: {}",
+                args.file.display(),
+                path.join("."),
+                problem.message
+            )));
+        }
+    }
     let file = Dataset::<Value, Value, Value>::from_file(&args.file)?;
     let Some(name) = args.name.clone().or_else(|| file.name.clone()) else {
         return Err(Failure::usage("the file names no dataset: pass --name"));

@@ -231,6 +231,30 @@ fn a_thirty_digit_integer_is_refused_with_its_line_in_every_format() {
     );
 }
 
+/// A pydantic-evals JSON file is held to the same rule, pushed or imported.
+#[test]
+fn a_pydantic_evals_json_file_with_an_unholdable_number_is_refused_at_its_path() {
+    let shell = Shell::new();
+    shell.file(
+        "bench.json",
+        r#"{"name": "bench", "cases": [{"name": "a", "inputs": {"x": 1}}, {"name": "b", "inputs": {"x": 0.1000000000000000000001}}]}"#,
+    );
+    let run = shell.run(&["push", "bench.json"]).expect(1);
+    assert!(
+        run.stderr.contains("bench.json: cases.1.inputs.x: the number 0.1000000000000000000001 cannot be held exactly"),
+        "{}",
+        run.stderr
+    );
+    shell.run(&["create", "bench"]).expect(0);
+    let run = shell.run(&["import", "bench", "bench.json"]).expect(1);
+    assert!(
+        run.stderr.contains("cases.1.inputs.x: the number"),
+        "{}",
+        run.stderr
+    );
+    assert!(shell.cases("bench").is_empty());
+}
+
 /// pydantic-evals files have no place for tags or trace links: exporting
 /// a tagged dataset to them says what it left out, and for how many cases.
 #[test]
@@ -277,6 +301,20 @@ fn a_tagged_dataset_exported_to_yaml_says_what_it_left_out() {
         .run(&["export", "plain", "-o", "plain.yaml"])
         .expect(0);
     assert!(!run.stderr.contains("note"), "{}", run.stderr);
+}
+
+/// A dataset with no cases exports to a CSV that imports (found by the
+/// CSV fuzz target: the header lacked an inputs column).
+#[test]
+fn an_empty_dataset_exports_to_a_csv_that_imports() {
+    let shell = Shell::new();
+    shell.run(&["create", "empty"]).expect(0);
+    shell.run(&["export", "empty", "-o", "empty.csv"]).expect(0);
+    assert_eq!(shell.read("empty.csv"), "name,tags,inputs\n");
+    shell.run(&["create", "copy"]).expect(0);
+    let run = shell.run(&["import", "copy", "empty.csv"]).expect(0);
+    assert!(run.stdout.contains('0'), "{}", run.stdout);
+    assert!(shell.cases("copy").is_empty());
 }
 
 /// A hand-written CSV with no markers keeps its meaning: text, typed by

@@ -6,7 +6,10 @@
 //! - the CLI: `datasets import` of a JSONL file, read back;
 //! - each format: `datasets export` to JSONL, pydantic-evals JSON and
 //!   YAML, and CSV, then `datasets import` of that file into a new dataset
-//!   with the same schemas, read back.
+//!   with the same schemas, read back;
+//! - the door: the same JSONL file with a last row holding a 30-digit
+//!   integer is refused, naming that row's line and path, and nothing of
+//!   it is stored.
 //!
 //! Every case must come back equal (the same JSON value, strings byte for
 //! byte; pydantic-evals files carry no tags or trace links, so those are
@@ -189,6 +192,38 @@ impl Store {
             return failures;
         }
 
+        // The same file with a row holding a number no 64-bit value holds:
+        // refused at the door, naming the line and path, and nothing stored.
+        let refused = fresh("refused");
+        let file = format!("{refused}.jsonl");
+        let line = dataset.cases.len() + 1;
+        self.shell.file(
+            &file,
+            format!(
+                "{}{{\"inputs\": {{\"n\": [1, 12345678901234567890123456789{}]}}}}\n",
+                dataset.jsonl(),
+                line % 10
+            ),
+        );
+        let outcome = self.create(&refused, dataset).and_then(|()| {
+            let run = self.shell.run(&["import", &refused, &file]);
+            let expected =
+                format!("line {line}: inputs.n.1: the integer 12345678901234567890123456789");
+            if run.code != 1 || !run.stderr.contains(&expected) {
+                return Err(format!(
+                    "expected a refusal naming {expected:?}, got exit {}: {}",
+                    run.code, run.stderr
+                ));
+            }
+            match self.cases(&refused)?.len() {
+                0 => Ok(()),
+                n => Err(format!("{n} case(s) were stored from a refused chunk")),
+            }
+        });
+        if let Err(err) = outcome {
+            fail("refusal", err);
+        }
+
         // Each format: export, import into a new dataset, read back.
         for format in FORMATS {
             let target = fresh(format);
@@ -251,7 +286,8 @@ fn run_properties(label: &str, store: &Store) {
     }
     println!(
         "{label}: {runs} generated datasets ({refit} with schemas), {cases} cases, each through \
-         the API, a JSONL import, and export then import in {}: every case came back equal",
+         the API, a JSONL import, and export then import in {}: every case came back equal, and \
+         each file with a 30-digit integer added was refused whole",
         FORMATS.join(", ")
     );
 }

@@ -180,6 +180,10 @@ impl Layout {
                 node.columns(PARTS[part], &mut Vec::new(), &mut header);
             }
         }
+        if self.parts[0].is_none() {
+            // No case: still a file import reads (it needs an inputs column).
+            header.push(PARTS[0].to_owned());
+        }
         for (key, present, column) in [
             ("evaluators", self.evaluators, "evaluators:json"),
             ("source_trace_id", self.trace, "source_trace_id"),

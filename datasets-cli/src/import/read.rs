@@ -424,7 +424,7 @@ fn read_evals(
     let mut text = String::new();
     input.read_to_string(&mut text).map_err(io_failure)?;
     if format == Format::Json
-        && let Err(problem) = datasets_core::json_guard::check(text.as_bytes())
+        && let Err(problem) = datasets_core::json_guard::check_numbers(text.as_bytes())
     {
         let path: Vec<String> = problem.path.iter().map(ToString::to_string).collect();
         return Err(Failure::failed(format!(
