@@ -504,3 +504,51 @@ fn a_number_the_store_cannot_hold_is_refused_not_rounded() {
     );
     assert!(fixture.cases("ids").is_empty(), "nothing was stored");
 }
+
+/// The UI's dataset form has the API's JSON guard: a schema nested past the
+/// limit, a key given twice and a number a 64-bit value cannot hold are
+/// refused where they are, and no dataset is made.
+#[test]
+fn the_dataset_form_checks_schemas_as_the_api_does() {
+    let Some((chromium, driver)) = webdriver::browser() else {
+        return;
+    };
+    let fixture = Fixture::new();
+    let browser = Browser::start(chromium, driver, 1280, 900);
+    sign_in(&browser, &fixture.server);
+    let deep = format!(
+        "{}{{\"type\": \"string\"}}{}",
+        "{\"items\": ".repeat(100),
+        "}".repeat(100)
+    );
+    for (schema, said) in [
+        (deep.as_str(), "nested deeper than 64 levels"),
+        (
+            r#"{"type": "string", "type": "integer"}"#,
+            "the same key appears twice",
+        ),
+        (
+            r#"{"type": "integer", "maximum": 123456789012345678901234567890}"#,
+            "does not fit in 64 bits",
+        ),
+    ] {
+        browser.goto(&format!("{}/ui/datasets/new", fixture.server.base_url()));
+        browser.type_into(&browser.find("#name"), "guarded");
+        browser.script(&format!(
+            "document.getElementById('input_schema').value = {};",
+            serde_json::to_string(schema).unwrap()
+        ));
+        // The form comes back at the same address, with what was wrong.
+        browser.click(&browser.find("main form button[type=submit]"));
+        browser.wait_for_text(said);
+        let names: Vec<String> = fixture
+            .client
+            .list_datasets()
+            .send()
+            .unwrap()
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        assert!(!names.contains(&"guarded".to_owned()), "{names:?}");
+    }
+}

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use datasets_core::Patch;
-use datasets_core::wire::{DatasetDetail, NewDataset, ValidationIssue};
+use datasets_core::wire::{DatasetDetail, LocSegment, NewDataset, ValidationIssue};
 use maud::{Markup, html};
 use serde_json::Value;
 
@@ -150,6 +150,15 @@ fn read_dataset_form(posted: &Posted) -> Result<DatasetFields, Vec<ValidationIss
     for field in ["input_schema", "output_schema", "metadata_schema"] {
         let text = posted.get(field).trim();
         if text.is_empty() {
+            schemas.push(None);
+            continue;
+        }
+        // The API's guard, as every way in has it: depth, a key twice,
+        // numbers a 64-bit value cannot hold.
+        if let Err(problem) = crate::json_guard::check(text.as_bytes()) {
+            let mut loc: Vec<LocSegment> = vec!["body".into(), field.into()];
+            loc.extend(problem.path);
+            issues.push(ValidationIssue::new(loc, problem.message, problem.kind));
             schemas.push(None);
             continue;
         }
