@@ -393,3 +393,27 @@ async fn the_key_check_compares_hashes_never_key_prefixes() {
     assert!(common(hash_key(&key), hash_key(&last)) < 4);
     assert!(common(hash_key(&key), hash_key(&first)) < 4);
 }
+
+/// The SQLite file holds every project's cases and key hashes: it and its
+/// write-ahead log are created readable by their owner only.
+#[cfg(unix)]
+#[test]
+fn the_database_file_and_its_log_are_the_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = datasets_server::EmbeddedServer::start().unwrap();
+    if server.is_postgres() {
+        eprintln!("skipped: this store is PostgreSQL, which has no file");
+        return;
+    }
+    // Starting made the server's key: the log has been written.
+    let db = server.db_path().to_path_buf();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{}: {mode:o}", file.display());
+        assert_eq!(mode & 0o600, 0o600, "{}: {mode:o}", file.display());
+    }
+}

@@ -74,6 +74,7 @@ impl SqliteStore {
     /// tables up to the latest migration.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
         // Servers starting together on a new file race to switch it to WAL
         // and to migrate it; the losers find it busy, wait and try again.
         let mut attempt = 0;
@@ -237,6 +238,25 @@ pub(super) fn backend(err: impl std::fmt::Display + 'static) -> StoreError {
         StoreError::Transient(err.to_string())
     } else {
         StoreError::Backend(err.to_string())
+    }
+}
+
+/// Creates the database file, readable and writable by its owner only
+/// (0600), unless it exists: it holds every project's cases and key
+/// hashes. SQLite gives its `-wal` and `-shm` files the database file's
+/// permissions. An existing file keeps the permissions it has.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError::Backend(format!(
+            "cannot create {}: {err}",
+            path.display()
+        ))),
     }
 }
 
