@@ -286,6 +286,13 @@ pub(crate) struct ExportArgs {
     /// beside the file and reference it, as pydantic-evals' `to_file` does.
     #[arg(long)]
     pub(crate) with_schema: bool,
+    /// For CSV, write cells as they are: without the `'` that keeps a
+    /// spreadsheet from running a cell starting with =, +, -, @, a tab or a
+    /// CR as a formula. An import still takes one `'` off a cell starting
+    /// with `'` and one of those (or another `'`), so such values no longer
+    /// read back exactly.
+    #[arg(long)]
+    pub(crate) raw_cells: bool,
 }
 
 #[derive(Debug, Args)]

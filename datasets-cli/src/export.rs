@@ -23,6 +23,9 @@ pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
         None if stdout => return Err(Failure::usage("writing stdout (-) needs --format")),
         None => format_of(&args.output)?,
     };
+    if args.raw_cells && format != FileFormat::Csv {
+        return Err(Failure::usage("--raw-cells applies to CSV only"));
+    }
     if stdout && args.with_schema {
         return Err(Failure::usage(
             "--with-schema needs a file to write the schema beside",
@@ -41,11 +44,14 @@ pub(crate) fn run(client: &DatasetsClient, args: &ExportArgs) -> Outcome {
             } else {
                 // The schemas say which text a cell would read back as another type.
                 let detail = client.get_dataset(&args.name).send()?;
-                let layout = Layout::new([
+                let mut layout = Layout::new([
                     detail.input_schema,
                     detail.output_schema,
                     detail.metadata_schema,
                 ]);
+                if args.raw_cells {
+                    layout = layout.raw_cells();
+                }
                 write_atomically(&args.output, stdout, |out| csv(cases, out, layout))?
             }
         }

@@ -157,6 +157,17 @@ fn formula_guarded_cells_read_back_exactly() {
             );
         }
     }
+    // --raw-cells writes them as they are, for tools that want the values.
+    shell
+        .run(&["export", "formulas", "-o", "raw.csv", "--raw-cells"])
+        .expect(0);
+    let raw = shell.read("raw.csv");
+    assert!(raw.contains("\nc0,,=1+2,0,=1+2\n"), "{raw}");
+    assert!(raw.contains(",-3,"), "{raw}");
+    let run = shell
+        .run(&["export", "formulas", "-o", "raw.jsonl", "--raw-cells"])
+        .expect(2);
+    assert!(run.stderr.contains("CSV only"), "{}", run.stderr);
 }
 
 /// A 30-digit integer is never rounded by the CLI: the row is refused,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::header::{self, guard};
+use super::header;
 use super::{PARTS, Types, types_at};
 
 /// What the cases hold at one path of a part.
@@ -87,21 +87,35 @@ impl Node {
         }
     }
 
-    fn cells(&self, value: &Value, row: &mut [String]) {
+    fn cells(&self, value: &Value, row: &mut [String], guard: Guard) {
         if let Some(column) = self.column {
             row[column] = if self.text {
-                guard(&cell_text(value)).into_owned()
+                guard.cell(&cell_text(value))
             } else {
-                guard(&value.to_string()).into_owned()
+                guard.cell(&value.to_string())
             };
             return;
         }
         if let Value::Object(object) = value {
             for (key, value) in object {
                 if let Some(&at) = self.index.get(key) {
-                    self.children[at].1.cells(value, row);
+                    self.children[at].1.cells(value, row, guard);
                 }
             }
+        }
+    }
+}
+
+/// Whether cells get the formula guard ([`header::guard`]).
+#[derive(Debug, Clone, Copy)]
+struct Guard(bool);
+
+impl Guard {
+    fn cell(self, text: &str) -> String {
+        if self.0 {
+            header::guard(text).into_owned()
+        } else {
+            text.to_owned()
         }
     }
 }
@@ -130,6 +144,7 @@ pub(crate) struct Layout {
     header: Vec<String>,
     /// Where the columns after the parts are.
     at: HashMap<&'static str, usize>,
+    guard: Guard,
 }
 
 impl Layout {
@@ -145,7 +160,14 @@ impl Layout {
             evaluators: false,
             header: Vec::new(),
             at: HashMap::new(),
+            guard: Guard(true),
         }
+    }
+
+    /// Cells written as they are, without the formula guard.
+    pub(crate) fn raw_cells(mut self) -> Self {
+        self.guard = Guard(false);
+        self
     }
 
     /// Takes in a case, as the bulk route takes it.
@@ -202,25 +224,25 @@ impl Layout {
     pub(crate) fn row(&self, case: &Map<String, Value>, row: &mut [String]) {
         row.iter_mut().for_each(String::clear);
         if let Some(Value::String(name)) = case.get("name") {
-            row[0] = guard(name).into_owned();
+            row[0] = self.guard.cell(name);
         }
         if let Some(Value::Array(tags)) = case.get("tags") {
             row[1] = if self.tags_json {
-                guard(&Value::Array(tags.clone()).to_string()).into_owned()
+                self.guard.cell(&Value::Array(tags.clone()).to_string())
             } else {
                 let joined: Vec<&str> = tags.iter().filter_map(Value::as_str).collect();
-                guard(&joined.join(",")).into_owned()
+                self.guard.cell(&joined.join(","))
             };
         }
         for (part, name) in PARTS.iter().enumerate() {
             if let (Some(node), Some(value)) = (&self.parts[part], case.get(*name)) {
-                node.cells(value, row);
+                node.cells(value, row, self.guard);
             }
         }
         for (key, &column) in &self.at {
             match case.get(*key) {
-                Some(Value::String(text)) => row[column] = guard(text).into_owned(),
-                Some(other) => row[column] = guard(&other.to_string()).into_owned(),
+                Some(Value::String(text)) => row[column] = self.guard.cell(text),
+                Some(other) => row[column] = self.guard.cell(&other.to_string()),
                 None => {}
             }
         }
