@@ -349,7 +349,7 @@ fn taken_names_fail_unless_updated() {
     let run = shell.run(&["import", "qa", "empty.csv"]).expect(1);
     assert_eq!(
         run.stderr,
-        "error: the CSV file is empty: it needs a header row\n"
+        "error: empty.csv: the CSV file is empty: it needs a header row\n"
     );
     let run = shell.run(&["import", "qa", "missing.jsonl"]).expect(1);
     assert!(

@@ -99,7 +99,15 @@ pub(crate) fn run(client: &DatasetsClient, args: &ImportArgs) -> Outcome {
         Message::Chunk(rows) => import.chunk(rows),
         // A file whose header cannot be mapped: nothing was read.
         Message::Fatal(failure) if failure.code == crate::fail::USAGE => Err(failure),
-        Message::Fatal(failure) => Err(import.stopped(failure, None)),
+        // A file that cannot be read further: named, with its line in the message.
+        Message::Fatal(failure) => {
+            let file = if stdin {
+                "stdin".to_owned()
+            } else {
+                args.file.display().to_string()
+            };
+            Err(import.stopped(failure.context(file), None))
+        }
     });
     import.progress.finish();
     let rejected = match import.rejects.take() {

@@ -12,14 +12,26 @@
 //! `!!timestamp`, `!!seq` and `!!map` tags are honoured. Anchors, aliases
 //! and merge keys (`<<: *base`, `<<: [*a, *b]`) work as in PyYAML; a
 //! repeated key keeps its first place and takes the last value.
+//!
+//! Bounded whatever the file: collections nest at most [`MAX_DEPTH`]
+//! levels, and aliases copy at most [`MAX_ALIAS_VALUES`] values in all (a
+//! "billion laughs" file of a few hundred bytes would otherwise expand to
+//! gigabytes); past either, loading stops with an error at the line.
 
 mod resolve;
 
 use resolve::{construct_float, construct_int, construct_timestamp, resolve};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::py::{PyValue, float_repr, insert};
+
+/// The deepest nesting of sequences and mappings loaded (serde_json's
+/// limit for JSON).
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// The most values that aliases may copy in one document, in all.
+pub(crate) const MAX_ALIAS_VALUES: usize = 1_000_000;
 
 /// A YAML error: what is wrong and where (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,34 +53,48 @@ impl std::fmt::Display for YamlError {
 
 /// Parses one YAML document into the value PyYAML's `safe_load` gives.
 pub(crate) fn load(text: &str) -> Result<PyValue, YamlError> {
-    let mut sink = Sink::default();
+    // The parser's events one at a time (its own `load` recurses per level
+    // and overflows the stack on deep files), nesting checked as they come.
+    let mut events = Vec::new();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut sink, true).map_err(|err| {
-        let mark = err.marker();
-        YamlError {
-            line: mark.line(),
-            column: mark.col() + 1,
-            message: err.info().to_owned(),
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|err| {
+            let mark = err.marker();
+            YamlError {
+                line: mark.line(),
+                column: mark.col() + 1,
+                message: err.info().to_owned(),
+            }
+        })?;
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(error(
+                        &mark,
+                        format!("sequences and mappings nest deeper than {MAX_DEPTH} levels here"),
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
         }
-    })?;
+        let end = matches!(event, Event::StreamEnd);
+        events.push((event, mark));
+        if end {
+            break;
+        }
+    }
     let mut builder = Builder {
-        events: sink.events,
+        events,
         at: 0,
         anchors: Vec::new(),
         next_id: 0,
+        depth: 0,
+        copied: 0,
     };
     builder.document()
-}
-
-#[derive(Default)]
-struct Sink {
-    events: Vec<(Event, Marker)>,
-}
-
-impl MarkedEventReceiver for Sink {
-    fn on_event(&mut self, event: Event, mark: Marker) {
-        self.events.push((event, mark));
-    }
 }
 
 /// A node as built: its value, and for a mapping's merge rules, the
@@ -99,6 +125,34 @@ struct Builder {
     at: usize,
     anchors: Vec<(usize, Node)>,
     next_id: usize,
+    /// Collections open around the node being built.
+    depth: usize,
+    /// Values copied by aliases so far.
+    copied: usize,
+}
+
+/// How many values `value` holds (itself included), counting no further
+/// than `limit`.
+fn weight(value: &PyValue, limit: usize) -> usize {
+    let mut count = 1;
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        if count > limit {
+            break;
+        }
+        match value {
+            PyValue::List(items) => {
+                count += items.len();
+                stack.extend(items.iter());
+            }
+            PyValue::Dict(entries) => {
+                count += entries.len();
+                stack.extend(entries.iter().map(|(_, v)| v));
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 fn error(mark: &Marker, message: impl Into<String>) -> YamlError {
@@ -166,13 +220,25 @@ impl Builder {
             });
         };
         match event {
-            Event::Alias(id) => self
-                .anchors
-                .iter()
-                .rev()
-                .find(|(anchor, _)| *anchor == id)
-                .map(|(_, node)| node.clone())
-                .ok_or_else(|| error(&mark, "found undefined alias")),
+            Event::Alias(id) => {
+                let Some((_, node)) = self.anchors.iter().rev().find(|(anchor, _)| *anchor == id)
+                else {
+                    return Err(error(&mark, "found undefined alias"));
+                };
+                let budget = MAX_ALIAS_VALUES - self.copied;
+                let size = weight(&node.value, budget);
+                if size > budget {
+                    return Err(error(
+                        &mark,
+                        format!(
+                            "aliases here copy more than {MAX_ALIAS_VALUES} values in all; \
+                             the file expands beyond what is loaded (a \"billion laughs\" file?)"
+                        ),
+                    ));
+                }
+                self.copied += size;
+                Ok(node.clone())
+            }
             Event::Scalar(text, style, anchor, tag) => {
                 let value = scalar(&text, style, tag.as_ref(), &mark)?;
                 let shared = text.is_empty()
@@ -191,8 +257,15 @@ impl Builder {
                 self.anchor(anchor, &node);
                 Ok(node)
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.depth >= MAX_DEPTH => {
+                Err(error(
+                    &mark,
+                    format!("sequences and mappings nest deeper than {MAX_DEPTH} levels here"),
+                ))
+            }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_ref(), "seq", &mark)?;
+                self.depth += 1;
                 let mut items = Vec::new();
                 loop {
                     if matches!(self.events.get(self.at), Some((Event::SequenceEnd, _))) {
@@ -201,6 +274,7 @@ impl Builder {
                     }
                     items.push(self.node()?.value);
                 }
+                self.depth -= 1;
                 let node = Node {
                     value: PyValue::List(items),
                     key_ids: Vec::new(),
@@ -212,7 +286,9 @@ impl Builder {
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_ref(), "map", &mark)?;
+                self.depth += 1;
                 let node = self.mapping(&mark)?;
+                self.depth -= 1;
                 self.anchor(anchor, &node);
                 Ok(node)
             }
@@ -464,6 +540,50 @@ mod tests {
             PyValue::Dict(mut entries) => entries.remove(0).1,
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A "billion laughs" file: each line's list holds the last one nine times.
+    pub(crate) fn laughs(levels: usize) -> String {
+        let mut text = String::from("a0: &a0 [lol]\n");
+        for level in 1..=levels {
+            let refs = vec![format!("*a{}", level - 1); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded_and_named_by_line() {
+        // 9^5 = 59,049 values: within the bound, loaded as PyYAML loads it.
+        assert!(load(&laughs(5)).is_ok());
+        let started = std::time::Instant::now();
+        let err = load(&laughs(9)).unwrap_err();
+        assert!(err.message.contains("more than 1000000 values"), "{err}");
+        assert!(err.line >= 7 && err.line <= 10, "{err}");
+        // Refused long before it could expand: far under a second even
+        // in a debug build on a busy machine.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Merges copy through aliases too.
+        let mut merges = String::from("b0: &b0 {k0: v}\n");
+        for level in 1..=30 {
+            merges.push_str(&format!(
+                "b{level}: &b{level} {{x{level}: *b{p}, y{level}: *b{p}}}\n",
+                p = level - 1
+            ));
+        }
+        assert!(load(&merges).unwrap_err().message.contains("aliases"));
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_overflowing_the_stack() {
+        let deep = |levels: usize| "- ".repeat(levels) + "x\n";
+        assert!(load(&deep(MAX_DEPTH)).is_ok());
+        let err = load(&deep(100_000)).unwrap_err();
+        assert!(err.message.contains("deeper than 128 levels"), "{err}");
+        let flow = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert!(load(&flow).is_err());
+        let maps = "{a: ".repeat(100_000) + "1" + &"}".repeat(100_000);
+        assert!(load(&maps).is_err());
     }
 
     #[test]
