@@ -206,6 +206,12 @@ pub(crate) struct ImportArgs {
     /// Never draw a progress bar, even on a terminal.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// The largest row sent, in bytes of case JSON: a larger one is a
+    /// refused row (with its line; to the rejects file with
+    /// --skip-invalid), never sent. The default is the server's default
+    /// body limit (32 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub(crate) max_row_bytes: usize,
     #[command(flatten)]
     pub(crate) columns: ColumnArgs,
 }

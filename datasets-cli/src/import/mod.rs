@@ -67,6 +67,7 @@ pub(crate) fn run(client: &DatasetsClient, args: &ImportArgs) -> Outcome {
             tags: args.tags.clone(),
             chunk_rows: args.chunk_size as usize,
             chunk_bytes: CHUNK_BYTES,
+            max_row_bytes: args.max_row_bytes,
             dataset,
             columns: args.columns.clone(),
             keys,

@@ -92,6 +92,8 @@ pub(crate) struct Source {
     pub(crate) chunk_rows: usize,
     /// The most bytes of case JSON in one chunk.
     pub(crate) chunk_bytes: usize,
+    /// The most bytes of case JSON in one row; a larger row is refused.
+    pub(crate) max_row_bytes: usize,
     pub(crate) dataset: DatasetDetail,
     pub(crate) columns: ColumnArgs,
     /// The mapping flags on JSON rows (JSONL, a JSON array).
@@ -111,6 +113,7 @@ pub(crate) fn spawn(source: Source, counter: Counter) -> Receiver<Message> {
             tags,
             chunk_rows,
             chunk_bytes,
+            max_row_bytes,
             dataset,
             columns,
             keys,
@@ -125,6 +128,7 @@ pub(crate) fn spawn(source: Source, counter: Counter) -> Receiver<Message> {
             bytes: 0,
             max_rows: chunk_rows,
             max_bytes: chunk_bytes,
+            max_row: max_row_bytes,
         };
         let input = BufReader::with_capacity(
             256 * 1024,
@@ -179,13 +183,30 @@ struct Batch {
     bytes: usize,
     max_rows: usize,
     max_bytes: usize,
+    max_row: usize,
 }
 
 /// The reader stops: the sending side has gone.
 struct Gone;
 
 impl Batch {
-    fn push(&mut self, row: Row, bytes: usize) -> Result<(), Gone> {
+    /// Why a row of `bytes` is not sent, when it is too large.
+    fn too_large(&self, bytes: usize) -> Option<String> {
+        (bytes > self.max_row).then(|| {
+            format!(
+                "the row is {} bytes, over the {} a request carries here (--max-row-bytes)",
+                crate::import::thousands(bytes as u64),
+                crate::import::thousands(self.max_row as u64)
+            )
+        })
+    }
+
+    fn push(&mut self, mut row: Row, bytes: usize) -> Result<(), Gone> {
+        if row.case.is_ok()
+            && let Some(why) = self.too_large(bytes)
+        {
+            row.case = Err(why);
+        }
         if !self.rows.is_empty() && self.bytes + bytes > self.max_bytes {
             self.flush().then_some(()).ok_or(Gone)?;
         }
@@ -301,7 +322,11 @@ fn read_jsonl(mut input: impl BufRead, rows: Rows<'_>, batch: &mut Batch) -> Res
         if text.trim().is_empty() {
             continue;
         }
-        let case = parse_row(text).and_then(|value| rows.case(value));
+        // Not even parsed when too large to send.
+        let case = match batch.too_large(text.len()) {
+            Some(why) => Err(why),
+            None => parse_row(text).and_then(|value| rows.case(value)),
+        };
         let row = Row {
             at: Where::Line(number),
             case,
@@ -401,7 +426,10 @@ impl<'de> Visitor<'de> for Elements<'_> {
             let text = raw.get().to_owned();
             let row = Row {
                 at: Where::Element(self.index),
-                case: parse_row(&text).and_then(|value| self.rows.case(value)),
+                case: match self.batch.too_large(text.len()) {
+                    Some(why) => Err(why),
+                    None => parse_row(&text).and_then(|value| self.rows.case(value)),
+                },
                 raw: Raw::Text(text.clone()),
             };
             self.index += 1;
