@@ -898,3 +898,60 @@ async fn the_readmes_experiment_body_is_accepted_as_written() {
     assert_eq!(read["cases"][0]["output"], body["cases"][0]["output"]);
     assert_eq!(read["failures"][0]["kind"], "timeout");
 }
+
+/// A case span whose inputs is JSON text nested past a request body's
+/// limit is stored with that text as it came (a string), not as a value
+/// deeper than any body may send: reading, comparing and the UI's run page
+/// all answer.
+#[test]
+fn json_text_attributes_get_the_limits_of_bodies() {
+    let server = EmbeddedServer::start().unwrap();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", server.base_url()))
+        .with_headers(
+            [(
+                "Authorization".to_owned(),
+                format!("Bearer {}", server.api_key()),
+            )]
+            .into(),
+        )
+        .build()
+        .unwrap();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    let mut deep = json!("paris");
+    for _ in 0..127 {
+        deep = json!([deep]);
+    }
+    let mut dataset = qa("deep-inputs");
+    dataset.cases.truncate(1);
+    dataset.cases[0].inputs = deep.clone();
+    traced(&provider, || run_blocking(&dataset));
+    provider.shutdown().unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = client(&server);
+        let runs = client.list_experiments().await.unwrap();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        let id = runs[0].id;
+        let run = client.get_experiment(id).await.unwrap();
+        let inputs = &run.cases[0]["inputs"];
+        assert_eq!(inputs, &json!(deep.to_string()), "kept as the text it was");
+        let http = reqwest::Client::new();
+        for path in [
+            format!("/v1/experiments/{id}/"),
+            format!("/v1/experiments/compare/?base={id}&candidate={id}"),
+        ] {
+            let answer = http
+                .get(format!("{}{path}", server.base_url()))
+                .bearer_auth(server.api_key())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+        }
+    });
+}

@@ -302,7 +302,11 @@ impl<'s> Attributes<'s> {
                 .is_some_and(|schema| !schema.is_empty()),
             None => false,
         };
+        // JSON text is held to a request body's limits (nesting, keys,
+        // numbers): what does not pass stays the text it was, so no stored
+        // value can make a read fail.
         if (described || ALWAYS_JSON.contains(&key))
+            && crate::json_guard::check(text.as_bytes()).is_ok()
             && let Ok(value) = serde_json::from_str(text)
         {
             return Some(value);
