@@ -49,7 +49,7 @@ pub use embedded::EmbeddedServer;
 pub use routes::cases::MAX_PAGE_SIZE;
 pub use state::{
     AppState, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, ServerConfig,
+    DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, SecureCookies, ServerConfig,
 };
 
 use crate::error::ApiError;
@@ -58,7 +58,7 @@ use crate::error::ApiError;
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let ui = if state.config.ui {
-        ui::router()
+        ui::router(state.clone())
     } else {
         Router::new()
     };

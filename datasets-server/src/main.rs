@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use datasets_server::auth::Scopes;
 use datasets_server::store::Store;
-use datasets_server::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, ServerConfig};
+use datasets_server::{
+    AppState, DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, SecureCookies, ServerConfig,
+};
 use uuid::Uuid;
 
 // A request of many cases makes millions of small allocations; mimalloc
@@ -30,6 +32,14 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     serve: ServeArgs,
+}
+
+/// `--secure-cookies`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CookieFlag {
+    Never,
+    Forwarded,
+    Always,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +97,16 @@ struct ServeArgs {
     /// Do not serve the web UI (`/ui/`); the API is served either way.
     #[arg(long)]
     no_ui: bool,
+    /// When the UI's cookies are marked Secure: `never`; `forwarded`, when
+    /// `X-Forwarded-Proto: https` (only behind a proxy that sets it); or
+    /// `always` (the server is only reached over HTTPS).
+    #[arg(
+        long,
+        env = "DATASETS_SECURE_COOKIES",
+        value_enum,
+        default_value = "never"
+    )]
+    secure_cookies: CookieFlag,
     /// A key that must exist after start (read+write, project `default`).
     #[arg(long, env = "DATASETS_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
@@ -220,7 +240,12 @@ async fn serve(args: ServeArgs) -> CliResult {
             .keep_alive_timeout(args.keep_alive_timeout)
             .max_connections(args.max_connections)
             .keep_versions(args.keep_versions)
-            .ui(!args.no_ui),
+            .ui(!args.no_ui)
+            .secure_cookies(match args.secure_cookies {
+                CookieFlag::Never => SecureCookies::Never,
+                CookieFlag::Forwarded => SecureCookies::WhenForwardedHttps,
+                CookieFlag::Always => SecureCookies::Always,
+            }),
     );
     if let Some(key) = state.bootstrap(args.bootstrap_key.as_deref()).await? {
         println!("Created project `default` and its first API key (shown only this once):");

@@ -39,6 +39,23 @@ pub struct ServerConfig {
     pub keep_versions: Option<u64>,
     /// Whether the web UI is served under `/ui/` (with `/` sending there).
     pub ui: bool,
+    /// When the UI's cookies are marked `Secure` (sent over HTTPS only).
+    pub secure_cookies: SecureCookies,
+}
+
+/// When the UI's session cookies get the `Secure` attribute. The server
+/// speaks plain HTTP; HTTPS is a proxy's, which says so in
+/// `X-Forwarded-Proto`, a header a client could also send: trust it only
+/// behind a proxy that sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecureCookies {
+    /// Never (the default: the server is reached over plain HTTP).
+    #[default]
+    Never,
+    /// When the request's `X-Forwarded-Proto` is `https`.
+    WhenForwardedHttps,
+    /// Always (the server is only reached over HTTPS).
+    Always,
 }
 
 impl Default for ServerConfig {
@@ -51,11 +68,18 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             keep_versions: None,
             ui: true,
+            secure_cookies: SecureCookies::Never,
         }
     }
 }
 
 impl ServerConfig {
+    /// When the UI's cookies are marked `Secure`.
+    pub fn secure_cookies(mut self, when: SecureCookies) -> Self {
+        self.secure_cookies = when;
+        self
+    }
+
     /// The largest accepted request body, in bytes.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;

@@ -915,3 +915,44 @@ fn a_cursor_pages_only_the_listing_that_gave_it() {
         (422, json!(["query", "cursor"]))
     );
 }
+
+/// The UI's cookies are marked `Secure` when the server is reached over
+/// HTTPS, as configured: always, or when a trusted proxy says so in
+/// `X-Forwarded-Proto`; never by default (plain HTTP would drop them).
+#[test]
+fn ui_cookies_are_secure_when_reached_over_https() {
+    use datasets_server::SecureCookies;
+    let cookies = |server: &EmbeddedServer, headers: &[&str]| -> Vec<String> {
+        let answer = request(server, "GET", "/ui/sign-in", headers, b"");
+        assert_eq!(answer.status, 200);
+        answer
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let secure = |cookies: &[String]| {
+        assert!(!cookies.is_empty());
+        cookies.iter().all(|c| c.ends_with("; Secure"))
+    };
+    let plain = EmbeddedServer::start().unwrap();
+    assert!(!cookies(&plain, &[]).iter().any(|c| c.contains("Secure")));
+    assert!(
+        !cookies(&plain, &["x-forwarded-proto: https"])
+            .iter()
+            .any(|c| c.contains("Secure")),
+        "a forwarded header is not trusted unless configured"
+    );
+    let always =
+        EmbeddedServer::with_config(ServerConfig::default().secure_cookies(SecureCookies::Always))
+            .unwrap();
+    assert!(secure(&cookies(&always, &[])));
+    let proxied = EmbeddedServer::with_config(
+        ServerConfig::default().secure_cookies(SecureCookies::WhenForwardedHttps),
+    )
+    .unwrap();
+    assert!(secure(&cookies(&proxied, &["x-forwarded-proto: https"])));
+    assert!(!secure(&cookies(&proxied, &["x-forwarded-proto: http"])));
+    assert!(!secure(&cookies(&proxied, &[])));
+}

@@ -42,7 +42,7 @@ const SIGN_IN_COOKIE: &str = "ds_signin";
 const SESSION_LIFETIME: time::Duration = time::Duration::hours(12);
 
 /// The UI's routes, and `/` sending there.
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/ui", get(|| async { Redirect::to("/ui/") }))
@@ -82,6 +82,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/experiments/{id}/", get(history::experiment))
         .route(&format!("/ui/assets/{}", style_name()), get(style))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state, secure_cookies))
 }
 
 /// The stylesheet, and its name with a hash of its content, so that it may
@@ -132,6 +133,41 @@ async fn security_headers(request: Request, next: Next) -> Response {
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Marks every cookie the answer sets `Secure` when the request came over
+/// HTTPS, as the configuration tells it ([`crate::state::SecureCookies`]).
+async fn secure_cookies(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use crate::state::SecureCookies;
+    let secure = match state.config.secure_cookies {
+        SecureCookies::Never => false,
+        SecureCookies::Always => true,
+        SecureCookies::WhenForwardedHttps => request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")),
+    };
+    let mut response = next.run(request).await;
+    if secure {
+        let cookies: Vec<HeaderValue> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
+        response.headers_mut().remove(header::SET_COOKIE);
+        for cookie in cookies {
+            let marked = cookie
+                .to_str()
+                .ok()
+                .and_then(|text| HeaderValue::from_str(&format!("{text}; Secure")).ok())
+                .unwrap_or(cookie);
+            response.headers_mut().append(header::SET_COOKIE, marked);
+        }
+    }
     response
 }
 
