@@ -11,7 +11,15 @@
 //! References are resolved within the schema only; a remote `$ref` is an
 //! error, never fetched.
 
+mod budget;
+mod compile;
+mod cost;
 mod explain;
+
+pub use budget::{BASE_STEPS, STEPS_PER_BYTE, STEPS_PER_NODE, StepBudget};
+pub use compile::compile_schema;
+use compile::compile_stored;
+pub use cost::MAX_IN_PLACE;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -264,65 +272,6 @@ pub fn check_case_update(update: &CaseUpdate, issues: &mut Vec<ValidationIssue>)
     }
 }
 
-/// Refuses a schema too large to compile cheaply, or with a regular
-/// expression longer than [`MAX_PATTERN_CHARS`], naming where.
-fn check_schema_size(schema: &Value) -> Result<(), String> {
-    let bytes = serde_json::to_vec(schema).map_or(0, |text| text.len());
-    if bytes > MAX_SCHEMA_BYTES {
-        return Err(format!(
-            "the schema is {bytes} bytes as JSON; the limit is {MAX_SCHEMA_BYTES}"
-        ));
-    }
-    fn walk(value: &Value, pointer: &mut String) -> Result<(), String> {
-        let Value::Object(map) = value else {
-            if let Value::Array(items) = value {
-                for (i, item) in items.iter().enumerate() {
-                    let len = pointer.len();
-                    pointer.push_str(&format!("/{i}"));
-                    walk(item, pointer)?;
-                    pointer.truncate(len);
-                }
-            }
-            return Ok(());
-        };
-        let too_long = |pattern: &str, pointer: &str| {
-            let count = pattern.chars().count();
-            (count > MAX_PATTERN_CHARS).then(|| {
-                format!(
-                    "the regular expression at {pointer} is {count} characters long; \
-                     the limit is {MAX_PATTERN_CHARS}"
-                )
-            })
-        };
-        for (key, item) in map {
-            let len = pointer.len();
-            pointer.push('/');
-            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-            match (key.as_str(), item) {
-                // Values, not schemas: nothing in them is a keyword.
-                ("const" | "default" | "enum" | "examples", _) => {}
-                ("pattern", Value::String(pattern)) => {
-                    if let Some(err) = too_long(pattern, pointer) {
-                        return Err(err);
-                    }
-                }
-                ("patternProperties", Value::Object(patterns)) => {
-                    for pattern in patterns.keys() {
-                        if let Some(err) = too_long(pattern, pointer) {
-                            return Err(err);
-                        }
-                    }
-                    walk(item, pointer)?;
-                }
-                _ => walk(item, pointer)?,
-            }
-            pointer.truncate(len);
-        }
-        Ok(())
-    }
-    walk(schema, &mut String::new())
-}
-
 /// Caps a request's issues, saying how many were left out.
 pub fn cap_issues(mut issues: Vec<ValidationIssue>) -> Vec<ValidationIssue> {
     if issues.len() > MAX_ISSUES_PER_REQUEST {
@@ -335,31 +284,6 @@ pub fn cap_issues(mut issues: Vec<ValidationIssue>) -> Vec<ValidationIssue> {
         ));
     }
     issues
-}
-
-/// Compiles one schema, answering why it is not a usable JSON Schema.
-pub fn compile_schema(schema: &Value) -> Result<Validator, String> {
-    if !schema.is_object() {
-        return Err(format!(
-            "a schema must be a JSON object, not {}",
-            json_type_name(schema)
-        ));
-    }
-    check_schema_size(schema)?;
-    if let Err(err) = jsonschema::meta::validate(schema) {
-        if let Some(words) = explain::explain(schema) {
-            return Err(format!("not a valid JSON Schema: {}", truncate(&words)));
-        }
-        return Err(format!(
-            "not a valid JSON Schema: {} at {}",
-            truncate(&err.masked().to_string()),
-            display_pointer(err.instance_path().as_str())
-        ));
-    }
-    jsonschema::options()
-        .should_validate_formats(false)
-        .build(schema)
-        .map_err(|err| format!("not a usable JSON Schema: {}", truncate(&err.to_string())))
 }
 
 /// Checks the schemas of a create or update body, one issue per bad schema.
@@ -399,7 +323,7 @@ impl CompiledSchemas {
         output: Option<&Value>,
         metadata: Option<&Value>,
     ) -> Result<Self, String> {
-        let compile = |schema: Option<&Value>| schema.map(compile_schema).transpose();
+        let compile = |schema: Option<&Value>| schema.map(compile_stored).transpose();
         Ok(Self {
             input: compile(input)?,
             output: compile(output)?,
@@ -441,12 +365,45 @@ impl CompiledSchemas {
         if kind != SchemaKind::Input && value.is_null() {
             return;
         }
-        if validator.is_valid(value) {
-            return;
+        let steps = budget::steps_for(value);
+        let mut loc = base.to_vec();
+        loc.push(kind.case_field().into());
+        let out_of_steps = |issues: &mut Vec<ValidationIssue>, spent: budget::OutOfSteps| {
+            let steps = spent.steps;
+            issues.push(ValidationIssue::new(
+                loc.clone(),
+                format!(
+                    "checking this value against the schema stopped after {steps} steps \
+                     (a step is one subschema applied to one part of the value; a request \
+                     may take {BASE_STEPS} plus {STEPS_PER_BYTE} per byte of its values): \
+                     the schema's $ref, allOf, anyOf or oneOf make it apply itself too \
+                     many times to check"
+                ),
+                "validation_budget",
+            ));
+        };
+        match budget::within(steps, || validator.is_valid(value)) {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(spent) => return out_of_steps(issues, spent),
         }
-        for err in validator.iter_errors(value).take(MAX_ISSUES_PER_CASE) {
-            let mut loc = base.to_vec();
-            loc.push(kind.case_field().into());
+        // Collecting every error costs more than checking (each failure is
+        // an error built): a share of the steps, then the first error alone.
+        let every = budget::within(steps / budget::COLLECTING_COST, || {
+            validator
+                .iter_errors(value)
+                .take(MAX_ISSUES_PER_CASE)
+                .collect::<Vec<_>>()
+        });
+        let errors = match every {
+            Ok(errors) => errors,
+            Err(_) => match budget::within(steps, || validator.validate(value).err()) {
+                Ok(first) => first.into_iter().collect(),
+                Err(spent) => return out_of_steps(issues, spent),
+            },
+        };
+        for err in errors {
+            let mut loc = loc.clone();
             loc.extend(err.instance_path().iter().map(|segment| match segment {
                 jsonschema::paths::LocationSegment::Property(p) => LocSegment::Key(p.into_owned()),
                 jsonschema::paths::LocationSegment::Index(i) => LocSegment::Index(i as u64),
@@ -612,6 +569,24 @@ mod tests {
             "{locs:?}"
         );
         assert!(issues.iter().any(|i| i.kind == "type"), "{issues:?}");
+    }
+
+    #[test]
+    fn a_stored_schema_with_lookaround_still_checks_but_a_new_one_is_refused() {
+        let schema = json!({"type": "string", "pattern": "^(?!tmp_)[a-z_]+$"});
+        let Err(err) = compile_schema(&schema) else {
+            panic!("refused when set")
+        };
+        assert!(
+            err.contains("/pattern") && err.contains("lookaround"),
+            "{err}"
+        );
+        let stored = CompiledSchemas::compile(Some(&schema), None, None).unwrap();
+        let mut issues = Vec::new();
+        stored.check_value(SchemaKind::Input, &json!("final_answer"), &[], &mut issues);
+        assert!(issues.is_empty(), "{issues:?}");
+        stored.check_value(SchemaKind::Input, &json!("tmp_x"), &[], &mut issues);
+        assert_eq!(issues.len(), 1, "{issues:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::json_guard::minify;
 use crate::store::versions::{CaseContent, changed_fields};
 use crate::store::{CaseRecord, IncomingCase, IncomingCases, StoreError};
-use crate::validation::{CompiledSchemas, SchemaKind};
+use crate::validation::{CompiledSchemas, SchemaKind, StepBudget};
 
 /// A case prepared for writing: JSON encoded once, used for the row and the answer.
 pub(crate) struct EncodedCase {
@@ -202,9 +202,37 @@ fn check_cases(
     send: &mut dyn FnMut(EncodedCase) -> bool,
 ) -> Result<Vec<(Option<usize>, ValidationIssue)>, StoreError> {
     let mut issues = Vec::new();
+    // The request's checks share one step budget, grown by each case's bytes.
+    let mut budget = StepBudget::new();
     for (index, case) in cases.cases.iter().enumerate() {
         if !schemas.is_empty() {
-            check_incoming(schemas, cases, case, index, &mut issues)?;
+            budget.grant(
+                [
+                    Some(&case.inputs),
+                    case.expected_output.as_ref(),
+                    case.metadata.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|range| range.len())
+                .sum(),
+            );
+            budget.run(|| check_incoming(schemas, cases, case, index, &mut issues))?;
+            let later = cases.cases.len() - index - 1;
+            if budget.left() == 0 && later > 0 {
+                issues.push((
+                    None,
+                    ValidationIssue::new(
+                        vec![LocSegment::from("cases")],
+                        format!(
+                            "the {later} case(s) after case {index} were not checked: the \
+                             request's step budget is spent"
+                        ),
+                        "validation_budget",
+                    ),
+                ));
+                break;
+            }
         }
         if issues.is_empty() && !send(EncodedCase::new(cases, case)) {
             break;

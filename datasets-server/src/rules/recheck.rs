@@ -6,7 +6,7 @@ use datasets_core::wire::ValidationIssue;
 use serde_json::Value;
 
 use crate::store::{Issue, StoreError};
-use crate::validation::{CompiledSchemas, SchemaKind};
+use crate::validation::{CompiledSchemas, SchemaKind, StepBudget};
 
 /// Most rejected cases named in the 422 of a schema change.
 pub(crate) const MAX_REJECTED_CASES_LISTED: usize = 20;
@@ -14,6 +14,8 @@ pub(crate) const MAX_REJECTED_CASES_LISTED: usize = 20;
 /// The judgement of a schema change over the rows a store streams to it.
 pub(crate) struct Recheck {
     compiled: CompiledSchemas,
+    /// Shared by the whole re-check, grown by each row's bytes.
+    budget: StepBudget,
     rejected: Vec<Issue>,
     rejected_count: usize,
 }
@@ -48,6 +50,7 @@ impl Recheck {
         .map_err(|err| StoreError::Invalid(vec![Issue::whole(err, "invalid_schema")]))?;
         Ok((!compiled.is_empty()).then(|| Self {
             compiled,
+            budget: StepBudget::new(),
             rejected: Vec::new(),
             rejected_count: 0,
         }))
@@ -74,13 +77,23 @@ impl Recheck {
         let inputs = parse(row.inputs, "inputs").unwrap_or(Value::Null);
         let expected_output = parse(row.expected_output, "expected_output");
         let metadata = parse(row.metadata, "metadata");
-        self.compiled.check_case(
-            &inputs,
-            expected_output.as_ref(),
-            metadata.as_ref(),
-            &[],
-            &mut issues,
+        self.budget.grant(
+            [row.inputs, row.expected_output, row.metadata]
+                .into_iter()
+                .flatten()
+                .map(str::len)
+                .sum(),
         );
+        let compiled = &self.compiled;
+        self.budget.run(|| {
+            compiled.check_case(
+                &inputs,
+                expected_output.as_ref(),
+                metadata.as_ref(),
+                &[],
+                &mut issues,
+            );
+        });
         let Some(first) = issues.into_iter().next() else {
             return;
         };
