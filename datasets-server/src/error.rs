@@ -58,6 +58,10 @@ pub enum ApiError {
     /// 413: the body is over the configured limit.
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// 413: a body within the limit that expands past what one request may
+    /// (spans, values, decompressed bytes), saying which.
+    #[error("{0}")]
+    TooLargeToExpand(String),
     /// 408: the body stopped arriving; the connection is closed after it.
     #[error("the request body stalled: nothing arrived for {0:?}; send it again")]
     RequestTimeout(std::time::Duration),
@@ -113,7 +117,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) | ApiError::TooLargeToExpand(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,

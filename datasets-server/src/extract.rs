@@ -97,15 +97,50 @@ async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
             ));
         }
     }
-    let announced = req
-        .headers()
+    let announced = announced_length(req.headers());
+    collect_body(req.into_body(), announced, limit, timeout).await
+}
+
+/// The body's length as `Content-Length` announces it.
+fn announced_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.trim().parse::<u64>().ok());
+        .and_then(|text| text.trim().parse::<u64>().ok())
+}
+
+/// For the routes whose handlers take a whole body (OTLP, the UI's forms):
+/// the body read under the same rules as the API's ([`read_body`]: a 413
+/// at once when `Content-Length` announces too much, or as soon as the body
+/// grows past the limit; a 408 when nothing arrives for the body timeout),
+/// answered in the API's JSON error shape, then handed on whole.
+pub(crate) async fn bounded_body(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    let (limit, timeout) = (state.config.body_limit, state.config.body_timeout);
+    match collect_body(body, announced_length(&parts.headers), limit, timeout).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(err) => axum::response::IntoResponse::into_response(err),
+    }
+}
+
+/// Reads `body` whole, within `limit` bytes and `timeout` between chunks.
+async fn collect_body(
+    body: axum::body::Body,
+    announced: Option<u64>,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, ApiError> {
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let mut stream = req.into_body().into_data_stream();
+    let mut stream = body.into_data_stream();
     let mut first: Option<Bytes> = None;
     let mut more: Vec<u8> = Vec::new();
     let mut received = 0usize;

@@ -68,7 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::cases::router())
         .merge(routes::versions::router())
         .merge(routes::experiments::router())
-        .merge(routes::otlp::router())
+        .merge(routes::otlp::router(state.clone()))
         .merge(ui)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -210,6 +210,23 @@ pub mod fuzzing {
             && schema.is_object()
         {
             let _ = validation::compile_schema(&schema);
+        }
+    }
+
+    /// Any bytes, as an OTLP trace export in protobuf and in JSON: decoding
+    /// never panics nor expands past a request's limits, and what decodes
+    /// becomes experiment rows (attributes holding JSON text read under a
+    /// body's limits) without panicking.
+    pub fn otlp_body(data: &[u8]) {
+        let decoded = [
+            crate::otlp::decode_protobuf(data),
+            json_guard::check(data)
+                .map_err(|rejection| crate::otlp::DecodeError::Invalid(rejection.message))
+                .and_then(|()| crate::otlp::decode_json(data)),
+        ];
+        for spans in decoded.into_iter().flatten() {
+            assert!(spans.len() <= crate::otlp::MAX_SPANS);
+            let _ = crate::store::experiments::rows_of_spans(&spans);
         }
     }
 }

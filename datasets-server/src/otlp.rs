@@ -50,18 +50,65 @@ impl Span {
     }
 }
 
-/// Why a body could not be read, for a 400.
+/// Most spans one request may carry (Logfire's SDK sends at most 512).
+pub const MAX_SPANS: usize = 100_000;
+/// Most attribute values (each key-value, array item and event counted)
+/// one request may expand to.
+pub const MAX_VALUES: usize = 1_000_000;
+/// Most JSON values an OTLP JSON body may hold (its objects, arrays,
+/// strings, numbers), counted before any is built.
+pub const MAX_JSON_VALUES: usize = 1_000_000;
+
+/// Why a body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
+pub enum DecodeError {
+    /// Not a trace export (400).
+    Invalid(String),
+    /// A trace export that expands past the limits of one request (413).
+    TooLarge(String),
+}
 
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            DecodeError::Invalid(msg) | DecodeError::TooLarge(msg) => f.write_str(msg),
+        }
     }
 }
 
 fn fail<T>(msg: impl Into<String>) -> Result<T, DecodeError> {
-    Err(DecodeError(msg.into()))
+    Err(DecodeError::Invalid(msg.into()))
+}
+
+/// What a request has expanded to so far, refused past the limits before
+/// anything more is allocated.
+#[derive(Debug, Default)]
+struct Tally {
+    spans: usize,
+    values: usize,
+}
+
+impl Tally {
+    fn span(&mut self) -> Result<(), DecodeError> {
+        self.spans += 1;
+        if self.spans > MAX_SPANS {
+            return Err(DecodeError::TooLarge(format!(
+                "the export holds more than {MAX_SPANS} spans; send it in smaller batches"
+            )));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self) -> Result<(), DecodeError> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(DecodeError::TooLarge(format!(
+                "the export holds more than {MAX_VALUES} attribute values; send it in \
+                 smaller batches"
+            )));
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------- protobuf
@@ -154,6 +201,7 @@ fn hex(bytes: &[u8]) -> String {
 /// Decodes a protobuf `ExportTraceServiceRequest`.
 pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, DecodeError> {
     let mut spans = Vec::new();
+    let tally = &mut Tally::default();
     let mut request = Reader::new(body, "ExportTraceServiceRequest");
     while let Some((number, field)) = request.next()? {
         let (1, Field::Bytes(resource_spans)) = (number, field) else {
@@ -167,7 +215,8 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, DecodeError> {
             let mut scope = Reader::new(scope_spans, "ScopeSpans");
             while let Some((number, field)) = scope.next()? {
                 if let (2, Field::Bytes(span)) = (number, field) {
-                    spans.push(decode_span(span)?);
+                    tally.span()?;
+                    spans.push(decode_span(span, tally)?);
                 }
             }
         }
@@ -175,7 +224,7 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, DecodeError> {
     Ok(spans)
 }
 
-fn decode_span(data: &[u8]) -> Result<Span, DecodeError> {
+fn decode_span(data: &[u8], tally: &mut Tally) -> Result<Span, DecodeError> {
     let mut span = Span::default();
     let mut reader = Reader::new(data, "Span");
     while let Some((number, field)) = reader.next()? {
@@ -186,8 +235,11 @@ fn decode_span(data: &[u8]) -> Result<Span, DecodeError> {
             (5, Field::Bytes(name)) => span.name = text(name, "a span's name")?,
             (7, Field::Fixed64(ns)) => span.start_ns = ns,
             (8, Field::Fixed64(ns)) => span.end_ns = ns,
-            (9, Field::Bytes(kv)) => span.attributes.push(decode_key_value(kv, 0)?),
-            (11, Field::Bytes(event)) => span.events.push(decode_event(event)?),
+            (9, Field::Bytes(kv)) => span.attributes.push(decode_key_value(kv, 0, tally)?),
+            (11, Field::Bytes(event)) => {
+                tally.value()?;
+                span.events.push(decode_event(event, tally)?);
+            }
             (15, Field::Bytes(status)) => {
                 let mut reader = Reader::new(status, "Status");
                 while let Some((number, field)) = reader.next()? {
@@ -206,33 +258,41 @@ fn decode_span(data: &[u8]) -> Result<Span, DecodeError> {
     Ok(span)
 }
 
-fn decode_event(data: &[u8]) -> Result<(String, Vec<(String, Value)>), DecodeError> {
+fn decode_event(
+    data: &[u8],
+    tally: &mut Tally,
+) -> Result<(String, Vec<(String, Value)>), DecodeError> {
     let (mut name, mut attributes) = (String::new(), Vec::new());
     let mut reader = Reader::new(data, "Event");
     while let Some((number, field)) = reader.next()? {
         match (number, field) {
             (2, Field::Bytes(text_bytes)) => name = text(text_bytes, "an event's name")?,
-            (3, Field::Bytes(kv)) => attributes.push(decode_key_value(kv, 0)?),
+            (3, Field::Bytes(kv)) => attributes.push(decode_key_value(kv, 0, tally)?),
             _ => {}
         }
     }
     Ok((name, attributes))
 }
 
-fn decode_key_value(data: &[u8], depth: usize) -> Result<(String, Value), DecodeError> {
+fn decode_key_value(
+    data: &[u8],
+    depth: usize,
+    tally: &mut Tally,
+) -> Result<(String, Value), DecodeError> {
+    tally.value()?;
     let (mut key, mut value) = (String::new(), Value::Null);
     let mut reader = Reader::new(data, "KeyValue");
     while let Some((number, field)) = reader.next()? {
         match (number, field) {
             (1, Field::Bytes(bytes)) => key = text(bytes, "an attribute's key")?,
-            (2, Field::Bytes(bytes)) => value = decode_any_value(bytes, depth)?,
+            (2, Field::Bytes(bytes)) => value = decode_any_value(bytes, depth, tally)?,
             _ => {}
         }
     }
     Ok((key, value))
 }
 
-fn decode_any_value(data: &[u8], depth: usize) -> Result<Value, DecodeError> {
+fn decode_any_value(data: &[u8], depth: usize, tally: &mut Tally) -> Result<Value, DecodeError> {
     if depth >= MAX_DEPTH {
         return fail(format!(
             "an attribute value nests deeper than {MAX_DEPTH} levels"
@@ -255,7 +315,8 @@ fn decode_any_value(data: &[u8], depth: usize) -> Result<Value, DecodeError> {
                 let mut reader = Reader::new(array, "ArrayValue");
                 while let Some((number, field)) = reader.next()? {
                     if let (1, Field::Bytes(item)) = (number, field) {
-                        items.push(decode_any_value(item, depth + 1)?);
+                        tally.value()?;
+                        items.push(decode_any_value(item, depth + 1, tally)?);
                     }
                 }
                 Value::Array(items)
@@ -265,7 +326,7 @@ fn decode_any_value(data: &[u8], depth: usize) -> Result<Value, DecodeError> {
                 let mut reader = Reader::new(list, "KeyValueList");
                 while let Some((number, field)) = reader.next()? {
                     if let (1, Field::Bytes(kv)) = (number, field) {
-                        let (key, value) = decode_key_value(kv, depth + 1)?;
+                        let (key, value) = decode_key_value(kv, depth + 1, tally)?;
                         map.insert(key, value);
                     }
                 }
@@ -284,17 +345,49 @@ fn decode_any_value(data: &[u8], depth: usize) -> Result<Value, DecodeError> {
 /// camel case field names, as OTLP/HTTP sends them; the protobuf names are
 /// read too), ids in hex, 64-bit integers as strings or numbers.
 pub fn decode_json(body: &[u8]) -> Result<Vec<Span>, DecodeError> {
+    let values = json_values(body);
+    if values > MAX_JSON_VALUES {
+        return Err(DecodeError::TooLarge(format!(
+            "the export holds about {values} JSON values; the limit is {MAX_JSON_VALUES}: \
+             send it in smaller batches"
+        )));
+    }
     let root: Value =
         serde_json::from_slice(body).or_else(|err| fail(format!("the body is not JSON: {err}")))?;
     let mut spans = Vec::new();
+    let tally = &mut Tally::default();
     for resource in list(&root, "resourceSpans", "resource_spans")? {
         for scope in list(resource, "scopeSpans", "scope_spans")? {
             for span in list(scope, "spans", "spans")? {
+                tally.span()?;
                 spans.push(json_span(span)?);
             }
         }
     }
     Ok(spans)
+}
+
+/// An upper bound of the values in a JSON text, read without building
+/// any: one, plus one per `{`, `[` and `,` outside strings.
+fn json_values(body: &[u8]) -> usize {
+    let (mut count, mut in_string, mut escaped) = (1usize, false, false);
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => in_string = true,
+                b'{' | b'[' | b',' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 fn member<'v>(value: &'v Value, camel: &str, snake: &str) -> Option<&'v Value> {
@@ -504,9 +597,9 @@ mod tests {
             bytes_field(5, &array, &mut nested);
         }
         assert!(
-            decode_any_value(&nested, 0)
+            decode_any_value(&nested, 0, &mut Tally::default())
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("deeper")
         );
     }

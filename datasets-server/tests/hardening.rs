@@ -541,6 +541,16 @@ fn silent_and_half_sent_heads_are_answered_408_and_closed() {
     assert_healthy(&server);
 }
 
+/// Every kind of door that reads a body: the API's, OTLP's and the UI's
+/// forms (the keyless sign-in among them), with a content type each takes.
+const BODY_DOORS: [(&str, &str); 5] = [
+    ("/v1/datasets/qa/cases/", "application/json"),
+    ("/v1/traces", "application/x-protobuf"),
+    ("/v1/logs", "application/json"),
+    ("/ui/sign-in", "application/x-www-form-urlencoded"),
+    ("/ui/datasets/new", "application/x-www-form-urlencoded"),
+];
+
 #[test]
 fn a_stalled_body_is_answered_408_and_stores_nothing() {
     let server = strict_server(64);
@@ -548,23 +558,37 @@ fn a_stalled_body_is_answered_408_and_stores_nothing() {
         post(&server, "/v1/datasets/", &json!({"name": "qa"})).status,
         201
     );
-    let mut stream = connect(server.addr());
-    let head = format!(
-        "POST /v1/datasets/qa/cases/ HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {}\r\n\
-         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"inputs\":",
-        server.api_key()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    let answer = read_answer(&mut stream).expect("an answer");
-    assert_eq!(answer.status, 408);
-    assert_eq!(answer.header("connection"), Some("close"));
-    assert!(
-        answer.json()["detail"]
-            .as_str()
-            .unwrap()
-            .contains("stalled")
-    );
-    assert!(read_until_closed(&mut stream).is_some());
+    for (path, content_type) in BODY_DOORS {
+        let mut stream = connect(server.addr());
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {}\r\n\
+             content-type: {content_type}\r\ncontent-length: 1000\r\n\r\n{{",
+            server.api_key()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let started = Instant::now();
+        let answer = read_answer(&mut stream).expect("an answer");
+        assert_eq!(answer.status, 408, "{path}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(answer.header("connection"), Some("close"), "{path}");
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+        assert!(
+            answer.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("stalled"),
+            "{path}"
+        );
+        assert!(read_until_closed(&mut stream).is_some(), "{path}");
+    }
     assert_eq!(case_count(&server, "qa"), 0);
     assert_healthy(&server);
 }
@@ -579,18 +603,31 @@ fn an_announced_body_over_the_limit_is_413_before_it_is_sent() {
         post(&server, "/v1/datasets/", &json!({"name": "qa"})).status,
         201
     );
-    let mut stream = connect(server.addr());
-    let head = format!(
-        "POST /v1/datasets/qa/cases/bulk/ HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {}\r\n\
-         content-type: application/json\r\ncontent-length: 41943040\r\n\r\n",
-        server.api_key()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    let started = Instant::now();
-    let answer = read_answer(&mut stream).expect("an answer");
-    assert_eq!(answer.status, 413);
-    assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(answer.json()["detail"].as_str().unwrap().contains("limit"));
+    for (path, content_type) in [("/v1/datasets/qa/cases/bulk/", "application/json")]
+        .into_iter()
+        .chain(BODY_DOORS)
+    {
+        let mut stream = connect(server.addr());
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {}\r\n\
+             content-type: {content_type}\r\ncontent-length: 41943040\r\n\r\n",
+            server.api_key()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let started = Instant::now();
+        let answer = read_answer(&mut stream).expect("an answer");
+        assert_eq!(answer.status, 413, "{path}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{path}");
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+        assert!(
+            answer.json()["detail"].as_str().unwrap().contains("limit"),
+            "{path}"
+        );
+    }
     assert_eq!(case_count(&server, "qa"), 0);
 }
 

@@ -33,12 +33,15 @@ use crate::otlp;
 use crate::state::AppState;
 use crate::store::experiments::rows_of_spans;
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     let router = Router::new();
     let router = route_both(router, "/v1/info", get(info));
     let router = route_both(router, "/v1/traces", post(traces));
     let router = route_both(router, "/v1/metrics", post(dropped));
-    route_both(router, "/v1/logs", post(dropped))
+    route_both(router, "/v1/logs", post(dropped)).route_layer(axum::middleware::from_fn_with_state(
+        state,
+        crate::extract::bounded_body,
+    ))
 }
 
 /// `GET /v1/info`: what Logfire's SDK reads when it checks its token.
@@ -144,16 +147,18 @@ async fn traces(
         let spans = match format {
             Format::Protobuf => otlp::decode_protobuf(&bytes),
             Format::Json => crate::json_guard::check(&bytes)
-                .map_err(|rejection| otlp::DecodeError(rejection.message))
+                .map_err(|rejection| otlp::DecodeError::Invalid(rejection.message))
                 .and_then(|()| otlp::decode_json(&bytes)),
         }
-        .map_err(|err| {
-            ApiError::BadRequest(vec![ValidationIssue::new(
+        .map_err(|err| match err {
+            otlp::DecodeError::Invalid(msg) => ApiError::BadRequest(vec![ValidationIssue::new(
                 vec!["body".into()],
-                format!("not an OTLP trace export: {err}"),
+                format!("not an OTLP trace export: {msg}"),
                 "invalid_otlp",
-            )])
+            )]),
+            otlp::DecodeError::TooLarge(msg) => ApiError::TooLargeToExpand(msg),
         })?;
+        drop(bytes);
         Ok::<_, ApiError>(rows_of_spans(&spans))
     })
     .await

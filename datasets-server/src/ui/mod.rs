@@ -81,6 +81,10 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/ui/experiments/compare", get(history::compare))
         .route("/ui/experiments/{id}/", get(history::experiment))
         .route(&format!("/ui/assets/{}", style_name()), get(style))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::extract::bounded_body,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state, secure_cookies))
 }
