@@ -139,3 +139,110 @@ async fn bad_limits_and_cursors_are_422_at_their_query_parameter() {
         );
     }
 }
+
+/// Every page of the dataset listing with `limit`, and how many pages.
+async fn all_dataset_pages(api: &Api, limit: usize) -> (Vec<String>, usize) {
+    let (mut names, mut pages) = (Vec::new(), 0);
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/datasets/?limit={limit}&cursor={cursor}"),
+            None => format!("/v1/datasets/?limit={limit}"),
+        };
+        let (status, headers, page) = api.answer(reqwest::Method::GET, &path, &[], None).await;
+        assert_eq!(status, 200, "{page}");
+        let page = page.as_array().unwrap();
+        assert!(page.len() <= limit);
+        pages += 1;
+        names.extend(page.iter().map(|d| d["name"].as_str().unwrap().to_owned()));
+        match headers.get("next-cursor") {
+            Some(next) => cursor = Some(next.to_str().unwrap().to_owned()),
+            None => return (names, pages),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dataset_listing_pages_by_name_and_whole_without_a_limit() {
+    let server = EmbeddedServer::start().unwrap();
+    let api = Api::new(&server);
+    // Names whose byte order differs from a locale's: case, digits, dots.
+    let mut expected: Vec<String> = (0..237)
+        .map(|i| match i % 4 {
+            0 => format!("qa-{i:03}"),
+            1 => format!("QA_{i}"),
+            2 => format!("evals.v{i}"),
+            _ => format!("{i}-humaneval"),
+        })
+        .collect();
+    for name in &expected {
+        api.post("/v1/datasets/", json!({ "name": name })).await;
+    }
+    expected.sort();
+    // Without a limit: every dataset in one answer, as Logfire's SDK reads it.
+    let (status, headers, whole) = api
+        .answer(reqwest::Method::GET, "/v1/datasets/", &[], None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(headers.get("next-cursor").is_none());
+    let whole: Vec<&str> = whole
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(whole, expected);
+    for limit in [1, 10, 100, 237, 1000] {
+        let (names, pages) = all_dataset_pages(&api, limit).await;
+        assert_eq!(names, expected, "limit {limit}");
+        assert_eq!(pages, 237usize.div_ceil(limit), "limit {limit}");
+    }
+    // A dataset created between pages appears once, where its name sorts.
+    let (status, headers, first) = api
+        .answer(reqwest::Method::GET, "/v1/datasets/?limit=50", &[], None)
+        .await;
+    assert_eq!((status, first.as_array().unwrap().len()), (200, 50));
+    let cursor = headers["next-cursor"].to_str().unwrap().to_owned();
+    api.post("/v1/datasets/", json!({"name": "zz-late"})).await;
+    let (_, rest) = api
+        .send(
+            reqwest::Method::GET,
+            &format!("/v1/datasets/?limit=1000&cursor={cursor}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(rest.as_array().unwrap().last().unwrap()["name"], "zz-late");
+    assert_eq!(rest.as_array().unwrap().len(), 237 - 50 + 1);
+    // Bad limits and cursors, another listing's cursor among them.
+    let (_, case_headers, _) = {
+        api.post("/v1/datasets/qa-000/cases/bulk/", numbered(0, 3))
+            .await;
+        api.answer(
+            reqwest::Method::GET,
+            "/v1/datasets/qa-000/cases/?limit=1",
+            &[],
+            None,
+        )
+        .await
+    };
+    let case_cursor = case_headers["next-cursor"].to_str().unwrap().to_owned();
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=garbage", "cursor"),
+        (&format!("cursor={case_cursor}") as &str, "cursor"),
+    ] {
+        let (status, body) = api
+            .send(
+                reqwest::Method::GET,
+                &format!("/v1/datasets/?{query}"),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["detail"][0]["loc"], json!(["query", field]), "{query}");
+    }
+}

@@ -15,8 +15,8 @@ use datasets_core::wire::{
 use datasets_server::auth::{Scopes, hash_key};
 use datasets_server::store::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, NewSession, Project, Session,
-    SqliteStore, Store, StoreError, VersionPage, VersionRef, Written, experiments,
+    DatasetPage, DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, NewSession, Project,
+    Session, SqliteStore, Store, StoreError, VersionPage, VersionRef, Written, experiments,
 };
 use datasets_server::{AppState, ServerConfig};
 use support::{KEY, ServerProcess, temp_db};
@@ -111,8 +111,12 @@ impl Store for Spy {
     async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError> {
         self.inner.revoke_key(id).await
     }
-    async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError> {
-        self.inner.list_datasets(project).await
+    async fn list_datasets(
+        &self,
+        project: Uuid,
+        page: Option<DatasetPage>,
+    ) -> Result<Vec<DatasetSummary>, StoreError> {
+        self.inner.list_datasets(project, page).await
     }
     async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError> {
         self.inner.get_dataset(project, dataset).await

@@ -80,6 +80,25 @@ pub(crate) fn decode_cursor(text: &str) -> Option<Cursor> {
 }
 
 /// A 422 at `["query", "cursor"]`.
+/// The cursor of a dataset listing: after the dataset named `name`.
+pub(crate) fn encode_name_cursor(name: &str) -> String {
+    let hex: String = name.bytes().map(|byte| format!("{byte:02x}")).collect();
+    format!("n1.{hex}")
+}
+
+/// A dataset listing's cursor this server gave: the name it follows.
+pub(crate) fn decode_name_cursor(text: &str) -> Option<String> {
+    let hex = text.strip_prefix("n1.")?;
+    if hex.len() % 2 != 0 || hex.is_empty() {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
 pub(crate) fn cursor_issue(msg: &str) -> ApiError {
     ApiError::invalid(vec!["query".into(), "cursor".into()], msg, "invalid_cursor")
 }
@@ -87,6 +106,19 @@ pub(crate) fn cursor_issue(msg: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_cursors_round_trip_and_others_are_refused() {
+        for name in ["qa", "a", "déjà-vu_2", "x".repeat(255).as_str()] {
+            assert_eq!(
+                decode_name_cursor(&encode_name_cursor(name)).as_deref(),
+                Some(name)
+            );
+        }
+        for text in ["", "n1.", "n1.6", "n1.zz", "n1.ff", "v3.1.2.3.4", "qa"] {
+            assert_eq!(decode_name_cursor(text), None, "{text}");
+        }
+    }
 
     #[test]
     fn cursors_round_trip_and_old_ones_still_read() {

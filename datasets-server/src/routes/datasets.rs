@@ -1,19 +1,21 @@
 //! `/v1/datasets/` and `/v1/datasets/{dataset}/`.
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use datasets_core::Patch;
 use datasets_core::wire::{DatasetDetail, DatasetSummary, DatasetUpdate, NewDataset};
 use serde_json::Value;
 
+use super::cursor::{NEXT_CURSOR, cursor_issue, decode_name_cursor, encode_name_cursor};
 use super::{route_both, written};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{IdempotentJson, JsonBody, Segments};
+use crate::extract::{IdempotentJson, JsonBody, Segments, query_pairs};
 use crate::state::AppState;
+use crate::store::DatasetPage;
 use crate::validation::{SchemaKind, check_schemas};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -46,11 +48,79 @@ async fn check_schemas_apart(schemas: [Option<Value>; 3]) -> Result<(), ApiError
     .map_err(ApiError::Invalid)
 }
 
+/// Most datasets in one page.
+pub(crate) const MAX_DATASET_PAGE_SIZE: usize = 1_000;
+/// Datasets in a page when `cursor` is given without `limit`.
+const DEFAULT_DATASET_PAGE_SIZE: usize = 100;
+
+/// `GET /v1/datasets/`: every dataset, by name; or, with `limit` or
+/// `cursor`, one page and the next page's cursor in the `Next-Cursor`
+/// header, as case listings page (an addition to the protocol).
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Vec<DatasetSummary>>, ApiError> {
-    Ok(Json(state.store.list_datasets(principal.project_id).await?))
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let (mut limit, mut after) = (None, None);
+    for (key, value) in query_pairs(query.as_deref()) {
+        match key.as_str() {
+            "limit" => {
+                let parsed = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_DATASET_PAGE_SIZE).contains(n));
+                limit = Some(parsed.ok_or_else(|| {
+                    ApiError::invalid(
+                        vec!["query".into(), "limit".into()],
+                        format!(
+                            "limit must be a whole number from 1 to {MAX_DATASET_PAGE_SIZE}, \
+                             not {value:?}"
+                        ),
+                        "invalid_limit",
+                    )
+                })?);
+            }
+            "cursor" => {
+                after = Some(decode_name_cursor(&value).ok_or_else(|| {
+                    cursor_issue(
+                        "not a cursor of this listing that this server gave; start again \
+                         without one",
+                    )
+                })?);
+            }
+            _ => {}
+        }
+    }
+    if limit.is_none() && after.is_none() {
+        let all = state
+            .store
+            .list_datasets(principal.project_id, None)
+            .await?;
+        return Ok(Json(all).into_response());
+    }
+    let limit = limit.unwrap_or(DEFAULT_DATASET_PAGE_SIZE);
+    // One more than the page: whether there is a next page at all.
+    let mut page = state
+        .store
+        .list_datasets(
+            principal.project_id,
+            Some(DatasetPage {
+                after,
+                limit: limit + 1,
+            }),
+        )
+        .await?;
+    let next = (page.len() > limit).then(|| {
+        page.truncate(limit);
+        page.last().map(|last| encode_name_cursor(&last.name))
+    });
+    let mut response = Json::<Vec<DatasetSummary>>(page).into_response();
+    if let Some(Some(cursor)) = next
+        && let Ok(value) = HeaderValue::from_str(&cursor)
+    {
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    Ok(response)
 }
 
 async fn create(

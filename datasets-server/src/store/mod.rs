@@ -471,6 +471,15 @@ pub(crate) fn check_migration_level(applied: i64, latest: i64) -> Result<(), Sto
 pub type CaseStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Vec<CaseRecord>, StoreError>> + Send>>;
 
+/// One page of a dataset listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetPage {
+    /// The name of the last dataset of the page before; `None` for the first.
+    pub after: Option<String>,
+    /// Most datasets in the page.
+    pub limit: usize,
+}
+
 /// The storage of projects, keys, datasets and cases. See the module
 /// documentation for the guarantees every implementation gives.
 #[async_trait]
@@ -501,8 +510,13 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a key; `false` if there is no such key.
     async fn revoke_key(&self, id: Uuid) -> Result<bool, StoreError>;
 
-    /// The project's datasets, by name.
-    async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError>;
+    /// The project's datasets, by name (in byte order): all of them, or the
+    /// `page.limit` after the name `page.after`.
+    async fn list_datasets(
+        &self,
+        project: Uuid,
+        page: Option<DatasetPage>,
+    ) -> Result<Vec<DatasetSummary>, StoreError>;
     /// A dataset by id or name.
     async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError>;
     /// A dataset as it was at a version: its schemas, evaluators and case

@@ -144,7 +144,11 @@ pub(super) fn when(at: datasets_core::wire::Timestamp) -> String {
 }
 
 pub(super) async fn datasets(State(state): State<AppState>, session: UiSession) -> Response {
-    let datasets = match state.store.list_datasets(session.key.project_id).await {
+    let datasets = match state
+        .store
+        .list_datasets(session.key.project_id, None)
+        .await
+    {
         Ok(datasets) => datasets,
         Err(err) => return store_error(err),
     };

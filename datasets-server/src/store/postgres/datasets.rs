@@ -13,7 +13,7 @@ use super::versions::NewVersion;
 use super::{PostgresStore, commit, pg};
 use crate::rules::datasets::{dataset_name_taken, merge_dataset};
 use crate::rules::recheck::{Recheck, StoredRow};
-use crate::store::{Definition, Idempotency, StoreError, Written};
+use crate::store::{DatasetPage, Definition, Idempotency, StoreError, Written};
 use crate::validation::SchemaKind;
 
 /// Checks every existing case against changed schemas, streaming the rows
@@ -54,7 +54,15 @@ async fn recheck_cases(
 pub(super) async fn list_datasets(
     store: &PostgresStore,
     project: Uuid,
+    page: Option<DatasetPage>,
 ) -> Result<Vec<DatasetSummary>, StoreError> {
+    let (after, limit) = match page {
+        Some(page) => (
+            page.after,
+            Some(i64::try_from(page.limit).unwrap_or(i64::MAX)),
+        ),
+        None => (None, None),
+    };
     let conn = store.conn().await?;
     let rows = conn
         .query(
@@ -65,8 +73,10 @@ pub(super) async fn list_datasets(
              LEFT JOIN api_keys kc ON kc.id = d.created_by
              LEFT JOIN api_keys ku ON ku.id = d.updated_by
              WHERE d.project_id = $1
-             ORDER BY d.name COLLATE \"C\"",
-            &[&project],
+               AND ($2::text IS NULL OR d.name COLLATE \"C\" > $2::text COLLATE \"C\")
+             ORDER BY d.name COLLATE \"C\"
+             LIMIT $3",
+            &[&project, &after, &limit],
         )
         .await
         .map_err(pg)?;

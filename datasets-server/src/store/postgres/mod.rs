@@ -40,8 +40,8 @@ use uuid::Uuid;
 
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    DiffPage, Idempotency, IncomingCases, InsertMode, Issue, NewApiKey, Project, Retention, Store,
-    StoreError, VersionPage, VersionRef, Written,
+    DatasetPage, DiffPage, Idempotency, IncomingCases, InsertMode, Issue, NewApiKey, Project,
+    Retention, Store, StoreError, VersionPage, VersionRef, Written,
 };
 use crate::validation::SchemaCache;
 
@@ -322,8 +322,12 @@ impl Store for PostgresStore {
         retrying(|| keys::revoke_key(self, id)).await
     }
 
-    async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError> {
-        retrying(|| datasets::list_datasets(self, project)).await
+    async fn list_datasets(
+        &self,
+        project: Uuid,
+        page: Option<DatasetPage>,
+    ) -> Result<Vec<DatasetSummary>, StoreError> {
+        retrying(|| datasets::list_datasets(self, project, page.clone())).await
     }
 
     async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError> {

@@ -12,7 +12,7 @@ use super::versions::NewVersion;
 use super::{SqliteStore, backend};
 use crate::rules::datasets::{dataset_name_taken, merge_dataset};
 use crate::rules::recheck::{Recheck, StoredRow};
-use crate::store::{Definition, Idempotency, StoreError, Written};
+use crate::store::{DatasetPage, Definition, Idempotency, StoreError, Written};
 use crate::validation::SchemaKind;
 
 /// Checks every existing case against changed schemas, streaming the rows
@@ -50,7 +50,13 @@ pub(super) fn recheck_cases(
 pub(super) async fn list_datasets(
     store: &SqliteStore,
     project: Uuid,
+    page: Option<DatasetPage>,
 ) -> Result<Vec<DatasetSummary>, StoreError> {
+    // Every dataset is a page of no limit after no name.
+    let (after, limit) = match page {
+        Some(page) => (page.after, i64::try_from(page.limit).unwrap_or(i64::MAX)),
+        None => (None, -1),
+    };
     store
         .read(move |conn| {
             let mut stmt = conn
@@ -61,26 +67,30 @@ pub(super) async fn list_datasets(
                  FROM datasets d
                  LEFT JOIN api_keys kc ON kc.id = d.created_by
                  LEFT JOIN api_keys ku ON ku.id = d.updated_by
-                 WHERE d.project_id = ?1
-                 ORDER BY d.name",
+                 WHERE d.project_id = ?1 AND (?2 IS NULL OR d.name > ?2)
+                 ORDER BY d.name
+                 LIMIT ?3",
                 )
                 .map_err(backend)?;
-            stmt.query_map([project.to_string()], |row| {
-                Ok(DatasetSummary {
-                    id: parse_uuid(&row.get::<_, String>(0)?)?,
-                    project_id: parse_uuid(&row.get::<_, String>(1)?)?,
-                    name: row.get(2)?,
-                    description: row.get(3)?,
-                    guidance: row.get(4)?,
-                    ai_managed_guidance: row.get(5)?,
-                    case_count: row.get::<_, i64>(6)?.max(0) as u64,
-                    created_at: parse_ts(&row.get::<_, String>(7)?)?,
-                    updated_at: parse_ts(&row.get::<_, String>(8)?)?,
-                    created_by_name: row.get(9)?,
-                    updated_by_name: row.get(10)?,
-                    version: Some(row.get::<_, i64>(11)?.max(1) as u64),
-                })
-            })
+            stmt.query_map(
+                rusqlite::params![project.to_string(), after, limit],
+                |row| {
+                    Ok(DatasetSummary {
+                        id: parse_uuid(&row.get::<_, String>(0)?)?,
+                        project_id: parse_uuid(&row.get::<_, String>(1)?)?,
+                        name: row.get(2)?,
+                        description: row.get(3)?,
+                        guidance: row.get(4)?,
+                        ai_managed_guidance: row.get(5)?,
+                        case_count: row.get::<_, i64>(6)?.max(0) as u64,
+                        created_at: parse_ts(&row.get::<_, String>(7)?)?,
+                        updated_at: parse_ts(&row.get::<_, String>(8)?)?,
+                        created_by_name: row.get(9)?,
+                        updated_by_name: row.get(10)?,
+                        version: Some(row.get::<_, i64>(11)?.max(1) as u64),
+                    })
+                },
+            )
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(backend)
         })

@@ -29,8 +29,8 @@ use self::migrate::migrate;
 use self::rows::DatasetRow;
 use super::{
     ApiKeyRecord, CaseFilter, CasePage, CasePosition, CaseRecord, CaseSelector, CaseStream,
-    DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, Retention, Store,
-    StoreError, VersionPage, VersionRef, Written,
+    DatasetPage, DiffPage, Idempotency, IncomingCases, InsertMode, NewApiKey, Project, Retention,
+    Store, StoreError, VersionPage, VersionRef, Written,
 };
 use crate::validation::{CompiledSchemas, SchemaCache};
 
@@ -327,8 +327,12 @@ impl Store for SqliteStore {
         keys::revoke_key(self, id).await
     }
 
-    async fn list_datasets(&self, project: Uuid) -> Result<Vec<DatasetSummary>, StoreError> {
-        datasets::list_datasets(self, project).await
+    async fn list_datasets(
+        &self,
+        project: Uuid,
+        page: Option<DatasetPage>,
+    ) -> Result<Vec<DatasetSummary>, StoreError> {
+        datasets::list_datasets(self, project, page).await
     }
 
     async fn get_dataset(&self, project: Uuid, dataset: &str) -> Result<DatasetDetail, StoreError> {
