@@ -24,7 +24,22 @@ pub struct Principal {
 /// The key a request's `Authorization` header carries, checked: `Bearer
 /// <key>`, or the key alone, as Logfire's SDK sends its token to
 /// `/v1/traces` and `/v1/info`.
+/// A key that fails counts against the client's address; past the limit,
+/// the address's keys are refused (429) without being looked up.
 pub(crate) async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<crate::store::ApiKeyRecord, ApiError> {
+    let address = state.throttle.address(&parts.headers, &parts.extensions);
+    state.throttle.check(address)?;
+    let found = check_key(&parts.headers, state).await;
+    if matches!(found, Err(ApiError::Unauthorized)) {
+        state.throttle.failed(address);
+    }
+    found
+}
+
+async fn check_key(
     headers: &axum::http::HeaderMap,
     state: &AppState,
 ) -> Result<crate::store::ApiKeyRecord, ApiError> {
@@ -57,7 +72,7 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = authenticate(&parts.headers, state).await?;
+        let key = authenticate(parts, state).await?;
         let needs_write = !matches!(parts.method, Method::GET | Method::HEAD);
         if needs_write && !key.scopes.write {
             return Err(ApiError::Forbidden("project:write_datasets"));

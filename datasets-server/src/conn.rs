@@ -249,7 +249,7 @@ pub(crate) async fn serve(
         let stream = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors, or a connection reset before
                     // it was accepted: wait a moment rather than spin.
@@ -259,12 +259,13 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let (stream, peer) = stream;
         prepare(&stream);
         let router = router.clone();
         let config = Arc::clone(&config);
         let stop = stop_rx.clone();
         tokio::spawn(async move {
-            connection(stream, router, &config, stop).await;
+            connection(stream, peer, router, &config, stop).await;
             drop(permit);
         });
     }
@@ -288,6 +289,7 @@ fn prepare(stream: &TcpStream) {
 /// stops (then gracefully: the request in progress finishes first).
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     config: &ServerConfig,
     mut stop: watch::Receiver<bool>,
@@ -303,7 +305,12 @@ async fn connection(
         let guard = RequestGuard(Arc::clone(&service_activity));
         let mut router = router.clone();
         async move {
-            let response = match router.call(request.map(Body::new)).await {
+            let mut request = request.map(Body::new);
+            // The client's address, for the limit on failed keys.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            let response = match router.call(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };

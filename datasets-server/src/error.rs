@@ -62,6 +62,13 @@ pub enum ApiError {
     /// (spans, values, decompressed bytes), saying which.
     #[error("{0}")]
     TooLargeToExpand(String),
+    /// 429: too many failed keys from the client's address; `retry_after`
+    /// seconds until it may try again.
+    #[error("too many failed keys or sign-ins from this address; try again in {retry_after} s")]
+    TooManyFailures {
+        /// Seconds until the address's window ends.
+        retry_after: u64,
+    },
     /// 408: the body stopped arriving; the connection is closed after it.
     #[error("the request body stalled: nothing arrived for {0:?}; send it again")]
     RequestTimeout(std::time::Duration),
@@ -117,6 +124,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) | ApiError::TooLargeToExpand(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -179,6 +187,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyFailures { retry_after } = &self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if let ApiError::Unavailable(msg) = &self {
             tracing::warn!(error = %msg, "database busy");

@@ -30,6 +30,7 @@ mod routes;
 mod rules;
 mod state;
 pub mod store;
+mod throttle;
 mod ui;
 /// The case rules (limits, JSON Schema validation), shared with the client.
 pub use datasets_core::rules as validation;
@@ -48,8 +49,9 @@ use serde_json::json;
 pub use embedded::EmbeddedServer;
 pub use routes::cases::MAX_PAGE_SIZE;
 pub use state::{
-    AppState, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, SecureCookies, ServerConfig,
+    AppState, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_FAILED_KEY_LIMIT,
+    DEFAULT_FAILED_KEY_WINDOW, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, SecureCookies, ServerConfig,
 };
 
 use crate::error::ApiError;

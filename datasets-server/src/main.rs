@@ -107,6 +107,17 @@ struct ServeArgs {
         default_value = "never"
     )]
     secure_cookies: CookieFlag,
+    /// Failed keys and sign-ins allowed per client address in each
+    /// `--failed-key-window`; past them, 429 with Retry-After.
+    #[arg(long, env = "DATASETS_FAILED_KEY_LIMIT", default_value_t = datasets_server::DEFAULT_FAILED_KEY_LIMIT)]
+    failed_key_limit: u32,
+    /// The window failed keys are counted in.
+    #[arg(long, env = "DATASETS_FAILED_KEY_WINDOW", default_value = "60s", value_parser = parse_duration)]
+    failed_key_window: Duration,
+    /// The client's address is the first of `X-Forwarded-For` (only behind a
+    /// proxy that sets it), not the connection's peer.
+    #[arg(long, env = "DATASETS_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
     /// A key that must exist after start (read+write, project `default`).
     #[arg(long, env = "DATASETS_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
@@ -241,6 +252,8 @@ async fn serve(args: ServeArgs) -> CliResult {
             .max_connections(args.max_connections)
             .keep_versions(args.keep_versions)
             .ui(!args.no_ui)
+            .failed_keys(args.failed_key_limit, args.failed_key_window)
+            .trust_forwarded_for(args.trust_forwarded_for)
             .secure_cookies(match args.secure_cookies {
                 CookieFlag::Never => SecureCookies::Never,
                 CookieFlag::Forwarded => SecureCookies::WhenForwardedHttps,

@@ -41,7 +41,20 @@ pub struct ServerConfig {
     pub ui: bool,
     /// When the UI's cookies are marked `Secure` (sent over HTTPS only).
     pub secure_cookies: SecureCookies,
+    /// Failed keys and sign-ins allowed per client address in each
+    /// [`ServerConfig::failed_key_window`]; past them, 429.
+    pub failed_key_limit: u32,
+    /// The window failed keys are counted in.
+    pub failed_key_window: Duration,
+    /// Whether the client's address is the first of `X-Forwarded-For` (the
+    /// server is behind a proxy that sets it), not the connection's peer.
+    pub trust_forwarded_for: bool,
 }
+
+/// The default failed keys allowed per address in a window: 20.
+pub const DEFAULT_FAILED_KEY_LIMIT: u32 = 20;
+/// The default window failed keys are counted in: 60 s.
+pub const DEFAULT_FAILED_KEY_WINDOW: Duration = Duration::from_secs(60);
 
 /// When the UI's session cookies get the `Secure` attribute. The server
 /// speaks plain HTTP; HTTPS is a proxy's, which says so in
@@ -69,6 +82,9 @@ impl Default for ServerConfig {
             keep_versions: None,
             ui: true,
             secure_cookies: SecureCookies::Never,
+            failed_key_limit: DEFAULT_FAILED_KEY_LIMIT,
+            failed_key_window: DEFAULT_FAILED_KEY_WINDOW,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -77,6 +93,19 @@ impl ServerConfig {
     /// When the UI's cookies are marked `Secure`.
     pub fn secure_cookies(mut self, when: SecureCookies) -> Self {
         self.secure_cookies = when;
+        self
+    }
+
+    /// Failed keys and sign-ins allowed per client address in `window`.
+    pub fn failed_keys(mut self, limit: u32, window: Duration) -> Self {
+        self.failed_key_limit = limit;
+        self.failed_key_window = window;
+        self
+    }
+
+    /// Whether the client's address is read from `X-Forwarded-For`.
+    pub fn trust_forwarded_for(mut self, trust: bool) -> Self {
+        self.trust_forwarded_for = trust;
         self
     }
 
@@ -131,6 +160,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The server's settings.
     pub config: Arc<ServerConfig>,
+    /// Failed keys per client address.
+    pub(crate) throttle: Arc<crate::throttle::Throttle>,
 }
 
 impl AppState {
@@ -142,9 +173,15 @@ impl AppState {
     /// A state over a shared store (e.g. from [`store::open`]) with `config`.
     pub fn with_store(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         store.set_keep_versions(config.keep_versions);
+        let throttle = crate::throttle::Throttle::new(
+            config.failed_key_limit,
+            config.failed_key_window,
+            config.trust_forwarded_for,
+        );
         Self {
             store,
             config: Arc::new(config),
+            throttle: Arc::new(throttle),
         }
     }
 

@@ -45,8 +45,12 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
 }
 
 /// `GET /v1/info`: what Logfire's SDK reads when it checks its token.
-async fn info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let key = authenticate(&headers, &state).await?;
+async fn info(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> Result<Response, ApiError> {
+    let key = authenticate(&parts, &state).await?;
+    let headers = &parts.headers;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -260,15 +260,35 @@ fn field(body: &[u8], name: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+async fn sign_in(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+) -> Response {
+    let headers = &parts.headers;
+    let expected = cookie(headers, SIGN_IN_COOKIE).unwrap_or_default();
     if !token_matches(&field(&body, "csrf"), &expected) {
         return pages::forbidden();
+    }
+    let address = state.throttle.address(headers, &parts.extensions);
+    if let Err(err) = state.throttle.check(address) {
+        let mut page = pages::sign_in_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&err.to_string()),
+            &expected,
+        );
+        if let crate::error::ApiError::TooManyFailures { retry_after } = err
+            && let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string())
+        {
+            page.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return page;
     }
     let hash = hash_key(field(&body, "key").trim());
     let key = match state.store.find_key(&hash).await {
         Ok(Some(key)) if !key.revoked && bool::from(key.key_hash.ct_eq(&hash)) => key,
         Ok(_) => {
+            state.throttle.failed(address);
             return pages::sign_in_page(
                 StatusCode::UNAUTHORIZED,
                 Some("That key is unknown or revoked."),
