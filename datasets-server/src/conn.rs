@@ -11,6 +11,9 @@
 //!   timeout;
 //! - the body timeout is applied where bodies are read (`extract`), so that
 //!   the answer is the protocol's JSON 408;
+//! - an answer the client stops reading (a write that cannot proceed for
+//!   the write timeout) closes the connection, which drops the answer and
+//!   whatever it was reading from;
 //! - every accepted socket has `TCP_NODELAY`, so that a streamed answer's
 //!   last segment is not held back waiting for a delayed acknowledgement.
 
@@ -48,6 +51,9 @@ enum Phase {
 #[derive(Debug)]
 struct Activity {
     phase: Mutex<Phase>,
+    /// Since when a write to the socket has been waiting for the client to
+    /// read (its buffers full); `None` while writes go through.
+    write_stalled: Mutex<Option<Instant>>,
     changed: Notify,
 }
 
@@ -58,8 +64,27 @@ impl Activity {
                 since: Instant::now(),
                 first: true,
             }),
+            write_stalled: Mutex::new(None),
             changed: Notify::new(),
         }
+    }
+
+    /// A write went through (`stalled` false) or has to wait for the client.
+    fn wrote(&self, stalled: bool) {
+        let mut since = self.write_stalled.lock().unwrap_or_else(|e| e.into_inner());
+        match (stalled, since.is_some()) {
+            (true, false) => {
+                *since = Some(Instant::now());
+                drop(since);
+                self.changed.notify_one();
+            }
+            (false, true) => *since = None,
+            _ => {}
+        }
+    }
+
+    fn write_stalled_since(&self) -> Option<Instant> {
+        *self.write_stalled.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn update(&self, f: impl FnOnce(Phase) -> Phase) {
@@ -113,10 +138,14 @@ impl Activity {
 enum Expiry {
     Idle,
     Head,
+    Write,
 }
 
-fn deadline(phase: Phase, config: &ServerConfig) -> Option<(Instant, Expiry)> {
-    match phase {
+fn deadline(activity: &Activity, config: &ServerConfig) -> Option<(Instant, Expiry)> {
+    if let Some(since) = activity.write_stalled_since() {
+        return Some((since + config.write_timeout, Expiry::Write));
+    }
+    match activity.phase() {
         Phase::Idle { since, first: true } | Phase::Head { since } => {
             Some((since + config.header_timeout, Expiry::Head))
         }
@@ -156,11 +185,17 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.activity.wrote(poll.is_pending());
+        poll
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_flush(cx);
+        this.activity.wrote(poll.is_pending());
+        poll
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -172,7 +207,10 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.activity.wrote(poll.is_pending());
+        poll
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -327,7 +365,7 @@ async fn connection(
         .serve_connection(io, service);
     let mut stopping = false;
     loop {
-        let next = deadline(activity.phase(), config);
+        let next = deadline(&activity, config);
         let changed = activity.changed.notified();
         tokio::select! {
             result = Pin::new(&mut conn) => {
@@ -342,11 +380,14 @@ async fn connection(
             }
             () = changed => {}
             () = sleep_until(next.map(|(at, _)| at)) => {
-                let Some((at, expiry)) = deadline(activity.phase(), config) else {
+                let Some((at, expiry)) = deadline(&activity, config) else {
                     continue;
                 };
                 if Instant::now() < at {
                     continue;
+                }
+                if expiry == Expiry::Write {
+                    tracing::debug!("the client stopped reading its answer; closing");
                 }
                 if expiry == Expiry::Head {
                     tracing::debug!("request head timed out");

@@ -86,6 +86,10 @@ struct ServeArgs {
     /// An idle keep-alive connection is closed after this long.
     #[arg(long, env = "DATASETS_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     keep_alive_timeout: Duration,
+    /// A connection whose client reads nothing of its answer for this long
+    /// is closed.
+    #[arg(long, env = "DATASETS_WRITE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    write_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     #[arg(long, env = "DATASETS_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = parse_positive)]
@@ -249,6 +253,7 @@ async fn serve(args: ServeArgs) -> CliResult {
             .header_timeout(args.header_timeout)
             .body_timeout(args.body_timeout)
             .keep_alive_timeout(args.keep_alive_timeout)
+            .write_timeout(args.write_timeout)
             .max_connections(args.max_connections)
             .keep_versions(args.keep_versions)
             .ui(!args.no_ui)

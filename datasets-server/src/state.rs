@@ -14,6 +14,8 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(20);
 /// The default time an idle keep-alive connection is kept open: 60 s.
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default time an answer may wait for its client to read: 30 s.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default number of connections served at once: 1024.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -32,6 +34,9 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// An idle keep-alive connection is closed after this long.
     pub keep_alive_timeout: Duration,
+    /// A connection whose client reads nothing of its answer for this long
+    /// is closed (the answer, and what it reads from, dropped).
+    pub write_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
     /// Versions kept of each dataset: the latest this many, plus every
@@ -79,6 +84,7 @@ impl Default for ServerConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             keep_versions: None,
             ui: true,
             secure_cookies: SecureCookies::Never,
@@ -106,6 +112,12 @@ impl ServerConfig {
     /// Whether the client's address is read from `X-Forwarded-For`.
     pub fn trust_forwarded_for(mut self, trust: bool) -> Self {
         self.trust_forwarded_for = trust;
+        self
+    }
+
+    /// How long an answer may wait for its client to read.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 

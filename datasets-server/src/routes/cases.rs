@@ -1,5 +1,7 @@
 //! Cases: `/v1/datasets/{dataset}/cases/...`, `/import/` and `/export/`.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -216,10 +218,13 @@ async fn list(
     }
     let filter = CaseFilter { tags, version };
     if limit.is_none() && cursor.is_none() {
-        let (detail, cases) = state
-            .store
-            .stream_cases(principal.project_id, path.dataset(), filter)
-            .await?;
+        let (detail, cases) = crate::store::stream_in_pages(
+            Arc::clone(&state.store),
+            principal.project_id,
+            path.dataset(),
+            filter,
+        )
+        .await?;
         let response = stream_json(b"[".to_vec(), cases, write_case, b"]".to_vec());
         return Ok(with_dataset_version(response, detail.version));
     }
@@ -546,10 +551,13 @@ async fn export(
         tags: Vec::new(),
         version: VersionParams::from_query(query.as_deref())?,
     };
-    let (detail, cases) = state
-        .store
-        .stream_cases(principal.project_id, path.dataset(), filter)
-        .await?;
+    let (detail, cases) = crate::store::stream_in_pages(
+        Arc::clone(&state.store),
+        principal.project_id,
+        path.dataset(),
+        filter,
+    )
+    .await?;
     let version = detail.version;
     let mut head = b"{\"name\":".to_vec();
     serde_json::to_writer(&mut head, &detail.name).map_err(internal)?;

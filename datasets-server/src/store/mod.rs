@@ -447,6 +447,54 @@ pub(crate) async fn handed_over_stream(
     Ok((detail, Box::pin(stream)))
 }
 
+/// Cases in one page of a streamed listing ([`stream_in_pages`]).
+const STREAM_PAGE: usize = 1_000;
+
+/// A dataset's cases as [`Store::stream_cases`] gives them, read a page at a
+/// time and only as the consumer asks for more: between pages nothing is
+/// held (no connection, snapshot or lock), so an answer its client reads
+/// slowly, or not at all, keeps nothing from other requests. The listing
+/// stays one consistent version: the dataset's version is read first, and
+/// every page is read at that version (a past version never changes), so a
+/// write while it streams shows in none of its pages. A version pruned
+/// while it streams (`--keep-versions`) ends the stream with an error.
+pub(crate) async fn stream_in_pages(
+    store: std::sync::Arc<dyn Store>,
+    project: Uuid,
+    dataset: &str,
+    filter: CaseFilter,
+) -> Result<(DatasetDetail, CaseStream), StoreError> {
+    let detail = match &filter.version {
+        Some(at) => store.get_dataset_at(project, dataset, at.clone()).await?,
+        None => store.get_dataset(project, dataset).await?,
+    };
+    let Some(version) = detail.version else {
+        // A store that keeps no versions streams as it can.
+        return store.stream_cases(project, dataset, filter).await;
+    };
+    let pinned = CaseFilter {
+        tags: filter.tags,
+        version: Some(VersionRef::Number(version)),
+    };
+    let id = detail.id.to_string();
+    // `Some(after)` while pages remain, `None` once the last was read.
+    let first: Option<Option<CasePosition>> = Some(None);
+    let pages = futures_util::stream::try_unfold(first, move |state| {
+        let (store, id, pinned) = (std::sync::Arc::clone(&store), id.clone(), pinned.clone());
+        async move {
+            let Some(after) = state else {
+                return Ok(None);
+            };
+            let page = store
+                .page_cases(project, &id, pinned, after, STREAM_PAGE)
+                .await?;
+            let next = page.next.map(Some);
+            Ok(Some((page.cases, next)))
+        }
+    });
+    Ok((detail, Box::pin(pages)))
+}
+
 /// The current time, at the microsecond precision both stores and
 /// Python's datetime keep.
 pub(crate) fn now() -> Timestamp {

@@ -2,6 +2,7 @@
 //! one snapshot, at the head or at a past version.
 
 use datasets_core::wire::DatasetDetail;
+use deadpool_postgres::GenericClient;
 use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -120,31 +121,31 @@ pub(super) async fn page_cases(
 ) -> Result<CasePage, StoreError> {
     // Two statements, no transaction: a page is read by one statement
     // (a keyset page needs no snapshot beyond it).
-    let conn = store.conn().await?;
-    let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
+    let mut conn = store.conn().await?;
     let after = after.map_or(0, |position| position.0);
     // One more than asked, to know whether a next page exists.
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    if let Some(at) = &filter.version {
-        // A past version never changes: its page needs no snapshot either.
-        let n = resolve(&conn, &dataset, at).await?;
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&dataset.pk, &n, &after, &fetch];
-        if !filter.tags.is_empty() {
-            params.push(&filter.tags);
-        }
-        let statement = conn
-            .prepare_cached(&cases_at_query(!filter.tags.is_empty()))
-            .await
-            .map_err(pg)?;
-        let rows = conn.query(&statement, &params).await.map_err(pg)?;
-        let cases = rows
-            .iter()
-            .map(|row| case_from_row(row, dataset.detail.id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut page = CasePage::from_fetched(dataset.detail.id, cases, limit, after);
-        page.version = Some(n as u64);
+    if filter.version.is_some() {
+        // At a version: one snapshot, so that the head's rows, when the
+        // version is the head, are that version and no later one.
+        let tx = snapshot(&mut conn).await?;
+        let page = page_at(&tx, project, dataset, filter, after, fetch, limit).await?;
+        tx.commit().await.map_err(pg)?;
         return Ok(page);
     }
+    let dataset = load_dataset(&conn, project, dataset, Lock::None).await?;
+    head_page(&conn, &dataset, filter, after, fetch, limit).await
+}
+
+/// A page of the live rows (the head version).
+async fn head_page(
+    conn: &impl GenericClient,
+    dataset: &DatasetRow,
+    filter: &CaseFilter,
+    after: i64,
+    fetch: i64,
+    limit: usize,
+) -> Result<CasePage, StoreError> {
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases c
          WHERE c.dataset_pk = $1 AND c.pk > $2{} ORDER BY c.pk LIMIT $3",
@@ -166,6 +167,45 @@ pub(super) async fn page_cases(
         limit,
         after,
     ))
+}
+
+/// A page of the cases at the version `filter` names, in `tx`'s snapshot.
+async fn page_at(
+    tx: &deadpool_postgres::Transaction<'_>,
+    project: Uuid,
+    dataset: &str,
+    filter: &CaseFilter,
+    after: i64,
+    fetch: i64,
+    limit: usize,
+) -> Result<CasePage, StoreError> {
+    let dataset = load_dataset(tx, project, dataset, Lock::None).await?;
+    let conn = tx;
+    if let Some(at) = &filter.version {
+        let n = resolve(conn, &dataset, at).await?;
+        if n == dataset.version {
+            let mut page = head_page(conn, &dataset, filter, after, fetch, limit).await?;
+            page.version = Some(n as u64);
+            return Ok(page);
+        }
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&dataset.pk, &n, &after, &fetch];
+        if !filter.tags.is_empty() {
+            params.push(&filter.tags);
+        }
+        let statement = conn
+            .prepare_cached(&cases_at_query(!filter.tags.is_empty()))
+            .await
+            .map_err(pg)?;
+        let rows = conn.query(&statement, &params).await.map_err(pg)?;
+        let cases = rows
+            .iter()
+            .map(|row| case_from_row(row, dataset.detail.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut page = CasePage::from_fetched(dataset.detail.id, cases, limit, after);
+        page.version = Some(n as u64);
+        return Ok(page);
+    }
+    head_page(conn, &dataset, filter, after, fetch, limit).await
 }
 
 pub(super) async fn get_case(

@@ -328,8 +328,16 @@ pub(super) async fn page_cases(
     store
         .read_snapshot(move |conn| {
             let dataset = load_dataset(conn, project, &dataset)?;
-            if let Some(at) = &filter.version {
-                let n = resolve(conn, &dataset, at)?;
+            let at_version = filter
+                .version
+                .as_ref()
+                .map(|at| resolve(conn, &dataset, at))
+                .transpose()?;
+            // At the head version the live rows are that version, and this
+            // snapshot reads them as one: the faster query below.
+            if let Some(n) = at_version
+                && n != dataset.version
+            {
                 let after = after.map_or(0, |position| position.0);
                 let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
                 let values = cases_at_values(&dataset.pk, &n, &after, &fetch, &filter.tags);
@@ -346,6 +354,7 @@ pub(super) async fn page_cases(
                 page.version = Some(n as u64);
                 return Ok(page);
             }
+            let head_version = at_version.map(|n| n as u64);
             let sql = format!(
                 "{} AND c.pk > ?{} ORDER BY c.pk LIMIT ?{}",
                 cases_query(&filter),
@@ -366,12 +375,9 @@ pub(super) async fn page_cases(
                 })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(backend)?;
-            Ok(CasePage::from_fetched(
-                dataset.detail.id,
-                rows,
-                limit,
-                after,
-            ))
+            let mut page = CasePage::from_fetched(dataset.detail.id, rows, limit, after);
+            page.version = head_version;
+            Ok(page)
         })
         .await
 }
