@@ -15,7 +15,11 @@
 //!   the write timeout) closes the connection, which drops the answer and
 //!   whatever it was reading from;
 //! - every accepted socket has `TCP_NODELAY`, so that a streamed answer's
-//!   last segment is not held back waiting for a delayed acknowledgement.
+//!   last segment is not held back waiting for a delayed acknowledgement;
+//! - under pressure (fewer than a tenth of the connections free), idle
+//!   keep-alive connections are closed at once, and heads and bodies that
+//!   send nothing for [`PRESSURE_TIMEOUT`] are answered 408, so that clients
+//!   that only hold connections cannot keep new ones out.
 
 use std::io;
 use std::pin::Pin;
@@ -35,6 +39,54 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::state::ServerConfig;
+
+/// The header and body timeouts while connections are scarce.
+pub(crate) const PRESSURE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether connections are scarce: fewer than a tenth of them free.
+#[derive(Debug)]
+pub(crate) struct Pressure {
+    high: watch::Sender<bool>,
+}
+
+impl Default for Pressure {
+    fn default() -> Self {
+        Self {
+            high: watch::channel(false).0,
+        }
+    }
+}
+
+impl Pressure {
+    /// Whether connections are scarce now.
+    pub(crate) fn is_high(&self) -> bool {
+        *self.high.borrow()
+    }
+
+    /// A receiver told when pressure changes.
+    pub(crate) fn watch(&self) -> watch::Receiver<bool> {
+        self.high.subscribe()
+    }
+
+    /// Records how many of `max` connections are free.
+    fn update(&self, free: usize, max: usize) {
+        let high = free < (max / 10).max(1);
+        self.high.send_if_modified(|current| {
+            let changed = *current != high;
+            *current = high;
+            changed
+        });
+    }
+
+    /// The timeout `normal` as it applies now.
+    pub(crate) fn timeout(&self, normal: Duration) -> Duration {
+        if self.is_high() {
+            normal.min(PRESSURE_TIMEOUT)
+        } else {
+            normal
+        }
+    }
+}
 
 /// What a connection is doing, for its deadlines.
 #[derive(Debug, Clone, Copy)]
@@ -141,18 +193,31 @@ enum Expiry {
     Write,
 }
 
-fn deadline(activity: &Activity, config: &ServerConfig) -> Option<(Instant, Expiry)> {
+fn deadline(
+    activity: &Activity,
+    config: &ServerConfig,
+    pressure: &Pressure,
+) -> Option<(Instant, Expiry)> {
     if let Some(since) = activity.write_stalled_since() {
         return Some((since + config.write_timeout, Expiry::Write));
     }
     match activity.phase() {
-        Phase::Idle { since, first: true } | Phase::Head { since } => {
-            Some((since + config.header_timeout, Expiry::Head))
-        }
+        Phase::Idle { since, first: true } | Phase::Head { since } => Some((
+            since + pressure.timeout(config.header_timeout),
+            Expiry::Head,
+        )),
+        // Under pressure an idle keep-alive connection goes first.
         Phase::Idle {
             since,
             first: false,
-        } => Some((since + config.keep_alive_timeout, Expiry::Idle)),
+        } => Some((
+            if pressure.is_high() {
+                since
+            } else {
+                since + config.keep_alive_timeout
+            },
+            Expiry::Idle,
+        )),
         Phase::Busy { .. } => None,
     }
 }
@@ -270,6 +335,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     config: Arc<ServerConfig>,
+    pressure: Arc<Pressure>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let max = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
@@ -299,12 +365,15 @@ pub(crate) async fn serve(
         };
         let (stream, peer) = stream;
         prepare(&stream);
+        pressure.update(permits.available_permits(), max);
         let router = router.clone();
         let config = Arc::clone(&config);
         let stop = stop_rx.clone();
+        let (pressure, permits) = (Arc::clone(&pressure), Arc::clone(&permits));
         tokio::spawn(async move {
-            connection(stream, peer, router, &config, stop).await;
+            connection(stream, peer, router, &config, &pressure, stop).await;
             drop(permit);
+            pressure.update(permits.available_permits(), max);
         });
     }
     drop(listener);
@@ -330,8 +399,10 @@ async fn connection(
     peer: std::net::SocketAddr,
     router: Router,
     config: &ServerConfig,
+    pressure: &Pressure,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut pressure_changed = pressure.watch();
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
         stream,
@@ -365,7 +436,7 @@ async fn connection(
         .serve_connection(io, service);
     let mut stopping = false;
     loop {
-        let next = deadline(&activity, config);
+        let next = deadline(&activity, config, pressure);
         let changed = activity.changed.notified();
         tokio::select! {
             result = Pin::new(&mut conn) => {
@@ -379,8 +450,9 @@ async fn connection(
                 Pin::new(&mut conn).graceful_shutdown();
             }
             () = changed => {}
+            _ = pressure_changed.changed() => {}
             () = sleep_until(next.map(|(at, _)| at)) => {
-                let Some((at, expiry)) = deadline(&activity, config) else {
+                let Some((at, expiry)) = deadline(&activity, config, pressure) else {
                     continue;
                 };
                 if Instant::now() < at {

@@ -82,7 +82,6 @@ fn is_json_media_type(value: &str) -> bool {
 /// - A body from which nothing arrives for the body timeout is a 408.
 async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     let limit = state.config.body_limit;
-    let timeout = state.config.body_timeout;
     if let Some(value) = req.headers().get(header::CONTENT_TYPE) {
         let text = String::from_utf8_lossy(value.as_bytes());
         if !is_json_media_type(&text) {
@@ -98,7 +97,14 @@ async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
         }
     }
     let announced = announced_length(req.headers());
-    collect_body(req.into_body(), announced, limit, timeout).await
+    collect_body(
+        req.into_body(),
+        announced,
+        limit,
+        &state.config,
+        &state.pressure,
+    )
+    .await
 }
 
 /// The body's length as `Content-Length` announces it.
@@ -120,8 +126,9 @@ pub(crate) async fn bounded_body(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let (parts, body) = req.into_parts();
-    let (limit, timeout) = (state.config.body_limit, state.config.body_timeout);
-    match collect_body(body, announced_length(&parts.headers), limit, timeout).await {
+    let limit = state.config.body_limit;
+    let announced = announced_length(&parts.headers);
+    match collect_body(body, announced, limit, &state.config, &state.pressure).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
@@ -130,12 +137,15 @@ pub(crate) async fn bounded_body(
     }
 }
 
-/// Reads `body` whole, within `limit` bytes and `timeout` between chunks.
+/// Reads `body` whole, within `limit` bytes and the body timeout between
+/// chunks (shorter while connections are scarce, decided again when that
+/// changes during a wait).
 async fn collect_body(
     body: axum::body::Body,
     announced: Option<u64>,
     limit: usize,
-    timeout: std::time::Duration,
+    config: &crate::state::ServerConfig,
+    pressure: &crate::conn::Pressure,
 ) -> Result<Bytes, ApiError> {
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::PayloadTooLarge(limit));
@@ -145,8 +155,8 @@ async fn collect_body(
     let mut more: Vec<u8> = Vec::new();
     let mut received = 0usize;
     loop {
-        let chunk = match tokio::time::timeout(timeout, stream.next()).await {
-            Err(_) => return Err(ApiError::RequestTimeout(timeout)),
+        let chunk = match next_chunk(&mut stream, config.body_timeout, pressure).await {
+            Err(timeout) => return Err(ApiError::RequestTimeout(timeout)),
             Ok(None) => break,
             Ok(Some(Err(err))) => {
                 return Err(ApiError::BadRequest(vec![ValidationIssue::new(
@@ -178,6 +188,26 @@ async fn collect_body(
     } else {
         Bytes::from(more)
     })
+}
+
+/// The next chunk of a body, or the timeout that passed first: `normal`,
+/// or [`crate::conn::PRESSURE_TIMEOUT`] from when connections are scarce.
+async fn next_chunk<S: futures_util::Stream + Unpin>(
+    stream: &mut S,
+    normal: std::time::Duration,
+    pressure: &crate::conn::Pressure,
+) -> Result<Option<S::Item>, std::time::Duration> {
+    let started = tokio::time::Instant::now();
+    let mut changes = pressure.watch();
+    let mut next = stream.next();
+    loop {
+        let timeout = pressure.timeout(normal);
+        tokio::select! {
+            item = &mut next => return Ok(item),
+            () = tokio::time::sleep_until(started + timeout) => return Err(timeout),
+            _ = changes.changed() => {}
+        }
+    }
 }
 
 /// The header carrying a POST's idempotency key.

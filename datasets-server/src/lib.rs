@@ -123,7 +123,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let config = Arc::clone(&state.config);
-    conn::serve(listener, app(state), config, shutdown).await
+    let pressure = Arc::clone(&state.pressure);
+    conn::serve(listener, app(state), config, pressure, shutdown).await
 }
 
 /// The body of the fuzz target over request decoding and validation

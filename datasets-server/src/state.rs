@@ -174,6 +174,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Failed keys per client address.
     pub(crate) throttle: Arc<crate::throttle::Throttle>,
+    /// Whether connections are scarce (shorter timeouts then).
+    pub(crate) pressure: Arc<crate::conn::Pressure>,
 }
 
 impl AppState {
@@ -194,6 +196,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             throttle: Arc::new(throttle),
+            pressure: Arc::default(),
         }
     }
 

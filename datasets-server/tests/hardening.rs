@@ -678,6 +678,86 @@ fn connections_past_the_cap_wait_until_others_close() {
     );
 }
 
+/// A server whose connections are few and whose timeouts are the defaults
+/// (60 s keep-alive, 20 s body): only pressure can free its connections soon.
+fn scarce_server(max_connections: usize) -> EmbeddedServer {
+    EmbeddedServer::with_config(ServerConfig::default().max_connections(max_connections)).unwrap()
+}
+
+/// A client's `/health` on a new connection: its status and how long it took.
+fn health_on_new_connection(addr: SocketAddr) -> (u16, Duration) {
+    let started = Instant::now();
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let answer = read_answer(&mut stream).expect("an answer");
+    (answer.status, started.elapsed())
+}
+
+#[test]
+fn idle_keep_alive_connections_give_way_to_new_clients() {
+    let server = scarce_server(10);
+    // Ten clients take every connection, make one request each, and idle.
+    let idle: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut stream = connect(server.addr());
+            stream
+                .write_all(b"GET /health HTTP/1.1\r\nhost: t\r\n\r\n")
+                .unwrap();
+            assert_eq!(read_answer(&mut stream).expect("an answer").status, 200);
+            stream
+        })
+        .collect();
+    let (status, took) = health_on_new_connection(server.addr());
+    assert_eq!(status, 200);
+    assert!(
+        took < Duration::from_secs(3),
+        "a new client waited {took:?}"
+    );
+    drop(idle);
+}
+
+#[test]
+fn stalled_bodies_give_way_to_new_clients_under_pressure() {
+    let server = scarce_server(10);
+    // Ten keyless sign-ins announcing 1,000 bytes and sending one.
+    let mut stalled: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut stream = connect(server.addr());
+            stream
+                .write_all(
+                    b"POST /ui/sign-in HTTP/1.1\r\nhost: t\r\n\
+                      content-type: application/x-www-form-urlencoded\r\n\
+                      content-length: 1000\r\n\r\nk",
+                )
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, took) = health_on_new_connection(server.addr());
+    assert_eq!(status, 200);
+    // The 2 s pressure timeout, not the 20 s body timeout.
+    assert!(
+        took < Duration::from_secs(5),
+        "a new client waited {took:?}"
+    );
+    // The ones shed for it were answered 408; once connections are free
+    // again, the rest keep the normal body timeout.
+    let mut shed = 0;
+    for stream in &mut stalled {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        if let Some(answer) = read_answer(stream) {
+            assert_eq!(answer.status, 408);
+            shed += 1;
+        }
+    }
+    assert!(shed >= 1, "no stalled body was shed");
+}
+
 #[test]
 fn every_error_is_json_with_a_detail() {
     let (server, case_id) = server_with_dataset();
