@@ -18,7 +18,7 @@
 //!   last segment is not held back waiting for a delayed acknowledgement;
 //! - under pressure (fewer than a tenth of the connections free), idle
 //!   keep-alive connections are closed at once, and heads and bodies that
-//!   send nothing for [`PRESSURE_TIMEOUT`] are answered 408, so that clients
+//!   send nothing for [`crate::pressure::PRESSURE_TIMEOUT`] are answered 408, so that clients
 //!   that only hold connections cannot keep new ones out.
 
 use std::io;
@@ -38,55 +38,8 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::Instant;
 use tower_service::Service;
 
+use crate::pressure::Pressure;
 use crate::state::ServerConfig;
-
-/// The header and body timeouts while connections are scarce.
-pub(crate) const PRESSURE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Whether connections are scarce: fewer than a tenth of them free.
-#[derive(Debug)]
-pub(crate) struct Pressure {
-    high: watch::Sender<bool>,
-}
-
-impl Default for Pressure {
-    fn default() -> Self {
-        Self {
-            high: watch::channel(false).0,
-        }
-    }
-}
-
-impl Pressure {
-    /// Whether connections are scarce now.
-    pub(crate) fn is_high(&self) -> bool {
-        *self.high.borrow()
-    }
-
-    /// A receiver told when pressure changes.
-    pub(crate) fn watch(&self) -> watch::Receiver<bool> {
-        self.high.subscribe()
-    }
-
-    /// Records how many of `max` connections are free.
-    fn update(&self, free: usize, max: usize) {
-        let high = free < (max / 10).max(1);
-        self.high.send_if_modified(|current| {
-            let changed = *current != high;
-            *current = high;
-            changed
-        });
-    }
-
-    /// The timeout `normal` as it applies now.
-    pub(crate) fn timeout(&self, normal: Duration) -> Duration {
-        if self.is_high() {
-            normal.min(PRESSURE_TIMEOUT)
-        } else {
-            normal
-        }
-    }
-}
 
 /// What a connection is doing, for its deadlines.
 #[derive(Debug, Clone, Copy)]

@@ -145,7 +145,7 @@ async fn collect_body(
     announced: Option<u64>,
     limit: usize,
     config: &crate::state::ServerConfig,
-    pressure: &crate::conn::Pressure,
+    pressure: &crate::pressure::Pressure,
 ) -> Result<Bytes, ApiError> {
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::PayloadTooLarge(limit));
@@ -191,11 +191,11 @@ async fn collect_body(
 }
 
 /// The next chunk of a body, or the timeout that passed first: `normal`,
-/// or [`crate::conn::PRESSURE_TIMEOUT`] from when connections are scarce.
+/// or [`crate::pressure::PRESSURE_TIMEOUT`] from when connections are scarce.
 async fn next_chunk<S: futures_util::Stream + Unpin>(
     stream: &mut S,
     normal: std::time::Duration,
-    pressure: &crate::conn::Pressure,
+    pressure: &crate::pressure::Pressure,
 ) -> Result<Option<S::Item>, std::time::Duration> {
     let started = tokio::time::Instant::now();
     let mut changes = pressure.watch();

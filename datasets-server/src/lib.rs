@@ -26,6 +26,7 @@ mod extract;
 pub use datasets_core::json_guard;
 pub mod keys;
 pub mod otlp;
+mod pressure;
 mod routes;
 mod rules;
 mod state;

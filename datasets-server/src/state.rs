@@ -175,7 +175,7 @@ pub struct AppState {
     /// Failed keys per client address.
     pub(crate) throttle: Arc<crate::throttle::Throttle>,
     /// Whether connections are scarce (shorter timeouts then).
-    pub(crate) pressure: Arc<crate::conn::Pressure>,
+    pub(crate) pressure: Arc<crate::pressure::Pressure>,
 }
 
 impl AppState {
