@@ -6,7 +6,7 @@
 //! embedded and tested:
 //!
 //! - [`app`] builds the axum [`Router`] over an [`AppState`];
-//! - [`store`] holds the [`Store`] trait and its SQLite
+//! - [`store`] holds the [`Store`](store::Store) trait and its SQLite
 //!   implementation;
 //! - [`EmbeddedServer`] starts the whole server in-process on 127.0.0.1 with
 //!   a fresh database, for tests and examples.

@@ -11,7 +11,7 @@
 //!   same transaction that writes it, so a concurrent schema change can never
 //!   let an invalid case in;
 //! - a multi-case write is one transaction: all or nothing;
-//! - a write that leaves a case equal ([`versions::changed_fields`] finds
+//! - a write that leaves a case equal (`versions::changed_fields` finds
 //!   nothing: the diff's own definition) does not touch it: no new case
 //!   version, no new `updated_at`; a request that changes nothing at all
 //!   makes no dataset version, and every version records what its diff
