@@ -352,3 +352,74 @@ async fn recursive_schemas_of_real_types_check_deep_values() {
         assert_eq!(status, 201, "{body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_stops_when_its_client_hangs_up() {
+    use std::io::Write;
+
+    let server = EmbeddedServer::start().unwrap();
+    let api = Api::new(&server, server.api_key());
+    // Some 2^17 steps per value of text: within the budget of 16 steps a
+    // byte, so 3,000 values of 10 KB are checked whole unless stopped,
+    // which takes seconds here.
+    let mut schema = doubling(14);
+    schema["$defs"]["d14"] = json!({"type": "string"});
+    let (status, body) = api
+        .post(
+            "/v1/datasets/",
+            &json!({"name": "slow", "input_schema": schema}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let text = "x".repeat(10 * 1024);
+    let cases: Vec<Value> = (0..3_000).map(|_| json!({ "inputs": text })).collect();
+    let body = serde_json::to_vec(&json!({ "cases": cases })).unwrap();
+    let other_key = server.create_key("other", Scopes::READ_WRITE).unwrap();
+    let other = Api::new(&server, &other_key);
+    let (status, _) = other.post("/v1/datasets/", &json!({"name": "calm"})).await;
+    assert_eq!(status, 201);
+
+    // Sent whole, then the client hangs up while it is checked.
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    let head = format!(
+        "POST /v1/datasets/slow/cases/bulk/ HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        server.api_key(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    drop(stream);
+    // The check stops: another project's write is not kept waiting for it.
+    let started = Instant::now();
+    let (status, _) = other
+        .post(
+            "/v1/datasets/calm/cases/",
+            &json!({"inputs": {"after": "hang-up"}}),
+        )
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, 201);
+    eprintln!("another project's write after the hang-up waited {waited:?}");
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_eq!(
+        api.case_count("slow").await,
+        0,
+        "the abandoned write wrote nothing"
+    );
+
+    // The same request, waited for, is checked whole and written.
+    let started = Instant::now();
+    let answer = api
+        .http
+        .post(format!("{}/v1/datasets/slow/cases/bulk/", api.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
+    eprintln!("the whole check took {:?}", started.elapsed());
+    assert_eq!(api.case_count("slow").await, 3_000);
+}

@@ -8,8 +8,10 @@
 //! step past them unwinds out of the validator at once, whatever it was
 //! doing, so an exhausted check costs nothing more.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jsonschema::{Keyword, ValidationError};
 use serde_json::{Map, Value};
@@ -26,7 +28,12 @@ pub const STEPS_PER_NODE: u64 = 256;
 thread_local! {
     /// Steps left to the check running on this thread (unbounded outside one).
     static LEFT: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// Set when the checks running on this thread are no longer wanted.
+    static CANCEL: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
 }
+
+/// Steps between two looks at whether the checks are still wanted.
+const CANCEL_EVERY: u64 = 4096;
 
 /// The unwind payload of a check out of steps.
 struct Exhausted;
@@ -82,11 +89,15 @@ pub const STEPS_PER_BYTE: u64 = 16;
 #[derive(Debug, Clone)]
 pub struct StepBudget {
     left: u64,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for StepBudget {
     fn default() -> Self {
-        Self { left: BASE_STEPS }
+        Self {
+            left: BASE_STEPS,
+            cancel: None,
+        }
     }
 }
 
@@ -94,6 +105,14 @@ impl StepBudget {
     /// A budget of [`BASE_STEPS`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A budget whose checks stop, as if it were spent, once `cancel` is
+    /// set (its request's client has gone): looked at every few thousand
+    /// steps, so a check nobody waits for ends within milliseconds.
+    pub fn cancelled_by(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     /// Adds the steps of `bytes` bytes of values to check.
@@ -111,21 +130,41 @@ impl StepBudget {
     /// Runs `checks` (on this thread), every check in them drawing on this
     /// budget; one that finds it spent is refused as out of steps.
     pub fn run<T>(&mut self, checks: impl FnOnce() -> T) -> T {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|cancel| cancel.load(Ordering::Relaxed))
+        {
+            self.left = 0;
+        }
         let before = LEFT.replace(self.left);
+        let cancel_before = CANCEL.replace(self.cancel.clone());
         let outcome = catch_unwind(AssertUnwindSafe(checks));
         self.left = LEFT.replace(before);
+        CANCEL.set(cancel_before);
         outcome.unwrap_or_else(|payload| resume_unwind(payload))
     }
 }
 
 fn step(weight: u64) {
     let left = LEFT.get();
-    if left < weight {
-        LEFT.set(0);
-        // `resume_unwind` runs no panic hook: nothing is printed.
-        resume_unwind(Box::new(Exhausted));
+    let after = left.checked_sub(weight);
+    let cancelled = || {
+        CANCEL.with_borrow(|flag| {
+            flag.as_ref()
+                .is_some_and(|flag| flag.load(Ordering::Relaxed))
+        })
+    };
+    let crossed = after.is_some_and(|after| left / CANCEL_EVERY != after / CANCEL_EVERY);
+    match after {
+        Some(after) if !(crossed && cancelled()) => LEFT.set(after),
+        // Spent, or no longer wanted: the rest of the checks find nothing left.
+        _ => {
+            LEFT.set(0);
+            // `resume_unwind` runs no panic hook: nothing is printed.
+            resume_unwind(Box::new(Exhausted));
+        }
     }
-    LEFT.set(left - weight);
 }
 
 /// The counting keyword of one schema object. The validator runs a custom
@@ -327,7 +366,10 @@ mod tests {
         // Each level's `$defs` entry (weight 3) and its two `$ref` objects
         // (weight 2 each): about 8 * 2^10 steps a check.
         let v = validator(&doubling(10));
-        let mut shared = StepBudget { left: 20_000 };
+        let mut shared = StepBudget {
+            left: 20_000,
+            cancel: None,
+        };
         assert_eq!(
             shared.run(|| within(u64::MAX, || v.is_valid(&json!(1)))),
             Ok(true)
@@ -348,6 +390,30 @@ mod tests {
         shared.grant(1_000);
         assert_eq!(shared.left(), 16_000);
         // Outside a shared budget, checks are unbounded again.
+        assert_eq!(within(u64::MAX, || v.is_valid(&json!(1))), Ok(true));
+    }
+
+    #[test]
+    fn a_cancelled_budget_stops_its_checks_within_a_few_thousand_steps() {
+        let v = validator(&doubling(16));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut shared = StepBudget {
+            left: u64::MAX / 2,
+            cancel: None,
+        }
+        .cancelled_by(Arc::clone(&cancel));
+        assert_eq!(
+            shared.run(|| within(u64::MAX, || v.is_valid(&json!(1)))),
+            Ok(true)
+        );
+        cancel.store(true, Ordering::Relaxed);
+        assert!(
+            shared
+                .run(|| within(u64::MAX, || v.is_valid(&json!(1))))
+                .is_err()
+        );
+        assert_eq!(shared.left(), 0);
+        // Outside the budget, the flag is not looked at.
         assert_eq!(within(u64::MAX, || v.is_valid(&json!(1))), Ok(true));
     }
 

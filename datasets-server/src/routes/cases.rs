@@ -150,7 +150,11 @@ pub(crate) fn incoming(body: Bytes, listed: bool) -> Result<IncomingCases, ApiEr
     if !issues.is_empty() {
         return Err(ApiError::Invalid(validation::cap_issues(issues)));
     }
-    Ok(IncomingCases { body, cases })
+    Ok(IncomingCases {
+        body,
+        cases,
+        abandoned: Arc::default(),
+    })
 }
 
 /// [`incoming`], on the blocking pool when the body is large.
@@ -281,6 +285,8 @@ async fn create(
     IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
     let cases = incoming_apart(bytes, false).await?;
+    // Dropped with this handler when the client goes: the checks stop.
+    let _abandon = cases.abandon_on_drop();
     let created = state
         .store
         .insert_cases(
@@ -332,6 +338,8 @@ async fn bulk(
     IdempotentBody { bytes, idempotency }: IdempotentBody,
 ) -> Result<Response, ApiError> {
     let cases = incoming_apart(bytes, true).await?;
+    // Dropped with this handler when the client goes: the checks stop.
+    let _abandon = cases.abandon_on_drop();
     let created = state
         .store
         .insert_cases(
@@ -362,6 +370,8 @@ async fn import(
         }
     }
     let cases = incoming_apart(bytes, true).await?;
+    // Dropped with this handler when the client goes: the checks stop.
+    let _abandon = cases.abandon_on_drop();
     let cases = state
         .store
         .insert_cases(

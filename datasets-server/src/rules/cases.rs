@@ -3,6 +3,8 @@
 //! the ones before), encoded once, with their ids and tags as the protocol
 //! says. Backend-free: a store hands each valid case to its own insert.
 
+use std::sync::Arc;
+
 use datasets_core::wire::{LocSegment, Timestamp, ValidationIssue};
 use serde_json::Value;
 use uuid::Uuid;
@@ -203,7 +205,7 @@ fn check_cases(
 ) -> Result<Vec<(Option<usize>, ValidationIssue)>, StoreError> {
     let mut issues = Vec::new();
     // The request's checks share one step budget, grown by each case's bytes.
-    let mut budget = StepBudget::new();
+    let mut budget = StepBudget::new().cancelled_by(Arc::clone(&cases.abandoned));
     for (index, case) in cases.cases.iter().enumerate() {
         if !schemas.is_empty() {
             budget.grant(

@@ -42,6 +42,8 @@ mod stream;
 pub(crate) mod versions;
 
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -329,9 +331,29 @@ pub struct IncomingCases {
     pub body: Bytes,
     /// The cases, in order.
     pub cases: Vec<IncomingCase>,
+    /// Set once nobody waits for the write (its client has gone): the
+    /// checks of its cases stop, and it writes nothing.
+    pub abandoned: Arc<AtomicBool>,
+}
+
+/// Marks a write abandoned when dropped: held by the request's handler, it
+/// is dropped with it when the client goes away mid-request.
+#[derive(Debug)]
+pub struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl IncomingCases {
+    /// A guard that abandons these cases' write when dropped; the handler
+    /// holds it across the write.
+    pub fn abandon_on_drop(&self) -> AbandonOnDrop {
+        AbandonOnDrop(Arc::clone(&self.abandoned))
+    }
+
     /// The JSON text of a value of a case.
     pub fn text(&self, range: &Range<usize>) -> &str {
         std::str::from_utf8(&self.body[range.clone()]).unwrap_or("null")
@@ -365,6 +387,7 @@ impl IncomingCases {
         Self {
             body: Bytes::from(body),
             cases,
+            abandoned: Arc::default(),
         }
     }
 }
