@@ -441,7 +441,11 @@ pub fn decimal_problem(text: &str, double: f64) -> Option<String> {
 }
 
 /// Whether the double nearest the decimal `text` is that decimal as
-/// written: it prints back (shortest round-trip form) as the same number.
+/// written: `text` is a shortest round-trip form of it. When the double is
+/// exactly halfway between two such forms (99999949999994.125 between
+/// `...94.12` and `...94.13`), writers break the tie differently (Rust's
+/// `f64` prints `.13`; `ryu`, serde_json's, and Python print `.12`), so
+/// either, having no more digits than the shortest form, is the number.
 fn keeps_decimal(text: &str, double: f64) -> bool {
     let written = significant(text);
     // Any decimal of 15 significant digits or fewer survives a normal
@@ -454,7 +458,52 @@ fn keeps_decimal(text: &str, double: f64) -> bool {
     {
         return true;
     }
-    written == significant(&format!("{double:e}"))
+    let printed = significant(&format!("{double:e}"));
+    written == printed
+        || written
+            .as_ref()
+            .is_some_and(|written| is_other_tie_form(written, double))
+}
+
+/// Whether `written` is the shortest form of `double` that Rust's printing
+/// did not pick: `double` lies exactly halfway between two decimals of the
+/// same length, and `written` is one of them.
+fn is_other_tie_form(written: &(bool, String, i64), double: f64) -> bool {
+    let (negative, digits, point) = written;
+    if *negative != double.is_sign_negative() {
+        return false;
+    }
+    // A double's exact decimal expansion has at most 767 significant digits.
+    let Some((_, exact, exact_point)) = significant(&format!("{:.800e}", double.abs())) else {
+        return false;
+    };
+    let Some(kept) = exact.strip_suffix('5') else {
+        return false;
+    };
+    // The two decimals one digit shorter than the exact value, either side.
+    let down = significant(&format!("0.{kept}e{exact_point}"));
+    let raised = increment(kept);
+    let up_point = exact_point + i64::from(raised.len() > kept.len());
+    let up = significant(&format!("0.{raised}e{up_point}"));
+    let this = Some((false, digits.clone(), *point));
+    this == down.map(|(_, d, p)| (false, d, p)) || this == up.map(|(_, d, p)| (false, d, p))
+}
+
+/// A string of decimal digits plus one in its last place (`"199"` ->
+/// `"200"`, `"99"` -> `"100"`); the empty string is `"1"`.
+fn increment(digits: &str) -> String {
+    let mut out: Vec<u8> = digits.bytes().collect();
+    for byte in out.iter_mut().rev() {
+        if *byte == b'9' {
+            *byte = b'0';
+        } else {
+            *byte += 1;
+            return String::from_utf8(out).unwrap_or_default();
+        }
+    }
+    let mut carried = String::from("1");
+    carried.push_str(&String::from_utf8(out).unwrap_or_default());
+    carried
 }
 
 /// JSON text without the whitespace between tokens, borrowed when it has
@@ -615,6 +664,16 @@ mod tests {
             "0.30000000000000004",
             "1.50E+3",
             "123456789012345.0",
+            // 99999949999994.125 exactly: both shortest forms are the
+            // number (Rust prints one, serde_json and Python the other);
+            // found by the request_body fuzz target.
+            "99999949999994.12",
+            "99999949999994.13e0",
+            "-9999994999999.412e1",
+            "99999949999994.120",
+            // Halfway between 2 and 3 in the last place, below and above.
+            "0.5",
+            "2.5e-1",
         ] {
             assert_eq!(check(exact.as_bytes()), Ok(()), "{exact}");
         }
@@ -627,9 +686,19 @@ mod tests {
             "1.00000000000000001",
             "4.1234567e-320",
             "9007199254740993.0",
+            // More digits than the shortest form, though it parses to it.
+            "99999949999994.125",
         ] {
             assert_eq!(rejected(inexact).kind, "json_number_inexact", "{inexact}");
         }
+    }
+
+    #[test]
+    fn a_digit_string_is_raised_in_its_last_place() {
+        assert_eq!(increment("12"), "13");
+        assert_eq!(increment("199"), "200");
+        assert_eq!(increment("99"), "100");
+        assert_eq!(increment(""), "1");
     }
 
     #[test]
