@@ -302,6 +302,7 @@ pub(super) fn instrument(schema: &Value) -> Value {
 mod tests {
     use serde_json::json;
 
+    use super::super::cost::tests::doubling;
     use super::*;
 
     fn validator(schema: &Value) -> jsonschema::Validator {
@@ -309,18 +310,6 @@ mod tests {
             .with_keyword(KEYWORD, factory)
             .build(&instrument(schema))
             .unwrap()
-    }
-
-    /// `$defs` each applying the next one twice, `depth` deep: 2^depth
-    /// applications to one value.
-    fn doubling(depth: usize) -> Value {
-        let mut defs = Map::new();
-        for i in 0..depth {
-            let next = json!({"$ref": format!("#/$defs/d{}", i + 1)});
-            defs.insert(format!("d{i}"), json!({"allOf": [next, next]}));
-        }
-        defs.insert(format!("d{depth}"), json!({"type": "integer"}));
-        json!({"$defs": defs, "$ref": "#/$defs/d0"})
     }
 
     #[test]

@@ -238,12 +238,14 @@ fn percent_decode(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use serde_json::Map;
 
     use super::*;
 
-    fn doubling(depth: usize) -> Value {
+    /// `$defs` each applying the next one twice to the same value, `depth`
+    /// deep: 2^depth applications to one value.
+    pub(in crate::rules) fn doubling(depth: usize) -> Value {
         let mut defs = Map::new();
         for i in 0..depth {
             let next = json!({"$ref": format!("#/$defs/d{}", i + 1)});
